@@ -1,0 +1,139 @@
+"""The shipped knowledge base against our own hospital question set (benchmarks/hospital/*.jsonl).
+
+Every question goes through the whole core (scrub, retrieval, answer policy) with one setting.
+A question is *helped* when the right article is answered, or offered among the clarify choices;
+a *wrong confident answer* is an ``answer`` citing an article that does not answer it (for an
+unanswerable question: any answer); an unanswerable question is *handled* when it is escalated or
+clarified. Tune on ``--split dev`` (benchmarks/policy_calibration.py); report ``--split test``.
+
+    .venv/bin/python benchmarks/hospital.py --split test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot.config import Settings  # noqa: E402
+from bot.core.assistant import Assistant  # noqa: E402
+from bot.core.models import Decision, Question, Reply  # noqa: E402
+from indexer.build import build_index  # noqa: E402
+from indexer.encoder import load_encoder  # noqa: E402
+
+QUESTIONS = ROOT / "benchmarks" / "hospital"
+
+
+def load_questions(split: str) -> list[dict[str, Any]]:
+    """The hospital questions of one split."""
+    with (QUESTIONS / f"{split}.jsonl").open(encoding="utf-8") as src:
+        return [json.loads(line) for line in src if line.strip()]
+
+
+def judge(q: dict[str, Any], reply: Reply) -> dict[str, bool]:
+    """How one reply fares: helped, wrong confident answer, unanswerable handled."""
+    gold = {q["article"], *q.get("also", [])} - {None}
+    cited = [c.article for c in reply.citations]
+    answered = reply.decision is Decision.ANSWER
+    if not gold:
+        return {"helped": False, "wrong": answered, "handled": not answered}
+    helped = (answered and cited[:1] and cited[0] in gold) or (
+        reply.decision is Decision.CLARIFY and bool(gold & set(cited))
+    )
+    return {"helped": bool(helped), "wrong": answered and cited[0] not in gold, "handled": False}
+
+
+def summarize(questions: list[dict[str, Any]], replies: list[Reply]) -> dict[str, Any]:
+    """The headline rates and the decision counts per kind."""
+    answerable = [(q, r) for q, r in zip(questions, replies, strict=True) if q["article"]]
+    unanswerable = [(q, r) for q, r in zip(questions, replies, strict=True) if not q["article"]]
+    verdicts = [judge(q, r) for q, r in zip(questions, replies, strict=True)]
+    by_kind: dict[str, Counter[str]] = defaultdict(Counter)
+    for q, r, v in zip(questions, replies, verdicts, strict=True):
+        by_kind[q["kind"]][r.decision.value] += 1
+        by_kind[q["kind"]]["n"] += 1
+        by_kind[q["kind"]]["helped"] += int(v["helped"])
+        by_kind[q["kind"]]["wrong"] += int(v["wrong"])
+    return {
+        "n": len(questions),
+        "helped": sum(judge(q, r)["helped"] for q, r in answerable) / max(1, len(answerable)),
+        "wrong": sum(v["wrong"] for v in verdicts) / max(1, len(questions)),
+        "handled": sum(judge(q, r)["handled"] for q, r in unanswerable) / max(1, len(unanswerable)),
+        "answered": sum(r.decision is Decision.ANSWER for q, r in answerable) / max(1, len(answerable)),
+        "answered_right": sum(judge(q, r)["helped"] and r.decision is Decision.ANSWER for q, r in answerable)
+        / max(1, len(answerable)),
+        "by_kind": by_kind,
+        "n_answerable": len(answerable),
+        "n_unanswerable": len(unanswerable),
+    }
+
+
+def build_assistant(home: Path, model: str) -> Assistant:
+    """An assistant over a fresh index of the shipped knowledge base in ``home``."""
+    settings = Settings(home=home, kb=ROOT / "knowledge", model=model)
+    encoder = load_encoder(model, cache_dir=ROOT / "var" / "bench" / "models")
+    build_index(settings.kb, settings.index_root, encoder)
+    assistant = Assistant(settings, encoder=encoder)
+    assistant.refresh()
+    return assistant
+
+
+def main() -> int:
+    """Answer every question of the split and print the table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--split", choices=("dev", "test"), default="dev")
+    parser.add_argument("--home", type=Path, default=ROOT / "var" / "bench" / "hospital")
+    parser.add_argument("--model", default="all-MiniLM-L6-v2")
+    parser.add_argument("--show-misses", action="store_true", help="list questions not helped (dev only!)")
+    args = parser.parse_args()
+    assistant = build_assistant(args.home, args.model)
+    questions = load_questions(args.split)
+    replies = [assistant.ask(Question(text=q["query"], channel="bench")) for q in questions]
+    s = summarize(questions, replies)
+    latency = [r.signals["latency_ms"] for r in replies]
+    print(
+        f"# Hospital question set, split={args.split}: {s['n']} questions "
+        f"({s['n_answerable']} answerable, {s['n_unanswerable']} not in the KB)"
+    )
+    print(f"# command: .venv/bin/python benchmarks/hospital.py --split {args.split}")
+    print()
+    print("| measure | value | target |")
+    print("|---|---|---|")
+    print(f"| helped (right article answered or offered) | {s['helped']:.1%} | >= 95% |")
+    print(f"| wrong confident answers (all questions) | {s['wrong']:.1%} | <= 3% |")
+    print(f"| not-in-KB questions escalated or clarified | {s['handled']:.1%} | >= 90% |")
+    print(f"| answerable questions answered outright | {s['answered']:.1%} | |")
+    print(f"| ... and answered with the right article | {s['answered_right']:.1%} | |")
+    print(f"| median latency (ms, in-process) | {statistics.median(latency):.1f} | |")
+    print()
+    print("| kind | n | answer | clarify | escalate | helped | wrong |")
+    print("|---|---|---|---|---|---|---|")
+    for kind, c in sorted(s["by_kind"].items()):
+        print(
+            f"| {kind} | {c['n']} | {c['answer']} | {c['clarify']} | {c['escalate']} | {c['helped']} | {c['wrong']} |"
+        )
+    if args.show_misses:
+        if args.split != "dev":
+            print("refusing --show-misses on the test split: tune on dev only", file=sys.stderr)
+            return 2
+        for q, r in zip(questions, replies, strict=True):
+            v = judge(q, r)
+            if (q["article"] and not v["helped"]) or v["wrong"] or (not q["article"] and not v["handled"]):
+                print(
+                    f"MISS {q['qid']} [{q['kind']}] {q['query']!r} gold={q['article']} -> {r.decision.value} "
+                    f"{[c.article for c in r.citations]} {r.reason} {r.signals}"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""itbot: a self-hosted IT assistant for hospitals and clinics."""

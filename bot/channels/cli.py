@@ -1,0 +1,165 @@
+"""The ``itbot`` command: index, ask, scrub, serve.
+
+The terminal is a channel like any other: parse the arguments, call the core, render the reply.
+Exit codes: 0 done, 1 a request failed, 2 set-up needed (no index, no knowledge folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from bot.config import Settings
+from bot.core.assistant import Assistant
+from bot.core.errors import IndexNotReadyError
+from bot.core.models import Question, Reply
+from bot.core.scrub import scrub_text
+from bot.logging_setup import configure_logging
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_SETUP = 2
+
+
+def render_text(reply: Reply) -> str:
+    """A reply as plain terminal text: the decision, the Markdown text, the citations."""
+    lines = [f"[{reply.decision.value}]", reply.text]
+    if reply.citations:
+        lines.append("")
+        lines.append("Sources:")
+        lines += [f"  - {c.title} › {c.section} ({c.article}, score {c.score:.2f})" for c in reply.citations]
+    return "\n".join(lines)
+
+
+def cmd_index(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Build or refresh the index; print what was done and every problem with file and line."""
+    from indexer.articles import KnowledgeFolderError
+    from indexer.build import build_index
+    from indexer.encoder import EncoderError, load_encoder
+
+    try:
+        encoder = load_encoder(settings.model, cache_dir=settings.models_dir)
+        report = build_index(settings.kb, settings.index_root, encoder, force=args.force)
+    except KnowledgeFolderError as exc:
+        print(f"itbot index: {exc}", file=err)
+        return EXIT_SETUP
+    except EncoderError as exc:
+        print(f"itbot index: {exc}", file=err)
+        return EXIT_SETUP
+    for problem in report.problems:
+        print(f"warning: {problem}", file=err)
+    m = report.manifest
+    if report.unchanged:
+        print(f"Index is up to date: {m.articles} articles, {m.chunks} chunks ({report.folder}).", file=out)
+    else:
+        print(
+            f"Indexed {m.articles} articles into {m.chunks} chunks in {report.seconds:.1f} s "
+            f"({m.embedded} embedded, {m.reused} reused; {len(report.problems)} problems) -> {report.folder}",
+            file=out,
+        )
+    return EXIT_OK
+
+
+def _load_assistant(settings: Settings, err: TextIO) -> Assistant | None:
+    assistant = Assistant(settings)
+    assistant.refresh()
+    if not assistant.ready:
+        print(f"itbot: {assistant.load_error}", file=err)
+        return None
+    return assistant
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    """Print what the bot would reply; with ``-`` read one question a line and answer each in order."""
+    assistant = _load_assistant(settings, err)
+    if assistant is None:
+        return EXIT_SETUP
+    if args.text == ["-"]:
+        questions: Sequence[str] = (line.rstrip("\n") for line in stdin)  # type: ignore[assignment]
+    else:
+        questions = [" ".join(args.text)]
+    status = EXIT_OK
+    for text in questions:
+        try:
+            reply = assistant.ask(Question(text=text, channel="cli"))
+        except IndexNotReadyError as exc:
+            print(f"itbot: {exc}", file=err)
+            return EXIT_SETUP
+        if args.json:
+            out.write(json.dumps(reply.to_json(), ensure_ascii=False) + "\n")
+            out.flush()
+        else:
+            print(render_text(reply), file=out)
+    return status
+
+
+def cmd_scrub(
+    _settings: Settings, _args: argparse.Namespace, out: TextIO, _err: TextIO, stdin: TextIO
+) -> int:
+    """Print each standard-input line as itbot would store or forward it."""
+    for line in stdin:
+        out.write(scrub_text(line.rstrip("\n")) + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, _err: TextIO) -> int:
+    """Run the HTTP server (web chat, API, Slack events) with uvicorn."""
+    import uvicorn
+
+    from bot.main import create_app
+
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every ``itbot`` command."""
+    parser = argparse.ArgumentParser(prog="itbot", description="itbot: the hospital IT assistant.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (never message text)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_index = sub.add_parser("index", help="build or refresh the index from $ITBOT_KB")
+    p_index.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    p_ask = sub.add_parser("ask", help="print what the bot would reply (opens no ticket, sends nothing)")
+    p_ask.add_argument("--json", action="store_true", help="print the reply as JSON (one object a line)")
+    p_ask.add_argument("text", nargs="+", help="the question, or - to read one question a line from stdin")
+    sub.add_parser("scrub", help="print each stdin line with patient identifiers replaced")
+    p_serve = sub.add_parser("serve", help="start the HTTP server (web chat, API, Slack events)")
+    p_serve.add_argument("--host", default="127.0.0.1")
+    p_serve.add_argument("--port", type=int, default=8000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``itbot`` console script; returns the exit code."""
+    try:
+        return _run(argv)
+    except BrokenPipeError:
+        # The reader went away (e.g. `itbot ask ... | head`): not an error worth a traceback.
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(verbose=args.verbose)
+    settings = Settings()
+    out, err = sys.stdout, sys.stderr
+    if args.command == "index":
+        return cmd_index(settings, args, out, err)
+    if args.command == "ask":
+        return cmd_ask(settings, args, out, err, sys.stdin)
+    if args.command == "scrub":
+        return cmd_scrub(settings, args, out, err, sys.stdin)
+    if args.command == "serve":
+        return cmd_serve(settings, args, out, err)
+    return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

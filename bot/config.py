@@ -1,0 +1,74 @@
+"""Settings: the one place that reads the environment.
+
+Build a ``Settings`` once at the edge (the CLI entry, ``create_app``) and pass it down; nothing else
+reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Everything itbot can be configured with, typed, with defaults for a laptop."""
+
+    model_config = SettingsConfigDict(env_prefix="ITBOT_", extra="ignore", populate_by_name=True)
+
+    home: Path = Field(default=Path("./var"), description="Data folder: index, models, SQLite database.")
+    kb: Path = Field(default=Path("./knowledge"), description="The knowledge folder of Markdown articles.")
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        description="Embedding model: the packaged all-MiniLM-L6-v2 by name, or a path to a model folder.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "ITBOT_DATABASE_URL"),
+        description="SQLAlchemy URL; default is SQLite in ITBOT_HOME.",
+    )
+    public_url: str = Field(default="", description="Base URL people reach the web chat at (for links).")
+    service_desk_phone: str = Field(default="x4357", description="What people call when the bot can't help.")
+    slack_bot_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_BOT_TOKEN"))
+    slack_signing_secret: str | None = Field(
+        default=None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: str | None = Field(default=None, validation_alias=AliasChoices("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field(
+        default="https://slack.com/api/",
+        validation_alias=AliasChoices("SLACK_API_URL", "ITBOT_SLACK_API_URL"),
+    )
+    index_poll_seconds: float = Field(default=1.0, description="How often the server checks for a new index.")
+    max_question_chars: int = Field(default=4000, description="Longer questions are cut before retrieval.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg3(cls, value: str | None) -> str | None:
+        if value and value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+
+    @property
+    def index_root(self) -> Path:
+        """The folder that holds every built index and the ``current`` pointer."""
+        return self.home / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where exported query-time models (ONNX) are cached."""
+        return self.home / "models"
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """``DATABASE_URL`` if set, else a SQLite file in ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'itbot.db').resolve()}"
+
+    @property
+    def slack_enabled(self) -> bool:
+        """True when the Slack credentials for HTTP mode are present."""
+        return bool(self.slack_bot_token and self.slack_signing_secret)

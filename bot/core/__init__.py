@@ -1,0 +1,1 @@
+"""The channel-neutral core: questions in, replies out. Imports no chat SDK and no web framework."""

@@ -1,0 +1,227 @@
+"""The one entry point every channel calls: ``Assistant.ask(question) -> Reply``.
+
+The assistant owns the live index and swaps in a newer build when ``current`` changes; a question
+is always answered from one whole build (the reference is read once per question).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bot.config import Settings
+from bot.core.errors import IndexNotReadyError
+from bot.core.fusion import FusionParams
+from bot.core.models import Citation, Decision, Question, Reply
+from bot.core.policy import PolicyParams, decide
+from bot.core.replies import PHI_REMINDER, answer_text, article_link, clarify_text, empty_text, escalate_text
+from bot.core.retrieval import Hit, Searcher
+from bot.core.scrub import scrub
+from indexer.encoder import Encoder, load_encoder
+from indexer.store import IndexMismatchError, IndexNotFoundError, current_folder, load_build
+
+log = logging.getLogger(__name__)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """An article as the web page shows it."""
+
+    id: str
+    title: str
+    markdown: str
+    description: str
+    systems: tuple[str, ...]
+    tags: tuple[str, ...]
+    owner: str
+    review_by: str
+
+
+def clean_question(text: str, limit: int) -> str:
+    """``text`` without control characters, whitespace collapsed, cut to ``limit`` characters."""
+    text = _CONTROL.sub(" ", text)
+    text = " ".join(text.split())
+    return text[:limit]
+
+
+class Assistant:
+    """Answers questions from the live index under ``settings.index_root``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        encoder: Encoder | None = None,
+        fusion: FusionParams | None = None,
+        policy: PolicyParams | None = None,
+    ) -> None:
+        self.settings = settings
+        self._encoder = encoder
+        self._fusion = fusion
+        self._policy = policy
+        self._searcher: Searcher | None = None
+        self._folder: Path | None = None
+        self._lock = threading.Lock()
+        self.load_error: str | None = None
+
+    @property
+    def encoder(self) -> Encoder:
+        """The query encoder, loaded on first use."""
+        if self._encoder is None:
+            self._encoder = load_encoder(self.settings.model, cache_dir=self.settings.models_dir)
+        return self._encoder
+
+    @property
+    def ready(self) -> bool:
+        """True once an index is loaded."""
+        return self._searcher is not None
+
+    @property
+    def manifest_summary(self) -> dict[str, object]:
+        """A few facts about the live index, for /healthz and the CLI."""
+        searcher = self._searcher
+        if searcher is None:
+            return {}
+        m = searcher.index.manifest
+        return {
+            "build": searcher.index.folder.name,
+            "model": m.model,
+            "articles": m.articles,
+            "chunks": m.chunks,
+            "built_at": m.built_at,
+        }
+
+    def refresh(self) -> bool:
+        """Load the live build if it differs from the one in use; True when a new one was swapped in.
+
+        A build that cannot be loaded leaves the current one in place and sets ``load_error``.
+        """
+        folder = current_folder(self.settings.index_root)
+        if folder is None or folder == self._folder:
+            if folder is None and self._searcher is None:
+                self.load_error = str(IndexNotFoundError(self.settings.index_root))
+            return False
+        with self._lock:
+            if folder == self._folder:
+                return False
+            try:
+                index = load_build(folder, model=self.encoder.name, dim=self.encoder.dim)
+            except IndexMismatchError as exc:
+                self.load_error = str(exc)
+                log.error("index.refused", extra={"folder": folder.name})
+                return False
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                self.load_error = f"The index in {folder} could not be read ({type(exc).__name__})."
+                log.exception("index.unreadable", extra={"folder": folder.name})
+                return False
+            self._searcher = Searcher(index, self.encoder, self._fusion)
+            self._folder = folder
+            self.load_error = None
+        log.info("index.loaded", extra={"folder": folder.name, "chunks": index.manifest.chunks})
+        return True
+
+    def ask(self, question: Question) -> Reply:
+        """Answer ``question``: scrub it, search, decide, and write the reply.
+
+        Never raises for odd input (empty, huge, control characters, another language); raises
+        ``IndexNotReadyError`` only when no index is loaded. The scrubbed question is in
+        ``reply.asked``; the reply never contains text from the question.
+        """
+        started = time.perf_counter()
+        searcher = self._searcher
+        if searcher is None:
+            self.refresh()
+            searcher = self._searcher
+        if searcher is None:
+            raise IndexNotReadyError(self.load_error or "no index loaded")
+        scrubbed = scrub(clean_question(question.text, self.settings.max_question_chars))
+        result = searcher.search(scrubbed.text, k=10)
+        verdict = decide(result, self._policy)
+        base = self.settings.public_url
+        hits: tuple[Hit, ...] = verdict.hits
+        if not result.analysis.content_words:
+            decision, text, actions = Decision.CLARIFY, empty_text(), ()
+            hits = ()
+        elif verdict.decision is Decision.ANSWER:
+            hits = (replace(hits[0], chunk=searcher.section_to_quote(hits[0], result.query_vector)),)
+            decision, text, actions = Decision.ANSWER, answer_text(hits[0], base), ("fixed", "stuck")
+        elif verdict.decision is Decision.CLARIFY:
+            decision = Decision.CLARIFY
+            text = clarify_text(hits)
+            actions = (*tuple(f"choose:{h.article_id}" for h in hits), "stuck")
+        else:
+            decision, text, actions = Decision.ESCALATE, escalate_text(self.settings.service_desk_phone), ()
+        if scrubbed.changed:
+            text = f"{text}\n\n_{PHI_REMINDER}_"
+        citations = tuple(
+            Citation(
+                h.article_id, h.title, h.chunk.section, round(h.score, 4), article_link(h.article_id, base)
+            )
+            for h in hits
+        )
+        top = result.hits[0] if result.hits else None
+        signals = {
+            "top_score": top.score if top else 0.0,
+            "top_dense": top.dense if top else 0.0,
+            "known_share": result.analysis.known_share,
+            "latency_ms": (time.perf_counter() - started) * 1000,
+        }
+        return Reply(
+            decision,
+            text,
+            citations,
+            None,
+            actions,
+            None,
+            signals,
+            asked=scrubbed.text,
+            reason=verdict.reason,
+        )
+
+    def answer_from(self, article_id: str, question: Question) -> Reply | None:
+        """Answer with a chosen article (a clarify choice), quoting its section that best fits the
+        question; None when the live index has no such article."""
+        started = time.perf_counter()
+        searcher = self._searcher
+        if searcher is None or article_id not in searcher.index.articles:
+            return None
+        scrubbed = scrub(clean_question(question.text, self.settings.max_question_chars))
+        title = searcher.index.articles[article_id].title
+        result = searcher.search(scrubbed.text or title, k=50)
+        hit = next((h for h in result.hits if h.article_id == article_id), None)
+        if hit is None:
+            chunk = next(c for c in searcher.index.chunks if c.article_id == article_id)
+            hit = Hit(article_id, chunk.title, 0.0, 0.0, 0.0, chunk)
+        hit = replace(hit, chunk=searcher.section_to_quote(hit, result.query_vector))
+        base = self.settings.public_url
+        citation = Citation(
+            article_id, hit.title, hit.chunk.section, round(hit.score, 4), article_link(article_id, base)
+        )
+        signals = {"top_score": hit.score, "latency_ms": (time.perf_counter() - started) * 1000}
+        return Reply(
+            Decision.ANSWER,
+            answer_text(hit, base),
+            (citation,),
+            None,
+            ("fixed", "stuck"),
+            None,
+            signals,
+            asked=scrubbed.text,
+            reason="chosen",
+        )
+
+    def article(self, article_id: str) -> ArticleView | None:
+        """The article ``article_id`` of the live index, or None when it has no such article."""
+        searcher = self._searcher
+        if searcher is None:
+            return None
+        a = searcher.index.articles.get(article_id)
+        if a is None:
+            return None
+        return ArticleView(a.id, a.title, a.markdown, a.description, a.systems, a.tags, a.owner, a.review_by)

@@ -1,0 +1,102 @@
+"""Plain types that cross the seam between channels and the core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Decision(StrEnum):
+    """What the bot decided to do with a question."""
+
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    ESCALATE = "escalate"
+    OUTAGE = "outage"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One earlier message in the same conversation (already scrubbed by whoever stored it)."""
+
+    role: str  # "user" or "bot"
+    text: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """A question as the core sees it, whatever channel it came from.
+
+    ``reply_to`` is an opaque reference only the originating adapter reads (a Slack channel and
+    thread, a web session); the core stores it and never interprets it.
+    """
+
+    text: str
+    channel: str = "cli"
+    user: str = ""
+    reply_to: dict[str, Any] = field(default_factory=dict)
+    history: tuple[Turn, ...] = ()
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An article the reply points to, best first."""
+
+    article: str
+    title: str
+    section: str
+    score: float
+    url: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The citation as the ``itbot ask --json`` contract spells it."""
+        return {
+            "article": self.article,
+            "title": self.title,
+            "section": self.section,
+            "score": round(float(self.score), 4),
+            "url": self.url,
+        }
+
+
+@dataclass(frozen=True)
+class NoticeRef:
+    """The outage or upgrade notice a reply is about."""
+
+    id: str
+    title: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The notice as the JSON contract spells it."""
+        return {"id": self.id, "title": self.title}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What the bot answers: Markdown text, citations best first, and what the person can do next.
+
+    ``text`` is Markdown; each channel renders it its own way. ``actions`` names the buttons the
+    channel should offer ("fixed", "stuck", or "choose:<article id>"), never their look.
+    """
+
+    decision: Decision
+    text: str
+    citations: tuple[Citation, ...] = ()
+    notice: NoticeRef | None = None
+    actions: tuple[str, ...] = ()
+    interaction_id: str | None = None
+    signals: dict[str, float] = field(default_factory=dict)
+    asked: str = ""  # the question as scrubbed: what may be stored; never part of the JSON contract
+    reason: str = ""  # the policy's reason, for logs and analytics
+
+    def to_json(self) -> dict[str, Any]:
+        """The reply as the ``itbot ask --json`` / ``POST /api/ask`` contract spells it."""
+        return {
+            "decision": self.decision.value,
+            "text": self.text,
+            "citations": [c.to_json() for c in self.citations],
+            "notice": self.notice.to_json() if self.notice else None,
+            "actions": list(self.actions),
+            "interaction_id": self.interaction_id,
+        }

@@ -1,0 +1,71 @@
+"""The answer policy: from ranked articles to answer, clarify or escalate.
+
+Three signals, each cheap and each explainable to IT:
+
+* ``score``: the best article's fused score (cosine and normalised BM25, see ``fusion.py``);
+* ``margin``: how far the best article is ahead of the runner-up;
+* ``known share``: the share of the question's content words that the knowledge base uses at all
+  (after typo correction). A question about "spotify" or "cafeteria hours" has words no article
+  uses; no similarity score sees that, because the nearest article is always *somewhere*.
+
+The thresholds are calibrated on the dev half of the hospital question set
+(``benchmarks/policy_calibration.py``) and recorded in ``PolicyParams`` defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.core.models import Decision
+from bot.core.retrieval import Hit, SearchResult
+
+
+@dataclass(frozen=True)
+class PolicyParams:
+    """Thresholds of the answer policy (see the module docstring for what each signal means)."""
+
+    answer_score: float = 0.68
+    answer_margin: float = 0.1
+    answer_coverage: float = 0.3
+    clarify_score: float = 0.55
+    escalate_coverage: float = 0.25
+    clarify_window: float = 0.1
+    min_known_share: float = 0.5
+    max_choices: int = 3
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the policy decided and on which articles (best first)."""
+
+    decision: Decision
+    hits: tuple[Hit, ...]
+    reason: str
+
+
+def decide(result: SearchResult, params: PolicyParams | None = None) -> Verdict:
+    """Decide how to reply to a search result.
+
+    ``answer`` when the best article is clearly ahead and strong enough; ``clarify`` with two or
+    three articles when several are close; ``escalate`` when nothing is relevant enough or the
+    question is mostly about things the knowledge base never mentions.
+    """
+    p = params or PolicyParams()
+    hits = result.hits
+    if not result.analysis.content_words or not hits:
+        return Verdict(Decision.ESCALATE, (), "no content")
+    top = hits[0]
+    second = hits[1].score if len(hits) > 1 else 0.0
+    if result.analysis.known_share < p.min_known_share:
+        return Verdict(Decision.ESCALATE, (), "unknown words")
+    strong = top.score >= p.answer_score and top.coverage >= p.answer_coverage
+    if strong and top.score - second >= p.answer_margin:
+        return Verdict(Decision.ANSWER, (top,), "confident")
+    if top.score >= p.clarify_score and top.coverage >= p.escalate_coverage:
+        close = [h for h in hits[: p.max_choices] if top.score - h.score <= p.clarify_window]
+        if len(close) >= 2:
+            return Verdict(Decision.CLARIFY, tuple(close), "close candidates")
+        if strong:
+            return Verdict(Decision.ANSWER, (top,), "confident, runner-up far")
+        return Verdict(Decision.CLARIFY, tuple(hits[: max(2, p.max_choices)]), "unsure")
+    return Verdict(Decision.ESCALATE, (), "weak match" if top.score < p.clarify_score else "little overlap")

@@ -1,0 +1,466 @@
+"""PHI scrubbing: replace patient identifiers in chat text with placeholders.
+
+Staff sometimes paste patient details into chat by mistake. Every message goes through
+:func:`scrub` before anything of it is stored, logged or forwarded. The scrubber is pure (no I/O,
+standard library only), never raises on any ``str``, runs in time linear in the input, and is
+idempotent: scrubbing scrubbed text changes nothing. Labels are kept and only the value is
+replaced ("MRN 00482913" -> "MRN [MRN]"), so a reader still knows what was there.
+
+What is replaced, by placeholder:
+
+- ``[EMAIL]`` any e-mail address.
+- ``[SSN]`` ``123-45-6789``; and any number after "SSN", "SS#" or "social security".
+- ``[MRN]`` the value after a medical-record label: "MRN 00482913", "mrn:1234567", "MR# 1234567",
+  "MR no 1234567", "medical record number 123456", "med rec # E123456", "chart # 123456",
+  "hospital number 123456". A letter prefix of up to three letters goes with the digits.
+- ``[ID]`` the value after another patient-number label: "acct", "account", "FIN", "CSN", "HAR",
+  "encounter", "enc", "visit", "admission", "episode", "patient id", "pt #", "MPI", "EMPI",
+  "member id", "subscriber id", "policy", "insurance id", "claim", "accession", "specimen",
+  "NHS number". Also every other run of six or more digits standing on its own (not part of a
+  word, an IP address, a decimal, a hex code or a dashed name): in a hospital chat it is most likely
+  an MRN or an account number and the scrubber cannot tell which, so it says no more than it knows.
+  A 16-digit card-like number (``1234-5678-9012-3456``) too.
+- ``[DOB]`` a date after a birth label ("dob", "DOB:", "d.o.b.", "date of birth", "birth date",
+  "birthdate", "birthday", "born", "born on", "born in"), in any common form, partial ones included:
+  "3/14/62", "1962-03-14", "14 March 1962", "March 14, 1962", "14-MAR-1962", "03141962",
+  "3/14", "March 1962", "1962".
+- ``[DATE]`` every other full date (day, month and year): "admitted 11/02/2026", "2026-02-11",
+  "14 Mar 2026", "March 14th, 2026". HIPAA counts admission, discharge and death dates as
+  identifiers; the scrubber cannot tell a patient's admission date from the date of an upgrade, and
+  IT rarely needs the exact day, so every full date goes. Numeric dates must be plausible
+  (a month 1-12, a day 1-31, a four-digit year 1900-2099); dotted ones need a four-digit year
+  so that versions such as "2.13.10" survive.
+- ``[PHONE]`` North American numbers written with separators ("555-123-4567", "(555) 123-4567",
+  "555.123.4567", "+1 555 123 4567", "1-555-123-4567"); international numbers starting with "+"
+  (8 to 15 digits); 10 or 11 digits after a phone label ("cell 5551234567", "cb: 555-123-4567").
+- ``[NAME]`` one or two name-like words, with any initials ("J.", "j"), after a cue: "patient",
+  "pt", "pt.", "patient name:", "pt name is", "patient's name" (any case; not "pt" after a number,
+  as in "12 pt font"), and "Mr", "Mrs", "Mx" (any case, "MR" only as "MR." so the "MR scanner"
+  stays), "Ms", "Miss" (as written, so "MS Teams" stays), with or without a period. "Last, First"
+  and "Last, First Middle" are taken whole. A word is name-like when it is letters of any script
+  with inner apostrophes or hyphens ("O'Neil-Brown", "Núñez"), not lowercase-then-capital
+  ("iPad"), and not in a list of common English, IT and clinical words, so "patient portal",
+  "pt can't log in", "patient is waiting", "pt in room 4" and "Ms Teams" keep every word. After a
+  capitalised first word a second is taken only if capitalised too ("pt John needs a band");
+  after a lowercase one ("patient jane doe") either. "Miss" needs a capitalised name. Given names
+  that are also common words ("Will", "May", "Hope") count only before a surname
+  ("pt Will Smith") or after a comma ("Carter, Will").
+
+What is deliberately kept: IP addresses ("10.20.4.17"), hex and error codes ("0x80070005",
+"error 1603"), versions ("v2.13.0", "Windows 11 23H2"), room and bed numbers ("room 4B",
+"bed 12"), times ("03:14", "09:12:33"), extensions ("x4357", "ext 2201", "call 4357"), printer and
+device names ("PRN-4B-LBL01"), numbers of five digits or fewer, partial dates ("11/02",
+"March 2026") and years outside a birth label, local seven-digit numbers ("555-1234"), logins
+after "account" ("account ab12345 locked"), and long numbers right after an IT word ("error",
+"code", "exit", "hresult", "event", "kb", "build", "version", "port", "ticket", "incident", "inc",
+"request", "ritm", "task", "change", "chg", "asset", "serial", "sn", "tag", "ext", "extension"):
+"ticket 1234567" stays for IT to find.
+Doctors ("Dr. Patel") and staff are not patients and are kept.
+
+Known limits: a name with no cue before it ("John Carter's chart won't open"), street addresses,
+ZIP codes and ages are not recognised. Staff should still be told not to paste patient details.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["ScrubResult", "scrub", "scrub_text"]
+
+
+@dataclass(frozen=True)
+class ScrubResult:
+    """The scrubbed text and how many identifiers of each kind were replaced.
+
+    It never holds the original text. ``counts`` maps a placeholder kind without brackets
+    ("MRN", "DOB", "PHONE", "SSN", "EMAIL", "NAME", "DATE", "ID") to a positive count; kinds not
+    found are absent.
+    """
+
+    text: str
+    counts: dict[str, int]
+
+    @property
+    def changed(self) -> bool:
+        """True when at least one identifier was replaced."""
+        return any(self.counts.values())
+
+
+def scrub(text: str) -> ScrubResult:
+    """Replace the patient identifiers in ``text`` with placeholders such as ``[MRN]``.
+
+    Promises: never raises on any string (Unicode, emoji and control characters included), runs
+    in time linear in ``len(text)``, leaves everything it does not replace character for character as it
+    was, and is idempotent. What is replaced and what is kept is listed in this module's docstring.
+    """
+    counts: Counter[str] = Counter()
+    # A replacement can free an identifier glued to it ("555-123-4567+555-765-4321"), so a round
+    # that found something is followed by another, up to a fixed number of rounds.
+    for _ in range(_ROUNDS):
+        found = counts.total()
+        for pattern, classify in _RULES:
+            text = _replace(pattern, classify, text, counts)
+        text = _replace_names(text, counts)
+        if counts.total() == found:
+            break
+    return ScrubResult(text=text, counts=dict(counts))
+
+
+def scrub_text(text: str) -> str:
+    """Return ``text`` with patient identifiers replaced: the same as ``scrub(text).text``."""
+    return scrub(text).text
+
+
+_ROUNDS = 3
+
+_Classifier = Callable[[re.Match[str]], str | None]
+
+_LETTER = r"[^\W\d_]"  # a letter of any script
+
+_EMAIL = re.compile(r"(?<![\w.+\-])(?P<v>[\w.+\-]++@[\w\-]++(?:\.[\w\-]++)+)")
+
+_SSN = re.compile(r"(?<![\d_\-.])(?P<v>\d{3}-\d{2}-\d{4})(?!\d|[\-.]\d)")
+
+_LABELLED = re.compile(
+    rf"""
+    (?<!{_LETTER})
+    (?:
+        (?P<mrn>mrn|mr[ \t]?\#|mr[ \t]?(?:no|num|number)
+            |medical[ \t]record(?:[ \t](?:number|num|no|\#))?|med[ \t]?rec(?:[ \t](?:number|num|no|\#))?
+            |(?:chart|record)[ \t]?(?:number|num|no|\#)|hospital[ \t](?:number|num|no))
+      | (?P<ssn>ssn|ss\#|social[ \t]security(?:[ \t](?:number|num|no))?)
+      | (?P<phone>phone|ph|tel|telephone|cell|mobile|cb|call[ \t]?back)
+      | (?P<account>acct|acc|account)
+      | (?P<id>fin|csn|har|enc|encounter|visit|admission|adm|episode|(?:patient|pt)[ \t]?(?:id|\#)
+            |e?mpi|member(?:[ \t]id)?|subscriber(?:[ \t]id)?|policy|insurance[ \t]id|claim
+            |accession|specimen|nhs(?:[ \t]number)?)
+    )
+    (?!{_LETTER})
+    (?:[ \t]{{0,3}}(?:[:\#=\-–.]|(?:no|num|nbr|number|is|was|of|id)(?!\w))){{0,3}}[ \t]{{0,3}}
+    (?P<v>\d{{3}}[ ]\d{{2,3}}[ ]\d{{4}}|(?:[A-Za-z]{{1,3}}-?)?\d(?:-?\d){{3,}}+)
+    (?!\d)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_MONTH = (
+    rf"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    rf"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?!{_LETTER})"
+)
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_FULL_DATE_FORMS = rf"""
+    (?P<a>\d{{1,2}})(?P<s>[/\-.])(?P<b>\d{{1,2}})(?P=s)(?P<y>\d{{4}}|\d{{2}})
+  | (?P<iy>\d{{4}})(?P<isep>[/\-.])(?P<im>\d{{1,2}})(?P=isep)(?P<id>\d{{1,2}})
+  | (?P<dd>\d{{1,2}}){_ORDINAL}(?:[ \t]{{1,3}}of)?(?P<dsep>[ \t\-/]{{0,3}}){_MONTH},?[ \t\-/]{{0,3}}
+    (?P<dy>\d{{4}}|\d{{2}})
+  | {_MONTH}[ \t]{{0,3}}(?P<md>\d{{1,2}}){_ORDINAL},?[ \t]{{1,3}}(?P<my>\d{{4}})
+"""
+_FULL_DATE = re.compile(
+    rf"(?<![\w./:\-])(?P<v>{_FULL_DATE_FORMS})(?![^\WT]|[/\-.:]\d)", re.IGNORECASE | re.VERBOSE
+)
+
+_DOB = re.compile(
+    rf"""
+    (?<!{_LETTER})(?:d\.?o\.?b\.?|date[ \t]of[ \t]birth|birth[ \t]?date|birthday|b-?day|born)(?!{_LETTER})
+    (?:[ \t]{{0,3}}(?:[:=\-–]|(?:is|was|of|on|in)(?!\w))){{0,2}}[ \t]{{0,3}}
+    (?P<v>
+        {_FULL_DATE_FORMS}
+      | \d{{6,8}}
+      | {_MONTH}[ \t]{{0,3}}\d{{1,2}}{_ORDINAL}(?!\w)
+      | \d{{1,2}}{_ORDINAL}[ \t\-/]{{0,3}}{_MONTH}
+      | {_MONTH},?[ \t]{{0,3}}\d{{4}}
+      | \d{{1,2}}[/\-]\d{{1,2}}
+      | (?:19|20)\d{{2}}
+    )
+    (?!\d)
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+_PHONE = re.compile(
+    r"""
+    (?<![\d_+\-.(])
+    (?P<v>
+        (?:\+?1[ \t.\-]?)?(?:\(\d{3}\)[ \t]?|\d{3}[ \t.\-])\d{3}[ \t.\-]\d{4}
+      | (?P<intl>\+\d{1,3}(?:[ \t.\-]?\d{1,4}){2,5})
+    )
+    (?!\d|[\-.]\d)
+    """,
+    re.VERBOSE,
+)
+
+_CARD = re.compile(r"(?<![\w\-])(?P<v>\d{4}(?P<cs>[ \-])\d{4}(?P=cs)\d{4}(?P=cs)\d{4})(?![\w\-])")
+
+_BARE_NUMBER = re.compile(r"(?<![\w.:/\-+$€£@])(?P<v>\d{6,}+)(?![\w\-@]|[.,:/]\d)")
+
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)[ \t]{0,3}[:#]?[ \t]{0,3}\Z")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+_IT_NUMBER_WORDS = _words(
+    """error err code exit hresult status event kb build version ver port ticket incident inc
+    request req ritm task sctask change chg asset serial sn tag ext extension"""
+)
+
+
+def _replace(pattern: re.Pattern[str], classify: _Classifier, text: str, counts: Counter[str]) -> str:
+    """Replace group ``v`` of each match that ``classify`` gives a kind, counting by kind."""
+
+    def substitute(match: re.Match[str]) -> str:
+        kind = classify(match)
+        if kind is None:
+            return match.group(0)
+        counts[kind] += 1
+        start, end = match.start("v") - match.start(), match.end("v") - match.start()
+        whole = match.group(0)
+        return f"{whole[:start]}[{kind}]{whole[end:]}"
+
+    return pattern.sub(substitute, text)
+
+
+def _digits(value: str) -> int:
+    return sum(ch.isdigit() for ch in value)
+
+
+def _classify_labelled(match: re.Match[str]) -> str | None:
+    value = match.group("v")
+    if match.group("mrn") is not None:
+        return "MRN"
+    if match.group("ssn") is not None:
+        return "SSN"
+    if match.group("phone") is not None:
+        return "PHONE" if _digits(value) in (10, 11) else None
+    date = _FULL_DATE.fullmatch(value)
+    if date is not None and _classify_full_date(date) is not None:
+        return "DATE"
+    if match.group("account") is not None and not value[0].isdigit():
+        return None  # "account ab12345" is usually a staff login, which IT needs
+    return "ID"
+
+
+def _classify_full_date(match: re.Match[str]) -> str | None:
+    group = match.group
+    if group("a") is not None:
+        first, second, year = int(group("a")), int(group("b")), group("y")
+        if group("s") == "." and len(year) != 4:
+            return None
+        plausible = (1 <= first <= 12 and 1 <= second <= 31) or (1 <= second <= 12 and 1 <= first <= 31)
+        return "DATE" if plausible and (len(year) == 2 or 1900 <= int(year) <= 2099) else None
+    if group("iy") is not None:
+        ok = 1900 <= int(group("iy")) <= 2099 and 1 <= int(group("im")) <= 12 and 1 <= int(group("id")) <= 31
+        return "DATE" if ok else None
+    if group("dd") is not None:
+        if len(group("dy")) == 2 and "-" not in group("dsep") and "/" not in group("dsep"):
+            return None  # "4 may 12" is too often not a date; "14-Mar-62" is one
+        return "DATE" if 1 <= int(group("dd")) <= 31 else None
+    return "DATE" if 1 <= int(group("md")) <= 31 else None
+
+
+def _classify_phone(match: re.Match[str]) -> str | None:
+    if match.group("intl") is not None and not 8 <= _digits(match.group("intl")) <= 15:
+        return None
+    return "PHONE"
+
+
+def _classify_bare_number(match: re.Match[str]) -> str | None:
+    window = match.string[max(0, match.start() - 24) : match.start()]
+    before = _WORD_BEFORE.search(window)
+    if before is not None and before.group(1).lower() in _IT_NUMBER_WORDS:
+        return None
+    return "ID"
+
+
+_RULES: tuple[tuple[re.Pattern[str], _Classifier], ...] = (
+    (_EMAIL, lambda _: "EMAIL"),
+    (_SSN, lambda _: "SSN"),
+    (_LABELLED, _classify_labelled),
+    (_DOB, lambda _: "DOB"),
+    (_PHONE, _classify_phone),
+    (_CARD, lambda _: "ID"),
+    (_FULL_DATE, _classify_full_date),
+    (_BARE_NUMBER, _classify_bare_number),
+)
+
+
+# --- names -----------------------------------------------------------------------------------
+
+_NAME_CUE = re.compile(
+    r"""
+    (?<!\w)
+    (?:
+        (?P<patient>(?:(?i:patient)|(?P<pt>(?i:pt)))(?:['’]?s)?\.?
+            (?:[ \t]{1,3}(?i:name)(?:[ \t]{1,3}(?i:is|was))?)?)
+      | (?P<honorific>(?:[Mm]rs?|MRS|Mx)\.?|MR\.|Ms\.?|Miss)
+    )
+    (?:[ \t]{0,3}[:=\-–][ \t]{0,3}|[ \t]{1,3})
+    """,
+    re.VERBOSE,
+)
+_NAME_TOKEN = re.compile(rf"{_LETTER}{{1,40}}(?:['’\-]{_LETTER}{{1,40}}){{0,3}}(?!\w|['’\-]{_LETTER})")
+_NAME_GAP = re.compile(r"[ \t]{0,2},[ \t]{0,3}|[ \t]{1,3}")
+
+# Words that follow "patient"/"pt"/"Mr" in ordinary IT chat and are not names.
+_STOPWORDS = _words(
+    """
+    a an the and or but nor so yet if then than as at by for from in into of off on onto out over to
+    up upon with within without about above across after against along among around before behind
+    below beside between beyond during except inside near outside past since through till toward
+    towards under until via per i me my mine we us our you your he him his she her it its they them
+    their this that these those who whom whose which what where when why how all any both each either
+    neither every few many more most much other another some such no not only own same too very just
+    also still again already even ever never now here there today tonight tomorrow yesterday always
+    sometimes often soon later please thanks thank hi hello hey ok okay yes yeah yep nope one two three
+    is am are was were be been being has have had having do does did doing done can cannot cant can't
+    could couldn't couldnt will won't wont would wouldn't wouldnt shall should shouldn't must may might
+    need needs needed keeps keep kept gets get got getting says say said tells told asks asked asking
+    wants want wanted tried tries trying try seems seem seemed looks look looked shows show showed
+    showing appears appear appeared goes go went going comes come came coming makes make made sees
+    see saw uses use used using isn't isnt wasn't wasnt aren't arent doesn't doesnt didn't didnt don't
+    dont hasn't hasnt haven't havent log logs logged logging login logon logout signin sign signed
+    callback bag bags billing bill statement statements instructions handout handouts questionnaire
+    letter letters message messages messaging inbox chat feedback guest guests menu ordering pain score
+    scale weight height temp temperature bp interpreter interpreters language photo picture rounding
+    handoff hand hands requires required requested request requests font fonts size text type bold
+    states stated reports reported complains complained feels felt denies denied thinks thought
+    knows knew likes prefers speaks understands agrees declined declines sleeping eating resting
+    coding crashing returns returned back rm remote machine
+    signing click clicked print printed printing prints scan scanned scanning scans call calls called
+    calling page paged paging fell fall falls left leaving leave arrived arriving discharged
+    discharging admitted admitting transferred transferring moved moving refused refuses refusing
+    waiting wait waited ready received receiving lost missing stuck frozen broken locked unlocked
+    unable able wrong right correct new old same first last next previous current currently other
+    portal wristband wristbands band bands armband armbands bracelet label labels sticker stickers
+    printer printers scanner scanners monitor monitors monitoring screen screens computer computers
+    pc pcs laptop workstation wow cow cart carts pump pumps device devices tablet ipad iphone phone
+    phones email emails account accounts password passwords pin badge badges kiosk app apps
+    application system systems software network wifi internet vpn citrix epic cerner meditech
+    mychart pyxis omnicell bcma emr ehr emar mar adt pacs ris lis hl7 interface server record
+    records chart charts data info information list lists report reports form forms document
+    documents file files folder note notes order orders result results lab labs image images
+    imaging video camera tv television bed beds room rooms unit units floor floors ward wards door
+    doors bell light lights id ids mrn mrns dob fin csn number numbers name names identifier
+    identifiers barcode barcodes qr code codes ticket tickets issue issues problem problems error
+    errors access profile queue census board tracking tracker schedule scheduling registration
+    appointment appointments visit visits encounter encounters office word excel outlook teams
+    edge visio onenote sharepoint onedrive windows zoom webex hyperspace haiku canto rover dragon
+    care safety transport transportation family families visitor visitors meds medication
+    medications medicine drug drugs dose doses allergy allergies vitals vital signs education
+    summary discharge admission transfer arrival check checkin checkout intake diet food meal meals
+    bathroom restroom telemetry alarm alarms risk isolation consent consents belongings valuables
+    history status location identification side bedside nurse nurses doctor doctors provider
+    providers physician staff team surgery procedure exam test tests sample samples specimen
+    specimens blood urine experience relations flow placement advocate financial services service
+    rights satisfaction survey surveys lift lifts engagement experience centered tech technician
+    logistics throughput mismatch mismatched change changed correction spelled spelling misspelled
+    field fields display displays displayed format truncated cut shown incorrect duplicate
+    duplicates merge merged alert alerts banner header search lookup chair wheelchair stretcher gown
+    home house clinic hospital department
+    icu ed er or pacu nicu picu ccu micu sicu ob mri ct xr cxr ekg ecg eeg abg cbc bmp cmp iv po
+    prn stat npo dnr pt ot rt born ssn patient patients mr mrs ms mx miss dr
+    """
+)
+_AMBIGUOUS_GIVEN_NAMES = _words(
+    "will may june april august hope grace joy rose faith dawn summer pat bill mark frank sue"
+)
+
+
+def _key(word: str) -> str:
+    key = word.lower().replace("’", "'")
+    return key[:-2] if key.endswith("'s") else key
+
+
+def _name_shaped(word: str) -> bool:
+    return len(word) >= 2 and not (word[0].islower() and not word.islower())
+
+
+def _first_word(word: str, *, capital_required: bool) -> Literal["name", "maybe", "no"]:
+    """Whether a word right after a cue is a name; "maybe" for "Will", "May", "Hope"..."""
+    if not _name_shaped(word) or (capital_required and word[0].islower()):
+        return "no"
+    key = _key(word)
+    if key not in _STOPWORDS:
+        return "name"
+    return "maybe" if key in _AMBIGUOUS_GIVEN_NAMES else "no"
+
+
+def _next_name_word(word: str, first: str, *, last_first: bool) -> bool:
+    if not _name_shaped(word):
+        return False
+    key, capitalised = _key(word), not word[0].islower()
+    # In "Carter, Will" the comma says a given name follows, even one that is also a word.
+    if key in _STOPWORDS and not (last_first and capitalised and key in _AMBIGUOUS_GIVEN_NAMES):
+        return False
+    return capitalised or first.islower()
+
+
+def _name_tokens(text: str, pos: int) -> Iterator[tuple[str, int, bool, bool]]:
+    """The next few words from ``pos``: (word, end, after a comma, is an initial)."""
+    comma = False
+    for _ in range(5):
+        token = _NAME_TOKEN.match(text, pos)
+        if token is None:
+            return
+        word, end = token.group(), token.end()
+        dotted = text.startswith(".", end)
+        # "a" and "i" are words, not initials, unless written "A." or "I."
+        initial = len(word) == 1 and (dotted or word not in ("a", "i", "I"))
+        end += 1 if initial and dotted else 0
+        yield word, end, comma, initial
+        gap = _NAME_GAP.match(text, end)
+        if gap is None:
+            return
+        comma, pos = "," in gap.group(), gap.end()
+
+
+def _name_end(text: str, pos: int, *, capital_required: bool) -> int | None:
+    """Where the name starting at ``pos`` ends, or None when what follows is not a name."""
+    words: list[str] = []
+    name_end: int | None = None
+    seen_comma = tentative = False
+    for word, end, after_comma, initial in _name_tokens(text, pos):
+        if after_comma and (seen_comma or not words):
+            break
+        if initial:
+            if words and not tentative and text[end - 1] == ".":
+                name_end = end
+            continue
+        if not words:
+            verdict = _first_word(word, capital_required=capital_required)
+            if verdict == "no":
+                break
+            tentative = verdict == "maybe"  # a name only if a surname follows
+        elif _next_name_word(word, words[0], last_first=seen_comma or after_comma):
+            tentative = False
+        else:
+            break
+        seen_comma = seen_comma or after_comma
+        words.append(word)
+        name_end = None if tentative else end
+        if len(words) == (3 if seen_comma else 2):
+            break
+    return name_end
+
+
+def _replace_names(text: str, counts: Counter[str]) -> str:
+    pieces: list[str] = []
+    done = 0
+    for cue in _NAME_CUE.finditer(text):
+        if cue.start() < done:
+            continue
+        if cue.group("pt") is not None and text[max(0, cue.start() - 3) : cue.start()].strip()[-1:].isdigit():
+            continue  # "12 pt font": typographic points
+        end = _name_end(text, cue.end(), capital_required=cue.group("honorific") == "Miss")
+        if end is None:
+            continue
+        pieces += [text[done : cue.end()], "[NAME]"]
+        counts["NAME"] += 1
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces)

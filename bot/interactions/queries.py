@@ -1,0 +1,58 @@
+"""Every statement about interactions, keyword-only; routes, console and CLI build no SQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from bot.interactions.models import Feedback, Interaction, InteractionCreate, utcnow
+
+
+def create_interaction(*, session: Session, data: InteractionCreate) -> Interaction:
+    """Store a new interaction and return it with its id and time filled; commits."""
+    row = Interaction.model_validate(data)
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def get_interaction(*, session: Session, interaction_id: str) -> Interaction | None:
+    """The interaction with this id, or None."""
+    return session.get(Interaction, interaction_id)
+
+
+def record_feedback(*, session: Session, interaction_id: str, helpful: bool) -> Interaction | None:
+    """Record "That fixed it" (``helpful``) or "Still stuck" on an interaction; None if it is unknown.
+
+    Idempotent: the same answer again changes nothing (not even ``feedback_at``). A different answer
+    replaces the earlier one, because the last click is what the person meant.
+    """
+    row = session.get(Interaction, interaction_id)
+    if row is None:
+        return None
+    wanted = Feedback.HELPFUL if helpful else Feedback.UNHELPFUL
+    if row.feedback == wanted:
+        return row
+    row.feedback = wanted
+    row.feedback_at = utcnow()
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def list_interactions(*, session: Session, limit: int, decision: str | None = None) -> list[Interaction]:
+    """The newest ``limit`` interactions, newest first, optionally only those with ``decision``."""
+    statement = select(Interaction)
+    if decision is not None:
+        statement = statement.where(Interaction.decision == decision)
+    newest_first = (col(Interaction.created_at).desc(), col(Interaction.id).desc())
+    statement = statement.order_by(*newest_first).limit(limit)
+    return list(session.exec(statement).all())
+
+
+def count_by_decision(*, session: Session) -> dict[str, int]:
+    """How many interactions there are per decision (decisions never taken are absent)."""
+    statement = select(Interaction.decision, func.count()).group_by(Interaction.decision)
+    return {decision: count for decision, count in session.exec(statement).all()}

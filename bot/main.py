@@ -1,0 +1,103 @@
+"""The HTTP application: ``create_app(settings)`` builds it; nothing is built at import.
+
+Run it with ``uvicorn bot.main:create_app --factory`` (settings then come from the environment).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.channels import web
+from bot.config import Settings
+from bot.db import create_db_engine, init_db, session_factory
+from bot.deps import AssistantLike
+from bot.http_guards import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, SafeErrors, SecurityHeaders
+from bot.interactions.recording import log_failure
+
+log = logging.getLogger(__name__)
+
+
+def _build_assistant(settings: Settings) -> AssistantLike:
+    from bot.core.assistant import Assistant
+
+    return Assistant(settings)
+
+
+async def poll_index(assistant: AssistantLike, every_seconds: float) -> None:
+    """Forever: ask the assistant to swap in a newer index, every ``every_seconds``.
+
+    Runs ``refresh`` in a worker thread (loading an index reads files); a failing refresh is logged
+    and tried again on the next tick, so a bad build never stops the polling.
+    """
+    while True:
+        try:
+            if await asyncio.to_thread(assistant.refresh):
+                log.info("event=index_swapped")
+        except Exception as exc:  # keep polling whatever one refresh did
+            log_failure(log, "index_refresh_failed", exc)
+        await asyncio.sleep(every_seconds)
+
+
+def create_app(settings: Settings | None = None, *, assistant: AssistantLike | None = None) -> FastAPI:
+    """The itbot HTTP app: web chat, ``/api/ask``, ``/api/feedback``, ``/kb/...``, ``/healthz``.
+
+    Builds ``Settings`` from the environment when none are given, migrates the database to the
+    newest schema, builds the assistant unless one is injected, and keeps the index fresh in the
+    background while the app runs.
+    """
+    settings = settings if settings is not None else Settings()
+    engine = create_db_engine(settings)
+    init_db(settings, engine=engine)
+    core = assistant if assistant is not None else _build_assistant(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        poller = asyncio.create_task(poll_index(core, settings.index_poll_seconds))
+        try:
+            yield
+        finally:
+            poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poller
+            engine.dispose()
+
+    app = FastAPI(title="itbot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.assistant = core
+    # Added last runs first: headers on every answer, then errors caught, then the body limit.
+    app.add_middleware(BodySizeLimit, max_bytes=DEFAULT_MAX_BODY_BYTES)
+    app.add_middleware(SafeErrors)
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=web.WEB_DIR / "static"), name="static")
+    app.include_router(web.router)
+
+    @app.get("/healthz")
+    def healthz() -> Response:
+        """200 with an index summary once an index is loaded; 503 before."""
+        if not core.ready:
+            return JSONResponse({"status": "starting", "index": None}, status_code=503)
+        return JSONResponse({"status": "ok", "index": dict(core.manifest_summary)})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, _exc: RequestValidationError) -> Response:
+        return JSONResponse({"error": "invalid_request", "message": "That request is not valid."}, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and "text/html" in request.headers.get("accept", ""):
+            return web.templates.TemplateResponse(request, "not_found.html", {}, status_code=404)
+        return JSONResponse({"error": "http_error", "message": str(exc.detail)}, exc.status_code)
+
+    return app

@@ -1,0 +1,225 @@
+"""Knowledge files -> `Article`s: YAML front matter plus the Markdown body.
+
+A file that cannot be indexed becomes an `ArticleProblem` naming the file and the 1-based line,
+worded for the curator who has to fix it; the other files still load.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from indexer.markdown_text import collapse, first_h1
+from indexer.models import Article, ArticleProblem
+
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BOM = b"\xef\xbb\xbf"
+_FIX_FOLDER = "set ITBOT_KB to your knowledge folder or create knowledge/"
+
+
+class KnowledgeFolderError(Exception):
+    """The knowledge folder is missing, is not a folder, or holds no Markdown article."""
+
+
+class ArticleError(Exception):
+    """One knowledge file cannot be indexed; ``problem`` says where and why."""
+
+    def __init__(self, problem: ArticleProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def load_article(path: Path, root: Path) -> Article:
+    """Read one Markdown file under ``root`` into an `Article`.
+
+    The id is ``path`` relative to ``root`` without ``.md``, with ``/`` separators, the file name
+    kept as it is. Front matter (YAML between a first ``---`` line and the next ``---`` or ``...``
+    line) gives title, description, tags, systems, audience, owner and review_by; other fields are
+    ignored. Lists may be YAML lists or comma-separated strings; a date ``review_by`` becomes an ISO
+    string. Without a front-matter title the first H1 is the title, else the file name. A UTF-8 BOM
+    and CRLF line ends are accepted. Raises `ArticleError` for an unreadable or non-UTF-8 file,
+    invalid, non-mapping or unclosed front matter, a malformed field, or a file with no body text.
+    Raises ValueError if ``path`` is not under ``root``.
+    """
+    article_id = _article_id(path, root)
+    text = _read_text(path)
+    lines = text.split("\n")
+    fields: dict[str, Any] = {}
+    body_start = 0  # 0-based index into `lines` where the body begins
+    if lines[0].rstrip() == "---":
+        close = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
+        if close is None:
+            raise _error(
+                path, 1, "front matter starts with '---' but is never closed; add a '---' line after it"
+            )
+        fields = _parse_front_matter(path, lines, close)
+        body_start = close + 1
+    body = "\n".join(lines[body_start:])
+    if not body.strip():
+        where = "after the front matter" if body_start else "in the file"
+        raise _error(
+            path, min(body_start + 1, len(lines)), f"no article text {where}; write the article body"
+        )
+
+    title = _text_field(path, lines, fields, "title") or first_h1(body) or path.stem
+    return Article(
+        id=article_id,
+        path=path,
+        title=title,
+        body=body,
+        body_line=body_start + 1,
+        description=_text_field(path, lines, fields, "description"),
+        tags=_list_field(path, lines, fields, "tags"),
+        systems=_list_field(path, lines, fields, "systems"),
+        audience=_list_field(path, lines, fields, "audience"),
+        owner=_text_field(path, lines, fields, "owner"),
+        review_by=_text_field(path, lines, fields, "review_by"),
+    )
+
+
+def load_articles(root: Path) -> tuple[list[Article], list[ArticleProblem]]:
+    """Load every ``*.md`` file under ``root`` (recursively, hidden files and folders skipped).
+
+    Articles come back sorted by id. A file that cannot be indexed becomes a problem and the rest
+    still load; a file whose id differs from an earlier one only in letter case is a problem too,
+    and is skipped. Raises `KnowledgeFolderError` if ``root`` is missing, is not a folder, or holds
+    no Markdown file.
+    """
+    if not root.exists():
+        raise KnowledgeFolderError(f"knowledge folder {root} does not exist; {_FIX_FOLDER}")
+    if not root.is_dir():
+        raise KnowledgeFolderError(f"knowledge folder {root} is not a folder; {_FIX_FOLDER}")
+    paths = sorted(_markdown_files(root), key=lambda p: p.relative_to(root).as_posix())
+    if not paths:
+        raise KnowledgeFolderError(f"knowledge folder {root} holds no .md file; {_FIX_FOLDER}")
+
+    articles: list[Article] = []
+    problems: list[ArticleProblem] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            article = load_article(path, root)
+        except ArticleError as error:
+            problems.append(error.problem)
+            continue
+        key = unicodedata.normalize("NFC", article.id).casefold()
+        other = seen.get(key)
+        if other is not None:
+            problems.append(
+                ArticleProblem(path, 1, f"duplicate article id, same as {other} (ids ignore letter case)")
+            )
+            continue
+        seen[key] = path
+        articles.append(article)
+    return articles, problems
+
+
+def _markdown_files(root: Path) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        for name in files:
+            if name.endswith(".md") and not name.startswith("."):
+                yield Path(folder, name)
+
+
+def _article_id(path: Path, root: Path) -> str:
+    relative = path.relative_to(root).as_posix()
+    return relative[: -len(".md")] if relative.endswith(".md") else relative
+
+
+def _error(path: Path, line: int, message: str) -> ArticleError:
+    return ArticleError(ArticleProblem(path, line, message))
+
+
+def _read_text(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except PermissionError:
+        raise _error(path, 1, "cannot read the file: permission denied") from None
+    except OSError as error:
+        raise _error(path, 1, f"cannot read the file: {error.strerror or error}") from None
+    if raw.startswith(_BOM):
+        raw = raw[len(_BOM) :]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        raise _error(
+            path,
+            line,
+            f"not UTF-8 text (byte 0x{raw[error.start]:02x} at column {column}); save the file as UTF-8",
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _parse_front_matter(path: Path, lines: list[str], close: int) -> dict[str, Any]:
+    source = "\n".join(lines[1:close])
+    try:
+        data = yaml.load(source, Loader=_YAML_LOADER)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+        line = 2 + mark.line if mark is not None else 1
+        reason = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise _error(path, line, f"front matter is not valid YAML: {reason}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else f"a single {type(data).__name__} value"
+        raise _error(path, 2, f"front matter must be 'key: value' lines, found {kind}")
+    return {str(key).strip().lower(): value for key, value in data.items()}
+
+
+def _field_line(lines: list[str], name: str) -> int:
+    for index, line in enumerate(lines[1:], start=2):
+        if line.lower().startswith(name) and line[len(name) :].lstrip().startswith(":"):
+            return index
+        if line.rstrip() in ("---", "..."):
+            break
+    return 1
+
+
+def _scalar_text(value: object) -> str | None:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool):
+        return collapse(str(value))
+    return None
+
+
+def _text_field(path: Path, lines: list[str], fields: dict[str, Any], name: str) -> str:
+    text = _scalar_text(fields.get(name))
+    if text is None:
+        raise _error(path, _field_line(lines, name), f"'{name}' must be a single line of text")
+    return text
+
+
+def _list_field(path: Path, lines: list[str], fields: dict[str, Any], name: str) -> tuple[str, ...]:
+    value = fields.get(name)
+    items: list[object]
+    if isinstance(value, str):
+        items = list(value.split(","))
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        items = [value]
+    result: list[str] = []
+    for item in items:
+        text = _scalar_text(item)
+        if text is None:
+            raise _error(
+                path, _field_line(lines, name), f"'{name}' must be a list of words or a comma-separated line"
+            )
+        if text and text not in result:
+            result.append(text)
+    return tuple(result)

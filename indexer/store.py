@@ -1,0 +1,285 @@
+"""The index on disk: a folder of plain files per build, and an atomic ``current`` pointer.
+
+Layout under the index root::
+
+    current                  a one-line file naming the live build (replaced atomically)
+    builds/<build id>/
+        manifest.json        format version, model, dimension, counts, hashes, build time, problems
+        articles.jsonl       one article a line: id, title, description, systems, tags, Markdown body
+        chunks.jsonl         one chunk a line, in vector order
+        vectors.npy          float32 (chunks x dim), L2-normalised, saved without pickle
+        lexical/             the BM25 arrays (bm25s, .npy + JSON) and the glossary they were built with
+        hnsw.faiss           only for large indexes: the FAISS HNSW graph
+
+A build is written completely into a fresh folder and only then named in ``current``; readers read
+``current`` once and load that folder, so no reader ever sees a half-written index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from indexer.dense import DenseIndex, load_dense_index
+from indexer.lexical import LexicalIndex
+from indexer.models import Article, Chunk
+
+FORMAT_VERSION = 1
+KEEP_BUILDS = 3
+
+
+class IndexNotFoundError(Exception):
+    """There is no built index yet at the configured place."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(
+            f"No index found in {root}. Run `itbot index` to build it from the knowledge folder."
+        )
+        self.root = root
+
+
+class IndexMismatchError(Exception):
+    """The index was built with another model, dimension or format than this itbot uses."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What an index folder holds and how it was made."""
+
+    format_version: int
+    model: str
+    dim: int
+    dense_kind: str
+    articles: int
+    chunks: int
+    kb_hash: str
+    glossary_hash: str
+    built_at: str
+    build_seconds: float
+    embedded: int
+    reused: int
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as a JSON-ready dict."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """An article as kept beside the index (enough to render it and to cite it)."""
+
+    id: str
+    title: str
+    description: str
+    systems: tuple[str, ...]
+    tags: tuple[str, ...]
+    owner: str
+    review_by: str
+    markdown: str
+
+    @classmethod
+    def from_article(cls, article: Article) -> StoredArticle:
+        """Keep what the server needs of ``article``."""
+        return cls(
+            id=article.id,
+            title=article.title,
+            description=article.description,
+            systems=article.systems,
+            tags=article.tags,
+            owner=article.owner,
+            review_by=article.review_by,
+            markdown=article.body,
+        )
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as kept beside the index, in vector order."""
+
+    id: str
+    article_id: str
+    ordinal: int
+    title: str
+    section: str
+    text: str
+    markdown: str
+    hash: str
+    line: int
+
+    @classmethod
+    def from_chunk(cls, chunk: Chunk) -> StoredChunk:
+        """Keep what retrieval and replies need of ``chunk``."""
+        return cls(
+            id=chunk.id,
+            article_id=chunk.article_id,
+            ordinal=chunk.ordinal,
+            title=chunk.title,
+            section=chunk.section,
+            text=chunk.text,
+            markdown=chunk.markdown,
+            hash=chunk.hash,
+            line=chunk.line,
+        )
+
+
+@dataclass
+class LoadedIndex:
+    """Everything of one build, in memory."""
+
+    folder: Path
+    manifest: Manifest
+    articles: dict[str, StoredArticle]
+    chunks: list[StoredChunk]
+    vectors: np.ndarray
+    dense: DenseIndex
+    lexical: LexicalIndex
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as src:
+        return [json.loads(line) for line in src if line.strip()]
+
+
+def new_build_folder(root: Path) -> Path:
+    """A fresh, empty folder under ``root/builds`` for the next build (named by time, unique)."""
+    builds = root / "builds"
+    builds.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    return Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=builds))
+
+
+def write_build(
+    folder: Path,
+    *,
+    manifest: Manifest,
+    articles: list[StoredArticle],
+    chunks: list[StoredChunk],
+    vectors: np.ndarray,
+    dense: DenseIndex,
+    lexical: LexicalIndex,
+) -> None:
+    """Write every file of one build into ``folder`` (which must not be live yet)."""
+    _write_jsonl(folder / "articles.jsonl", [asdict(a) for a in articles])
+    _write_jsonl(folder / "chunks.jsonl", [asdict(c) for c in chunks])
+    np.save(folder / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
+    dense.save(folder)
+    lexical.save(folder / "lexical")
+    # The manifest goes last: a folder without one is an unfinished build.
+    (folder / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=2), encoding="utf-8")
+
+
+def publish(root: Path, folder: Path) -> None:
+    """Make ``folder`` the live build: atomically replace ``root/current``, then prune old builds."""
+    pointer = root / "current"
+    tmp = root / f".current.{os.getpid()}"
+    tmp.write_text(folder.name + "\n", encoding="utf-8")
+    os.replace(tmp, pointer)
+    prune(root, keep=KEEP_BUILDS)
+
+
+def prune(root: Path, *, keep: int) -> None:
+    """Delete all but the newest ``keep`` finished builds (never the live one)."""
+    live = current_folder(root)
+    builds = sorted(
+        (p for p in (root / "builds").iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    finished = [p for p in builds if (p / "manifest.json").exists()]
+    for old in finished[keep:]:
+        if live is None or old.resolve() != live.resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_folder(root: Path) -> Path | None:
+    """The live build's folder, or None when nothing has been published."""
+    try:
+        name = (root / "current").read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    folder = root / "builds" / name
+    return folder if (folder / "manifest.json").exists() else None
+
+
+def read_manifest(folder: Path) -> Manifest:
+    """The manifest of the build in ``folder``; refuses an unknown format version."""
+    data = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    if data.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatchError(
+            f"The index in {folder} has format version {data.get('format_version')}; this itbot reads "
+            f"version {FORMAT_VERSION}. Run `itbot index` to rebuild it."
+        )
+    return Manifest(**data)
+
+
+def check_compatible(manifest: Manifest, *, model: str, dim: int, folder: Path) -> None:
+    """Raise IndexMismatchError, saying which value differs, unless the index fits this encoder."""
+    if manifest.model != model:
+        raise IndexMismatchError(
+            f"The index in {folder} was built with the embedding model {manifest.model!r}, but itbot is "
+            f"configured for {model!r}. Run `itbot index` to rebuild it with the configured model."
+        )
+    if manifest.dim != dim:
+        raise IndexMismatchError(
+            f"The index in {folder} has {manifest.dim}-dimensional vectors, but the model {model!r} makes "
+            f"{dim}-dimensional ones. Run `itbot index` to rebuild it."
+        )
+
+
+def load_chunks(folder: Path) -> list[StoredChunk]:
+    """The chunks of the build in ``folder``, in vector order."""
+    return [StoredChunk(**row) for row in _read_jsonl(folder / "chunks.jsonl")]
+
+
+def load_vectors(folder: Path) -> np.ndarray:
+    """The chunk vectors of the build in ``folder``."""
+    return np.load(folder / "vectors.npy", allow_pickle=False)
+
+
+def load_build(folder: Path, *, model: str, dim: int) -> LoadedIndex:
+    """Load the build in ``folder`` after checking it was made with ``model`` at ``dim``."""
+    manifest = read_manifest(folder)
+    check_compatible(manifest, model=model, dim=dim, folder=folder)
+    articles: dict[str, StoredArticle] = {}
+    for row in _read_jsonl(folder / "articles.jsonl"):
+        row["systems"] = tuple(row["systems"])
+        row["tags"] = tuple(row["tags"])
+        article = StoredArticle(**row)
+        articles[article.id] = article
+    chunks = load_chunks(folder)
+    vectors = load_vectors(folder)
+    if vectors.shape != (len(chunks), dim):
+        raise IndexMismatchError(
+            f"The index in {folder} is damaged: {vectors.shape[0]} vectors for {len(chunks)} chunks. "
+            "Run `itbot index` to rebuild it."
+        )
+    return LoadedIndex(
+        folder=folder,
+        manifest=manifest,
+        articles=articles,
+        chunks=chunks,
+        vectors=vectors,
+        dense=load_dense_index(folder, vectors, manifest.dense_kind),
+        lexical=LexicalIndex.load(folder / "lexical"),
+    )
+
+
+def load_current(root: Path, *, model: str, dim: int) -> LoadedIndex:
+    """Load the live build under ``root``; IndexNotFoundError when there is none."""
+    folder = current_folder(root)
+    if folder is None:
+        raise IndexNotFoundError(root)
+    return load_build(folder, model=model, dim=dim)

@@ -1,0 +1,1 @@
+"""Small twins of itbot's parts and of outside services, for tests."""

@@ -1,0 +1,69 @@
+"""The hashing fake encoder and the model-free parts of indexer.encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from indexer.encoder import Encoder, EncoderError, HashingEncoder, load_encoder, resolve_model_dir
+
+
+def test_hashing_encoder_satisfies_the_encoder_protocol() -> None:
+    encoder: Encoder = HashingEncoder()
+    assert encoder.name == "hashing-384"
+    assert encoder.dim == 384
+
+
+def test_hashing_encoder_returns_one_float32_unit_row_per_text() -> None:
+    vectors = HashingEncoder(dim=64).encode(["epic keeps kicking me out", "printer jammed", "", "!!!"])
+    assert vectors.shape == (4, 64)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-6)
+
+
+def test_hashing_encoder_gives_empty_array_for_no_texts() -> None:
+    vectors = HashingEncoder(dim=32).encode([])
+    assert vectors.shape == (0, 32)
+    assert vectors.dtype == np.float32
+
+
+def test_hashing_encoder_is_deterministic_across_instances_and_batches() -> None:
+    texts = ["Reset my Citrix password", "VPN drops every hour", "reset my citrix password"]
+    first = HashingEncoder().encode(texts)
+    again = HashingEncoder().encode(list(reversed(texts)))[::-1]
+    np.testing.assert_array_equal(first, again)
+    np.testing.assert_array_equal(first[0], first[2])  # case-insensitive
+
+
+def test_hashing_encoder_puts_texts_sharing_words_closer_than_unrelated_ones() -> None:
+    query, similar, unrelated = HashingEncoder().encode(
+        ["the printer on 4 west is jammed", "printer jammed with paper", "reset my epic password"]
+    )
+    assert float(query @ similar) > 0.2
+    assert float(query @ similar) > float(query @ unrelated)
+
+
+def test_hashing_encoder_rejects_a_bare_string() -> None:
+    with pytest.raises(TypeError, match="not one string"):
+        HashingEncoder().encode("printer jammed")
+
+
+def test_resolve_model_dir_names_the_unknown_model_and_the_offline_rule(tmp_path: Path) -> None:
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(EncoderError) as raised:
+        resolve_model_dir(str(missing))
+    message = str(raised.value)
+    assert "no-such-model" in message
+    assert "all-MiniLM-L6-v2" in message
+    assert "offline" in message
+
+
+def test_resolve_model_dir_returns_an_existing_folder(tmp_path: Path) -> None:
+    assert resolve_model_dir(str(tmp_path)) == tmp_path.resolve()
+
+
+def test_load_encoder_refuses_an_unknown_precision(tmp_path: Path) -> None:
+    with pytest.raises(EncoderError, match="fp16"):
+        load_encoder("all-MiniLM-L6-v2", cache_dir=tmp_path, precision="fp16")
