@@ -62,6 +62,7 @@ Vectors = npt.NDArray[np.float32]
 class Row:
     variant: str
     chunks_per_s: float
+    cpu_pct: float
     p50_ms: float
     p99_ms: float
     cos_min: float
@@ -93,11 +94,13 @@ def load_texts(kb: Path, n_chunks: int, n_queries: int) -> tuple[list[str], list
     return chunks, queries
 
 
-def throughput(encode: Callable[[list[str]], Vectors], chunks: list[str]) -> tuple[float, Vectors]:
+def throughput(encode: Callable[[list[str]], Vectors], chunks: list[str]) -> tuple[float, float, Vectors]:
+    """Chunks a second, and CPU time over wall time (200% is both cores; less means contention)."""
     encode(chunks[:8])
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     vectors = encode(chunks)
-    return len(chunks) / (time.perf_counter() - started), vectors
+    wall = time.perf_counter() - started
+    return len(chunks) / wall, 100 * (time.process_time() - cpu_started) / wall, vectors
 
 
 def latency(encode: Callable[[list[str]], Vectors], queries: list[str]) -> tuple[float, float, Vectors]:
@@ -127,12 +130,12 @@ def measure(
     queries: list[str],
     ref: tuple[Vectors, Vectors] | None,
 ) -> tuple[Row, Vectors, Vectors]:
-    rate, chunk_vecs = throughput(encode, chunks)
+    rate, cpu_pct, chunk_vecs = throughput(encode, chunks)
     p50, p99, query_vecs = latency(encode, queries)
     ref_chunks, ref_queries = ref if ref else (chunk_vecs, query_vecs)
     cos = cosines(chunk_vecs, ref_chunks)
     qcos = cosines(query_vecs, ref_queries)
-    row = Row(variant, rate, p50, p99, float(cos.min()), float(cos.mean()), float(qcos.min()))
+    row = Row(variant, rate, cpu_pct, p50, p99, float(cos.min()), float(cos.mean()), float(qcos.min()))
     print(f"  {variant}: {rate:.1f} chunks/s, p50 {p50:.2f} ms", file=sys.stderr, flush=True)
     return row, chunk_vecs, query_vecs
 
@@ -169,12 +172,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from tokenizers import Tokenizer
 
-    from indexer.encoder import load_encoder, resolve_model_dir
+    from indexer.encoder import TorchEncoder, cpu_has_native_bf16, load_encoder, resolve_model_dir
 
     chunks, queries = load_texts(args.kb, args.chunks, args.queries)
     if not chunks or not queries:
         print(f"skipped: {args.kb} gave {len(chunks)} chunks and {len(queries)} queries")
         return 0
+    load_before = os.getloadavg()
     tmp = tempfile.TemporaryDirectory(prefix="itbot-encoder-bench-")
     cache_dir: Path = args.cache_dir or Path(tmp.name)
 
@@ -198,7 +202,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows: list[Row] = []
     ref: tuple[Vectors, Vectors] | None = None
     if not args.skip_torch:
-        import torch
         from sentence_transformers import SentenceTransformer
 
         st = SentenceTransformer(str(model_dir), device="cpu")
@@ -216,31 +219,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         encoder = load_encoder(MODEL, cache_dir=cache_dir, batch_size=bs)
         rows.append(measure(f"ONNX fp32, sorted, batch {bs}", encoder.encode, chunks, queries, ref)[0])
     int8 = load_encoder(MODEL, cache_dir=cache_dir, precision="int8")
-    rows.append(measure("ONNX int8 (dynamic), sorted, batch 32", int8.encode, chunks, queries, ref)[0])
+    rows.append(measure("ONNX int8 per-channel, sorted, batch 32", int8.encode, chunks, queries, ref)[0])
 
     if not args.skip_torch:
-
-        def bf16_encode(texts: list[str]) -> Vectors:
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
-                out = st.encode(texts, batch_size=16, convert_to_tensor=True)
-            return torch.nn.functional.normalize(out.float(), dim=1).numpy()
-
-        rows.append(measure("torch bf16 autocast, sorted, batch 16", bf16_encode, chunks, queries, ref)[0])
+        bf16 = TorchEncoder(model_dir, name=MODEL, batch_size=16)
+        label = "bf16 autocast" if bf16.bf16 else "fp32 (no native bf16)"
+        rows.append(measure(f"TorchEncoder {label}, batch 16", bf16.encode, chunks, queries, ref)[0])
+    load_after = os.getloadavg()
 
     print(
         f"{len(chunks)} chunks ({np.mean(lengths):.0f} tokens mean, "
         f"{np.mean(lengths >= 256):.0%} truncated at 256), {len(queries)} queries, "
-        f"{os.cpu_count()} cores; cosine is to sentence-transformers fp32"
+        f"{os.cpu_count()} cores (native bf16: {cpu_has_native_bf16()}); cosine is to sentence-transformers "
+        f"fp32; 1-min load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )
     print()
     header = (
-        f"| {'variant':<40} | chunks/s | query p50 ms | query p99 ms | cos min | cos mean | query cos min |"
+        f"| {'variant':<40} | chunks/s | CPU % | query p50 ms | query p99 ms | cos min | cos mean "
+        "| query cos min |"
     )
     print(header)
     print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
     for r in rows:
         print(
-            f"| {r.variant:<40} | {r.chunks_per_s:8.1f} | {r.p50_ms:12.2f} | {r.p99_ms:12.2f} "
+            f"| {r.variant:<40} | {r.chunks_per_s:8.1f} | {r.cpu_pct:5.0f} "
+            f"| {r.p50_ms:12.2f} | {r.p99_ms:12.2f} "
             f"| {r.cos_min:.5f} | {r.cos_mean:8.5f} | {r.qcos_min:13.5f} |"
         )
     print()

@@ -119,7 +119,8 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|")
     for kind, c in sorted(s["by_kind"].items()):
         print(
-            f"| {kind} | {c['n']} | {c['answer']} | {c['clarify']} | {c['escalate']} | {c['helped']} | {c['wrong']} |"
+            f"| {kind} | {c['n']} | {c['answer']} | {c['clarify']} | {c['escalate']} "
+            f"| {c['helped']} | {c['wrong']} |"
         )
     if args.show_misses:
         if args.split != "dev":

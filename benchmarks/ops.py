@@ -82,7 +82,10 @@ def serve_rss(home: Path, kb: Path) -> tuple[float, float]:
     port = free_port()
     t = time.perf_counter()
     proc = subprocess.Popen(
-        [ITBOT, "serve", "--port", str(port)], env=env_for(home, kb), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [ITBOT, "serve", "--port", str(port)],
+        env=env_for(home, kb),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         while True:
@@ -108,7 +111,9 @@ def cold_start(home: Path, kb: Path, runs: int = 5) -> list[float]:
     times = []
     for _ in range(runs):
         t = time.perf_counter()
-        subprocess.run([ITBOT, "ask", "citrix frozen on the wow"], env=env_for(home, kb), check=True, capture_output=True)
+        subprocess.run(
+            [ITBOT, "ask", "citrix frozen on the wow"], env=env_for(home, kb), check=True, capture_output=True
+        )
         times.append(time.perf_counter() - t)
     return times
 
@@ -120,21 +125,41 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         chunks, seconds = build_throughput(big, base / "full")
-        rows.append((f"full build, {big.name} ({chunks} chunks)", f"{chunks / seconds:.0f} chunks/s ({seconds:.0f} s)",
-                     ">= 110 chunks/s"))
+        rows.append(
+            (
+                f"full build, {big.name} ({chunks} chunks)",
+                f"{chunks / seconds:.0f} chunks/s ({seconds:.0f} s)",
+                ">= 110 chunks/s",
+            )
+        )
         for name, kb in (("shipped KB", ROOT / "knowledge"), ("officedocs", DATASET)):
             if not kb.is_dir():
                 continue
             times = reindex_one(kb, base / f"re-{name.replace(' ', '')}")
-            rows.append((f"re-index after editing one article, {name}", f"median {statistics.median(times):.2f} s",
-                         "<= 1 s"))
+            rows.append(
+                (
+                    f"re-index after editing one article, {name}",
+                    f"median {statistics.median(times):.2f} s",
+                    "<= 1 s",
+                )
+            )
         home = base / "full"
         ready, rss = serve_rss(home, big)
-        rows.append((f"server RSS after start, {big.name} index", f"{rss:.0f} MB (healthy after {ready:.1f} s)",
-                     "<= 450 MB"))
+        rows.append(
+            (
+                f"server RSS after start, {big.name} index",
+                f"{rss:.0f} MB (healthy after {ready:.1f} s)",
+                "<= 450 MB",
+            )
+        )
         cold = cold_start(home, big)
-        rows.append((f"cold start to first answer (`itbot ask`), {big.name} index",
-                     f"median {statistics.median(cold):.2f} s", "<= 3 s"))
+        rows.append(
+            (
+                f"cold start to first answer (`itbot ask`), {big.name} index",
+                f"median {statistics.median(cold):.2f} s",
+                "<= 3 s",
+            )
+        )
     print("# Operations: build, re-index, memory, cold start")
     print("# command: .venv/bin/python benchmarks/ops.py")
     print()

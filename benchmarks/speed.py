@@ -71,7 +71,8 @@ def plain_path(index: LoadedIndex) -> Callable[[str], object]:
     flat.add(index.vectors)
     retriever = bm25s.BM25()
     retriever.index(
-        bm25s.tokenize([c.text for c in index.chunks], stopwords="en", show_progress=False), show_progress=False
+        bm25s.tokenize([c.text for c in index.chunks], stopwords="en", show_progress=False),
+        show_progress=False,
     )
 
     def ask(query: str) -> object:
@@ -91,9 +92,15 @@ def synthetic(index: LoadedIndex, size: int, seed: int = 11) -> LoadedIndex:
     chunks: list[StoredChunk] = []
     vectors = np.empty((copies * n, index.vectors.shape[1]), dtype=np.float32)
     for c in range(copies):
-        for i, chunk in enumerate(index.chunks):
-            chunks.append(replace(chunk, id=f"{chunk.id}~{c}", article_id=f"{chunk.article_id}~{c}",
-                                  text=f"{chunk.text} copy{c}"))
+        for chunk in index.chunks:
+            chunks.append(
+                replace(
+                    chunk,
+                    id=f"{chunk.id}~{c}",
+                    article_id=f"{chunk.article_id}~{c}",
+                    text=f"{chunk.text} copy{c}",
+                )
+            )
         noisy = index.vectors + rng.normal(0, 0.02, index.vectors.shape).astype(np.float32)
         vectors[c * n : (c + 1) * n] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
     chunks, vectors = chunks[:size], vectors[:size]
@@ -117,14 +124,16 @@ def assistant_over(index: LoadedIndex, encoder: Encoder, home: Path) -> Assistan
     from bot.core.retrieval import Searcher
 
     assistant = Assistant(Settings(home=home), encoder=encoder)
-    assistant._searcher = Searcher(index, encoder)  # noqa: SLF001 - benchmark injects an in-memory index
-    assistant._folder = index.folder  # noqa: SLF001
+    assistant._searcher = Searcher(index, encoder)
+    assistant._folder = index.folder
     return assistant
 
 
 def main() -> int:
     """Measure each size and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--skip-100k", action="store_true")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain reference path")

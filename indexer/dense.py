@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -61,8 +61,9 @@ class HnswDenseIndex:
 
     kind = "hnsw"
 
-    def __init__(self, index: object) -> None:
+    def __init__(self, index: Any, *, m: int = HNSW_M) -> None:
         self._index = index
+        self.m = m
 
     @classmethod
     def build(
@@ -74,14 +75,15 @@ class HnswDenseIndex:
         index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        return cls(index)
+        return cls(index, m=m)
 
     @classmethod
     def load(cls, folder: Path) -> HnswDenseIndex:
         """Read the graph written by :meth:`save`."""
         import faiss
 
-        return cls(faiss.read_index(str(folder / "hnsw.faiss")))
+        meta = json.loads((folder / "hnsw.json").read_text(encoding="utf-8"))
+        return cls(faiss.read_index(str(folder / "hnsw.faiss")), m=int(meta.get("m", HNSW_M)))
 
     def save(self, folder: Path) -> None:
         """Write the graph as FAISS's own binary file (no pickle)."""
@@ -89,15 +91,15 @@ class HnswDenseIndex:
 
         faiss.write_index(self._index, str(folder / "hnsw.faiss"))
         (folder / "hnsw.json").write_text(
-            json.dumps({"m": HNSW_M, "ef_search": HNSW_EF_SEARCH}), encoding="utf-8"
+            json.dumps({"m": self.m, "ef_search": HNSW_EF_SEARCH}), encoding="utf-8"
         )
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` (approximately) nearest chunks, best first."""
         import faiss
 
-        params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
-        scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, params=params)  # type: ignore[attr-defined]
+        params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore[attr-defined]
+        scores, ids = self._index.search(query.reshape(1, -1).astype(np.float32), k, params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep].astype(np.float32)
 

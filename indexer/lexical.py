@@ -179,6 +179,11 @@ class LexicalIndex:
             return np.zeros(0, dtype=np.int64)
         return np.asarray(self._model.scores["indices"][indptr[column] : indptr[column + 1]])
 
+    def document_frequencies(self) -> dict[str, int]:
+        """How many chunks contain each known token."""
+        counts = np.diff(self._model.scores["indptr"])
+        return {t: int(counts[i]) for t, i in self._model.vocab_dict.items() if 0 <= i < counts.size}
+
     def idf(self, token: str) -> float:
         """Inverse document frequency of ``token`` over chunks: log(1 + N / df); 0 when unseen."""
         df = self.postings(token).size

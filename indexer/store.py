@@ -246,7 +246,8 @@ def load_chunks(folder: Path) -> list[StoredChunk]:
 
 def load_vectors(folder: Path) -> np.ndarray:
     """The chunk vectors of the build in ``folder``."""
-    return np.load(folder / "vectors.npy", allow_pickle=False)
+    vectors: np.ndarray = np.load(folder / "vectors.npy", allow_pickle=False)
+    return vectors
 
 
 def load_build(folder: Path, *, model: str, dim: int) -> LoadedIndex:

@@ -126,6 +126,12 @@ class Assistant:
         log.info("index.loaded", extra={"folder": folder.name, "chunks": index.manifest.chunks})
         return True
 
+    def _live_searcher(self) -> Searcher | None:
+        """The searcher over the live index, loading it first if none is loaded yet."""
+        if self._searcher is None:
+            self.refresh()
+        return self._searcher
+
     def ask(self, question: Question) -> Reply:
         """Answer ``question``: scrub it, search, decide, and write the reply.
 
@@ -134,10 +140,7 @@ class Assistant:
         ``reply.asked``; the reply never contains text from the question.
         """
         started = time.perf_counter()
-        searcher = self._searcher
-        if searcher is None:
-            self.refresh()
-            searcher = self._searcher
+        searcher = self._live_searcher()
         if searcher is None:
             raise IndexNotReadyError(self.load_error or "no index loaded")
         scrubbed = scrub(clean_question(question.text, self.settings.max_question_chars))
@@ -145,6 +148,7 @@ class Assistant:
         verdict = decide(result, self._policy)
         base = self.settings.public_url
         hits: tuple[Hit, ...] = verdict.hits
+        actions: tuple[str, ...]
         if not result.analysis.content_words:
             decision, text, actions = Decision.CLARIFY, empty_text(), ()
             hits = ()
@@ -188,7 +192,7 @@ class Assistant:
         """Answer with a chosen article (a clarify choice), quoting its section that best fits the
         question; None when the live index has no such article."""
         started = time.perf_counter()
-        searcher = self._searcher
+        searcher = self._live_searcher()
         if searcher is None or article_id not in searcher.index.articles:
             return None
         scrubbed = scrub(clean_question(question.text, self.settings.max_question_chars))
@@ -218,7 +222,7 @@ class Assistant:
 
     def article(self, article_id: str) -> ArticleView | None:
         """The article ``article_id`` of the live index, or None when it has no such article."""
-        searcher = self._searcher
+        searcher = self._live_searcher()
         if searcher is None:
             return None
         a = searcher.index.articles.get(article_id)

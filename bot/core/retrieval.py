@@ -70,7 +70,10 @@ class Searcher:
             start, _ = self._ranges.get(c.article_id, (i, i))
             self._ranges[c.article_id] = (start, i + 1)
         lexical = index.lexical
-        self._spell = SpellIndex(t for t in lexical.vocabulary if "_" not in t and not t.startswith("~"))
+        self._spell = SpellIndex(
+            (t for t in lexical.vocabulary if "_" not in t and not t.startswith("~")),
+            lexical.document_frequencies(),
+        )
 
     def analyse(self, text: str) -> tuple[QueryAnalysis, list[str]]:
         """Read the query lexically: its stems, typo corrections and glossary concepts.

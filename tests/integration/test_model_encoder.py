@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from indexer.encoder import Encoder, load_encoder, resolve_model_dir
+from indexer.encoder import Encoder, TorchEncoder, load_encoder, resolve_model_dir
 
 pytestmark = pytest.mark.model
 
@@ -35,7 +35,7 @@ CACHED_LOAD_PROBE = """
 import json, sys
 from pathlib import Path
 from indexer.encoder import load_encoder
-encoder = load_encoder(sys.argv[1], cache_dir=Path(sys.argv[2]))
+encoder = load_encoder(sys.argv[1], cache_dir=Path(sys.argv[2]), precision=sys.argv[3])
 vectors = encoder.encode(["printer is jammed"])
 print(json.dumps({"torch": "torch" in sys.modules, "transformers": "transformers" in sys.modules,
                   "shape": list(vectors.shape)}))
@@ -79,7 +79,10 @@ def test_onnx_vectors_match_sentence_transformers(encoder: Encoder) -> None:
     assert cosines.min() >= 0.9999, cosines
 
 
-def test_cached_load_reuses_the_file_and_does_not_import_torch(encoder: Encoder, cache_dir: Path) -> None:
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_cached_load_reuses_the_file_and_does_not_import_torch(
+    encoder: Encoder, cache_dir: Path, precision: str
+) -> None:
     (onnx_file,) = _onnx_files(cache_dir)
     before = onnx_file.stat()
     env = {
@@ -87,7 +90,7 @@ def test_cached_load_reuses_the_file_and_does_not_import_torch(encoder: Encoder,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
     }
     run = subprocess.run(
-        [sys.executable, "-c", CACHED_LOAD_PROBE, MODEL, str(cache_dir)],
+        [sys.executable, "-c", CACHED_LOAD_PROBE, MODEL, str(cache_dir), precision],
         env=env,
         capture_output=True,
         text=True,
@@ -130,3 +133,11 @@ def test_int8_copy_stays_close_to_fp32(encoder: Encoder, cache_dir: Path) -> Non
     assert (_onnx_files(cache_dir)[0].parent / "model.int8.onnx").is_file()
     cosines = np.einsum("ij,ij->i", int8.encode(SENTENCES), encoder.encode(SENTENCES))
     assert cosines.min() >= 0.97, cosines
+
+
+def test_torch_encoder_for_bulk_builds_matches_onnx(encoder: Encoder) -> None:
+    bulk = TorchEncoder(resolve_model_dir(MODEL), name=MODEL)
+    assert (bulk.name, bulk.dim) == (encoder.name, encoder.dim)
+    assert bulk.encode([]).shape == (0, 384)
+    cosines = np.einsum("ij,ij->i", bulk.encode(SENTENCES), encoder.encode(SENTENCES))
+    assert cosines.min() >= 0.9995, cosines

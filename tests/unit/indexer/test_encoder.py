@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
-from indexer.encoder import Encoder, EncoderError, HashingEncoder, load_encoder, resolve_model_dir
+from indexer.encoder import (
+    BulkEncoder,
+    Encoder,
+    EncoderError,
+    HashingEncoder,
+    load_encoder,
+    resolve_model_dir,
+)
 
 
 def test_hashing_encoder_satisfies_the_encoder_protocol() -> None:
@@ -67,3 +76,29 @@ def test_resolve_model_dir_returns_an_existing_folder(tmp_path: Path) -> None:
 def test_load_encoder_refuses_an_unknown_precision(tmp_path: Path) -> None:
     with pytest.raises(EncoderError, match="fp16"):
         load_encoder("all-MiniLM-L6-v2", cache_dir=tmp_path, precision="fp16")
+
+
+class _CountingEncoder(HashingEncoder):
+    def __init__(self) -> None:
+        super().__init__(dim=16)
+        self.calls: list[int] = []
+
+    def encode(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        self.calls.append(len(texts))
+        return super().encode(texts)
+
+
+def test_bulk_encoder_sends_small_calls_to_the_small_encoder_and_builds_the_bulk_one_lazily() -> None:
+    small, bulk, built = _CountingEncoder(), _CountingEncoder(), []
+
+    def make_bulk() -> Encoder:
+        built.append(bulk)
+        return bulk
+
+    encoder = BulkEncoder(small, make_bulk, threshold=3)
+    assert (encoder.name, encoder.dim) == (small.name, small.dim)
+    encoder.encode(["one", "two"])
+    assert built == []
+    encoder.encode(["a", "b", "c"])
+    encoder.encode(["a", "b", "c", "d"])
+    assert (small.calls, bulk.calls, len(built)) == ([2], [3, 4], 1)

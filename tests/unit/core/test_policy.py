@@ -1,0 +1,156 @@
+"""The answer policy on hand-built search results.
+
+Scores are placed relative to ``PolicyParams()``'s thresholds (read, never copied), so these tests
+state the policy's shape and survive recalibration of its numbers.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.core.models import Decision
+from bot.core.policy import PolicyParams, decide
+from bot.core.retrieval import Hit, QueryAnalysis, SearchResult
+from indexer.store import StoredChunk
+
+P = PolicyParams()
+# A gap smaller than both the answer margin and the clarify window: "close" by either measure.
+CLOSE = min(P.answer_margin, P.clarify_window) / 4
+STRONG = P.answer_score + 0.05
+UNSURE = (P.clarify_score + P.answer_score) / 2
+KNOWN = QueryAnalysis(content_words=("epic", "password"), known=("epic", "password"))
+
+
+def hit(article_id: str, score: float, *, coverage: float = 1.0) -> Hit:
+    chunk = StoredChunk(
+        id=f"{article_id}#0",
+        article_id=article_id,
+        ordinal=0,
+        title=article_id.title(),
+        section="Fix it",
+        text=f"{article_id} > Fix it\nsteps",
+        markdown="## Fix it\n\n1. Do this.",
+        hash=article_id,
+        line=1,
+    )
+    return Hit(article_id, article_id.title(), score, score, score, chunk, coverage)
+
+
+def result(*hits: Hit, analysis: QueryAnalysis = KNOWN) -> SearchResult:
+    return SearchResult(list(hits), analysis)
+
+
+def ids(hits: tuple[Hit, ...]) -> list[str]:
+    return [h.article_id for h in hits]
+
+
+def test_the_default_thresholds_are_ordered_as_the_policy_assumes() -> None:
+    assert 0 < P.clarify_score < P.answer_score
+    assert 0 <= P.escalate_coverage <= P.answer_coverage <= 1
+    assert P.max_choices >= 2
+
+
+def test_a_question_without_content_words_escalates_with_no_articles() -> None:
+    verdict = decide(result(hit("epic", STRONG), analysis=QueryAnalysis()))
+    assert verdict.decision is Decision.ESCALATE
+    assert verdict.hits == ()
+
+
+def test_a_question_with_no_hits_escalates() -> None:
+    assert decide(result()).decision is Decision.ESCALATE
+
+
+def test_a_strong_clear_winner_is_answered_with_that_article_alone() -> None:
+    top = hit("epic", STRONG)
+    runner_up = hit("citrix", STRONG - P.answer_margin - 0.05)
+    verdict = decide(result(top, runner_up))
+    assert verdict.decision is Decision.ANSWER
+    assert verdict.hits == (top,)
+
+
+def test_a_strong_single_hit_is_answered() -> None:
+    verdict = decide(result(hit("epic", STRONG)))
+    assert verdict.decision is Decision.ANSWER
+    assert ids(verdict.hits) == ["epic"]
+
+
+def test_several_close_strong_candidates_ask_the_person_to_choose() -> None:
+    hits = [hit(name, STRONG - n * CLOSE) for n, name in enumerate(["epic", "citrix", "vpn", "printer"])]
+    verdict = decide(result(*hits))
+    assert verdict.decision is Decision.CLARIFY
+    assert 2 <= len(verdict.hits) <= P.max_choices
+    assert len(set(ids(verdict.hits))) == len(verdict.hits)
+    assert verdict.hits[0].article_id == "epic"
+
+
+def test_several_close_middling_candidates_ask_the_person_to_choose() -> None:
+    verdict = decide(result(hit("epic", UNSURE), hit("citrix", UNSURE - CLOSE)))
+    assert verdict.decision is Decision.CLARIFY
+    assert ids(verdict.hits) == ["epic", "citrix"]
+
+
+def test_choices_leave_out_candidates_far_behind_the_best() -> None:
+    far = STRONG - P.clarify_window - 0.05
+    verdict = decide(result(hit("epic", STRONG), hit("citrix", STRONG - CLOSE), hit("vpn", far)))
+    assert verdict.decision is Decision.CLARIFY
+    assert ids(verdict.hits) == ["epic", "citrix"]
+
+
+def test_choices_are_at_most_max_choices() -> None:
+    hits = [hit(f"article-{n}", STRONG - n * CLOSE / 10) for n in range(P.max_choices + 3)]
+    verdict = decide(result(*hits))
+    assert verdict.decision is Decision.CLARIFY
+    assert len(verdict.hits) == P.max_choices
+
+
+def test_a_weak_best_match_escalates() -> None:
+    verdict = decide(result(hit("epic", P.clarify_score - 0.05)))
+    assert verdict.decision is Decision.ESCALATE
+    assert verdict.hits == ()
+
+
+def test_a_strong_score_with_little_word_overlap_escalates() -> None:
+    verdict = decide(result(hit("epic", STRONG, coverage=P.escalate_coverage / 2)))
+    assert verdict.decision is Decision.ESCALATE
+
+
+def test_a_question_mostly_of_words_the_knowledge_base_never_uses_escalates() -> None:
+    content = tuple(f"word{n}" for n in range(20))
+    known_count = max(0, int(P.min_known_share * len(content)) - 1)
+    analysis = QueryAnalysis(
+        content_words=content, known=content[:known_count], unknown=content[known_count:]
+    )
+    assert analysis.known_share < P.min_known_share
+    verdict = decide(result(hit("epic", STRONG), analysis=analysis))
+    assert verdict.decision is Decision.ESCALATE
+    assert verdict.hits == ()
+
+
+def test_corrected_typos_count_as_known_words() -> None:
+    analysis = QueryAnalysis(
+        content_words=("pasword", "epic"), known=("epic",), corrected=(("pasword", "password"),)
+    )
+    assert analysis.known_share == 1.0
+    assert decide(result(hit("epic", STRONG), analysis=analysis)).decision is Decision.ANSWER
+
+
+def test_given_params_replace_the_defaults() -> None:
+    strict = PolicyParams(answer_score=0.99, clarify_score=0.98)
+    assert decide(result(hit("epic", 0.9)), strict).decision is Decision.ESCALATE
+    lenient = PolicyParams(answer_score=0.1, answer_margin=0.01, clarify_score=0.05)
+    assert decide(result(hit("epic", 0.2)), lenient).decision is Decision.ANSWER
+
+
+@pytest.mark.parametrize(
+    ("search", "decision"),
+    [
+        (result(hit("epic", STRONG)), Decision.ANSWER),
+        (result(hit("epic", UNSURE), hit("citrix", UNSURE - CLOSE)), Decision.CLARIFY),
+        (result(hit("epic", P.clarify_score - 0.05)), Decision.ESCALATE),
+    ],
+    ids=["answer", "clarify", "escalate"],
+)
+def test_every_verdict_names_its_reason(search: SearchResult, decision: Decision) -> None:
+    verdict = decide(search)
+    assert verdict.decision is decision
+    assert verdict.reason
