@@ -147,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(verbose=args.verbose)
+    # A server logs its events (ids, decisions, timings; never text) at INFO; commands stay quiet.
+    configure_logging(verbose=args.verbose or args.command == "serve")
     settings = Settings()
     out, err = sys.stdout, sys.stderr
     if args.command == "index":

@@ -141,3 +141,11 @@ def test_torch_encoder_for_bulk_builds_matches_onnx(encoder: Encoder) -> None:
     assert bulk.encode([]).shape == (0, 384)
     cosines = np.einsum("ij,ij->i", bulk.encode(SENTENCES), encoder.encode(SENTENCES))
     assert cosines.min() >= 0.9995, cosines
+
+
+def test_the_packaged_folder_given_as_a_path_is_the_same_model_and_cache(
+    encoder: Encoder, cache_dir: Path
+) -> None:
+    by_path = load_encoder(str(resolve_model_dir(MODEL)), cache_dir=cache_dir)
+    assert by_path.name == MODEL
+    assert len(_onnx_files(cache_dir)) == 1

@@ -15,6 +15,7 @@ from indexer.encoder import (
     EncoderError,
     HashingEncoder,
     load_encoder,
+    model_name,
     resolve_model_dir,
 )
 
@@ -71,6 +72,13 @@ def test_resolve_model_dir_names_the_unknown_model_and_the_offline_rule(tmp_path
 
 def test_resolve_model_dir_returns_an_existing_folder(tmp_path: Path) -> None:
     assert resolve_model_dir(str(tmp_path)) == tmp_path.resolve()
+
+
+def test_model_name_is_the_packaged_name_for_aliases_and_the_folder_name_for_paths(tmp_path: Path) -> None:
+    folder = tmp_path / "my-model"
+    folder.mkdir()
+    assert model_name("sentence-transformers/all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
+    assert model_name(str(folder)) == "my-model"
 
 
 def test_load_encoder_refuses_an_unknown_precision(tmp_path: Path) -> None:

@@ -1,0 +1,92 @@
+"""The searcher over a real (tiny) index: how a query is read, and which section an answer quotes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.core.retrieval import Searcher
+from indexer.build import build_index
+from indexer.encoder import HashingEncoder
+from indexer.store import load_current
+
+ARTICLES = {
+    "devices/wow-battery.md": """---
+title: WOW battery dead or not charging
+description: The workstation on wheels battery is dead, flat or will not charge.
+---
+# WOW battery dead or not charging
+
+The workstation on wheels battery is dead or flat and the cart beeps.
+
+## Fix it
+
+1. Plug the cart's power cord into a wall outlet.
+2. Wait for the charging light on the base.
+
+## When to call the service desk
+
+Call if the battery light stays red after an hour.
+""",
+    "printing/label-printer.md": """---
+title: Specimen label printer prints blank labels
+---
+# Specimen label printer prints blank labels
+
+## Fix it
+
+1. Open the lid and check the ribbon.
+2. Close the lid until it clicks.
+""",
+}
+GLOSSARY = "terms:\n  - [wow, workstation on wheels, cow]\n"
+
+
+@pytest.fixture
+def searcher(tmp_path: Path) -> Searcher:
+    kb = tmp_path / "kb"
+    for name, text in ARTICLES.items():
+        (kb / name).parent.mkdir(parents=True, exist_ok=True)
+        (kb / name).write_text(text, encoding="utf-8")
+    (kb / "glossary.yml").write_text(GLOSSARY, encoding="utf-8")
+    encoder = HashingEncoder()
+    build_index(kb, tmp_path / "index", encoder)
+    return Searcher(load_current(tmp_path / "index", model=encoder.name, dim=encoder.dim), encoder)
+
+
+def test_a_misspelt_word_is_corrected_to_a_word_the_knowledge_base_uses(searcher: Searcher) -> None:
+    analysis, _ = searcher.analyse("label priner blank")
+    assert ("priner", "printer") in analysis.corrected
+    assert analysis.unknown == ()
+
+
+def test_a_word_no_article_uses_is_reported_unknown(searcher: Searcher) -> None:
+    analysis, _ = searcher.analyse("spotify playlist")
+    assert set(analysis.unknown) == {"spotify", "playlist"}
+    assert analysis.known_share == 0.0
+
+
+def test_a_glossary_synonym_counts_as_understood_and_finds_the_article(searcher: Searcher) -> None:
+    analysis, _ = searcher.analyse("cow battery flat")
+    assert "cow" in analysis.known
+    assert searcher.search("cow battery flat").hits[0].article_id == "devices/wow-battery"
+
+
+def test_coverage_is_the_share_of_the_question_found_in_the_article(searcher: Searcher) -> None:
+    hits = {h.article_id: h for h in searcher.search("wow battery dead").hits}
+    assert hits["devices/wow-battery"].coverage == pytest.approx(1.0)
+    assert hits["printing/label-printer"].coverage < 0.5
+
+
+def test_an_answer_quotes_the_section_with_steps_rather_than_the_overview(searcher: Searcher) -> None:
+    result = searcher.search("wow battery dead flat")
+    top = result.hits[0]
+    quoted = searcher.section_to_quote(top, result.query_vector)
+    assert quoted.section == "Fix it"
+    assert "Plug the cart's power cord" in quoted.markdown
+
+
+def test_without_a_query_vector_the_best_matching_chunk_is_quoted(searcher: Searcher) -> None:
+    top = searcher.search("wow battery dead flat").hits[0]
+    assert searcher.section_to_quote(top, None) == top.chunk
