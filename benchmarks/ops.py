@@ -52,7 +52,8 @@ def free_port() -> int:
 
 def build_throughput(kb: Path, home: Path) -> tuple[int, float]:
     """(chunks, seconds) of a full build from scratch, with the encoder already loaded."""
-    encoder = load_encoder("all-MiniLM-L6-v2", cache_dir=ROOT / "var" / "bench" / "models")
+    # The same models folder the server will use (ITBOT_HOME/models), as `itbot index` leaves it.
+    encoder = load_encoder("all-MiniLM-L6-v2", cache_dir=home / "models", precision="bf16")
     t = time.perf_counter()
     report = build_index(kb, home / "index", encoder)
     return report.manifest.embedded, time.perf_counter() - t

@@ -25,6 +25,13 @@ class Settings(BaseSettings):
         default=DEFAULT_MODEL,
         description="Embedding model: the packaged all-MiniLM-L6-v2 by name, or a path to a model folder.",
     )
+    build_precision: str = Field(
+        default="bf16",
+        description=(
+            "How `itbot index` embeds large batches: bf16 (torch autocast, on CPUs with native bf16; "
+            "otherwise fp32), fp32 (ONNX Runtime) or int8. Questions are always embedded in fp32."
+        ),
+    )
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "ITBOT_DATABASE_URL"),

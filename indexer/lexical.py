@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import bm25s
@@ -89,16 +89,23 @@ class Glossary:
         """The groups as lists of space-joined terms (the form saved beside an index)."""
         return [[" ".join(term) for term in group] for group in self.groups]
 
+    @cached_property
+    def _by_first_word(self) -> dict[str, list[tuple[int, tuple[str, ...]]]]:
+        index: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        for g, group in enumerate(self.groups):
+            for term in group:
+                index.setdefault(term[0], []).append((g, term))
+        return index
+
     def matches(self, tokens: Sequence[str]) -> list[int]:
         """Indexes of the groups one of whose terms occurs in ``tokens`` (plain words), in order."""
-        found: list[int] = []
-        positions: dict[str, list[int]] = {}
-        for i, tok in enumerate(tokens):
-            positions.setdefault(tok, []).append(i)
-        for g, group in enumerate(self.groups):
-            if any(_occurs(term, tokens, positions) for term in group):
-                found.append(g)
-        return found
+        found: set[int] = set()
+        by_first = self._by_first_word
+        for start, tok in enumerate(tokens):
+            for g, term in by_first.get(tok, ()):
+                if g not in found and tuple(tokens[start : start + len(term)]) == term:
+                    found.add(g)
+        return sorted(found)
 
     def expansions(self, tokens: Sequence[str]) -> list[str]:
         """For each group the tokens mention, its terms that are not already in the text."""
@@ -109,10 +116,6 @@ class Glossary:
                 if not set(term) <= present:
                     extra.append(" ".join(term))
         return extra
-
-
-def _occurs(term: tuple[str, ...], tokens: Sequence[str], positions: dict[str, list[int]]) -> bool:
-    return any(tuple(tokens[start : start + len(term)]) == term for start in positions.get(term[0], ()))
 
 
 def concept_token(group: int) -> str:

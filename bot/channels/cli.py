@@ -10,14 +10,15 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from bot.config import Settings
-from bot.core.assistant import Assistant
-from bot.core.errors import IndexNotReadyError
 from bot.core.models import Question, Reply
 from bot.core.scrub import scrub_text
 from bot.logging_setup import configure_logging
+
+if TYPE_CHECKING:
+    from bot.core.assistant import Assistant
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -41,7 +42,9 @@ def cmd_index(settings: Settings, args: argparse.Namespace, out: TextIO, err: Te
     from indexer.encoder import EncoderError, load_encoder
 
     try:
-        encoder = load_encoder(settings.model, cache_dir=settings.models_dir)
+        encoder = load_encoder(
+            settings.model, cache_dir=settings.models_dir, precision=settings.build_precision
+        )
         report = build_index(settings.kb, settings.index_root, encoder, force=args.force)
     except KnowledgeFolderError as exc:
         print(f"itbot index: {exc}", file=err)
@@ -64,6 +67,9 @@ def cmd_index(settings: Settings, args: argparse.Namespace, out: TextIO, err: Te
 
 
 def _load_assistant(settings: Settings, err: TextIO) -> Assistant | None:
+    # Imported here so `itbot index` and `itbot scrub` don't pay for the retrieval stack's imports.
+    from bot.core.assistant import Assistant
+
     assistant = Assistant(settings)
     assistant.refresh()
     if not assistant.ready:
@@ -74,6 +80,8 @@ def _load_assistant(settings: Settings, err: TextIO) -> Assistant | None:
 
 def cmd_ask(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     """Print what the bot would reply; with ``-`` read one question a line and answer each in order."""
+    from bot.core.errors import IndexNotReadyError
+
     assistant = _load_assistant(settings, err)
     if assistant is None:
         return EXIT_SETUP
