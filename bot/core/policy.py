@@ -27,8 +27,8 @@ class PolicyParams:
     answer_score: float = 0.68
     answer_margin: float = 0.1
     answer_coverage: float = 0.3
-    clarify_score: float = 0.55
-    escalate_coverage: float = 0.25
+    clarify_score: float = 0.45
+    escalate_coverage: float = 0.3
     clarify_window: float = 0.1
     min_known_share: float = 0.5
     max_choices: int = 3
