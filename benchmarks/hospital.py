@@ -78,7 +78,7 @@ def summarize(questions: list[dict[str, Any]], replies: list[Reply]) -> dict[str
 def build_assistant(home: Path, model: str) -> Assistant:
     """An assistant over a fresh index of the shipped knowledge base in ``home``."""
     settings = Settings(home=home, kb=ROOT / "knowledge", model=model)
-    encoder = load_encoder(model, cache_dir=ROOT / "var" / "bench" / "models")
+    encoder = load_encoder(model, cache_dir=ROOT / "var" / "bench" / "models", max_tokens=settings.max_tokens)
     build_index(settings.kb, settings.index_root, encoder)
     assistant = Assistant(settings, encoder=encoder)
     assistant.refresh()

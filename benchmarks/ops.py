@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.config import DEFAULT_MAX_TOKENS  # noqa: E402
 from indexer.build import build_index  # noqa: E402
 from indexer.encoder import load_encoder  # noqa: E402
 
@@ -53,7 +54,9 @@ def free_port() -> int:
 def build_throughput(kb: Path, home: Path) -> tuple[int, float]:
     """(chunks, seconds) of a full build from scratch, with the encoder already loaded."""
     # The same models folder the server will use (ITBOT_HOME/models), as `itbot index` leaves it.
-    encoder = load_encoder("all-MiniLM-L6-v2", cache_dir=home / "models", precision="bf16")
+    encoder = load_encoder(
+        "all-MiniLM-L6-v2", cache_dir=home / "models", precision="bf16", max_tokens=DEFAULT_MAX_TOKENS
+    )
     t = time.perf_counter()
     report = build_index(kb, home / "index", encoder)
     return report.manifest.embedded, time.perf_counter() - t

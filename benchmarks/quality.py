@@ -24,6 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.config import DEFAULT_MAX_TOKENS  # noqa: E402
 from bot.core.fusion import FusionParams  # noqa: E402
 from bot.core.retrieval import Searcher  # noqa: E402
 from indexer.build import build_index  # noqa: E402
@@ -126,7 +127,9 @@ def main() -> int:
     if not (DATASET / "kb").is_dir():
         print(f"skipped: the officedocs-support dataset is not at {DATASET}")
         return 0
-    encoder = load_encoder(args.model, cache_dir=ROOT / "var" / "bench" / "models")
+    encoder = load_encoder(
+        args.model, cache_dir=ROOT / "var" / "bench" / "models", max_tokens=DEFAULT_MAX_TOKENS
+    )
     report = build_index(DATASET / "kb", args.home / "index", encoder)
     index = load_current(args.home / "index", model=encoder.name, dim=encoder.dim)
     queries = load_queries(args.split)

@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot.config import Settings  # noqa: E402
+from bot.config import DEFAULT_MAX_TOKENS, Settings  # noqa: E402
 from bot.core.assistant import Assistant  # noqa: E402
 from bot.core.models import Question  # noqa: E402
 from indexer.build import build_index  # noqa: E402
@@ -138,7 +138,7 @@ def main() -> int:
     parser.add_argument("--skip-100k", action="store_true")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain reference path")
     args = parser.parse_args()
-    encoder = load_encoder("all-MiniLM-L6-v2", cache_dir=MODELS)
+    encoder = load_encoder("all-MiniLM-L6-v2", cache_dir=MODELS, max_tokens=DEFAULT_MAX_TOKENS)
     queries = ["citrix frozen on the wow", "epic keeps logging me out", "label printer printing blank"]
     if (DATASET / "queries" / "dev.jsonl").exists():
         with (DATASET / "queries" / "dev.jsonl").open(encoding="utf-8") as src:

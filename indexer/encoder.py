@@ -168,6 +168,7 @@ class OnnxEncoder:
         name: str,
         threads: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        max_tokens: int | None = None,
     ) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
@@ -181,9 +182,7 @@ class OnnxEncoder:
             )
         self.name = name
         self.batch_size = batch_size
-        self.max_seq_length = int(
-            _read_json(model_dir / "sentence_bert_config.json").get("max_seq_length", 512)
-        )
+        self.max_seq_length = max_tokens or model_max_tokens(model_dir)
         pooling = _read_json(model_dir / "1_Pooling" / "config.json")
         self.pooling = _pooling_mode(pooling)
         hidden = _read_json(model_dir / "config.json").get("hidden_size")
@@ -254,6 +253,11 @@ class OnnxEncoder:
         return pooled
 
 
+def model_max_tokens(model_dir: Path) -> int:
+    """The model's own truncation length (``max_seq_length`` in sentence_bert_config.json)."""
+    return int(_read_json(model_dir / "sentence_bert_config.json").get("max_seq_length", 512))
+
+
 def _pooling_mode(config: dict[str, Any]) -> str:
     if not config:
         return "mean"
@@ -295,7 +299,13 @@ class TorchEncoder:
     """
 
     def __init__(
-        self, model_dir: Path, *, name: str, threads: int | None = None, batch_size: int = 16
+        self,
+        model_dir: Path,
+        *,
+        name: str,
+        threads: int | None = None,
+        batch_size: int = 16,
+        max_tokens: int | None = None,
     ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -304,6 +314,8 @@ class TorchEncoder:
             torch.set_num_threads(threads)
         self._torch = torch
         self._model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        if max_tokens:
+            self._model.max_seq_length = max_tokens
         self.name = name
         # sentence-transformers 6 renamed the method; >= 3 is supported.
         dimension = getattr(self._model, "get_embedding_dimension", None)
@@ -379,6 +391,7 @@ def load_encoder(
     precision: str = "fp32",
     threads: int | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    max_tokens: int | None = None,
 ) -> Encoder:
     """Return an encoder for ``model`` (a packaged name or a model folder) backed by a cached ONNX file.
 
@@ -388,14 +401,18 @@ def load_encoder(
     ``precision="int8"`` runs a dynamically quantised copy (about twice as fast, cosine >= 0.99 to
     fp32). ``precision="bf16"`` is for index builds: calls with at least ``BULK_THRESHOLD`` texts run
     in torch under bf16 autocast (``TorchEncoder``, cosine 0.9999 to fp32) where the CPU has native
-    bf16, everything else in fp32 ONNX. Raises ``EncoderError`` for an unknown model, an unknown
+    bf16, everything else in fp32 ONNX. ``max_tokens`` truncates texts shorter than the model's own
+    limit; it then shows in the encoder's name ("all-MiniLM-L6-v2@128"), so an index embedded with
+    another truncation is refused rather than mixed. Raises ``EncoderError`` for an unknown model, an unknown
     precision or a failed export.
     """
     if precision not in PRECISIONS:
         raise EncoderError(f"Unknown encoder precision {precision!r}: use one of {', '.join(PRECISIONS)}.")
     model_dir = resolve_model_dir(model)
     name = model_name(model)
-    folder = Path(cache_dir) / f"{_slug(name)}-{_weights_fingerprint(model_dir)}"
+    if max_tokens and max_tokens != model_max_tokens(model_dir):
+        name = f"{name}@{max_tokens}"
+    folder = Path(cache_dir) / f"{_slug(model_name(model))}-{_weights_fingerprint(model_dir)}"
     onnx_path = folder / "model.onnx"
     if not onnx_path.is_file():
         started = time.perf_counter()
@@ -407,9 +424,13 @@ def load_encoder(
         fp32_path, onnx_path = onnx_path, folder / "model.int8.onnx"
         if not onnx_path.is_file():
             _write_atomically(onnx_path, lambda tmp: _quantize_int8(fp32_path, tmp))
-    onnx = OnnxEncoder(model_dir, onnx_path, name=name, threads=threads, batch_size=batch_size)
+    onnx = OnnxEncoder(
+        model_dir, onnx_path, name=name, threads=threads, batch_size=batch_size, max_tokens=max_tokens
+    )
     if precision == "bf16" and cpu_has_native_bf16():
-        return BulkEncoder(onnx, lambda: TorchEncoder(model_dir, name=name, threads=threads))
+        return BulkEncoder(
+            onnx, lambda: TorchEncoder(model_dir, name=name, threads=threads, max_tokens=max_tokens)
+        )
     return onnx
 
 

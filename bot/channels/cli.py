@@ -43,7 +43,10 @@ def cmd_index(settings: Settings, args: argparse.Namespace, out: TextIO, err: Te
 
     try:
         encoder = load_encoder(
-            settings.model, cache_dir=settings.models_dir, precision=settings.build_precision
+            settings.model,
+            cache_dir=settings.models_dir,
+            precision=settings.build_precision,
+            max_tokens=settings.max_tokens,
         )
         report = build_index(settings.kb, settings.index_root, encoder, force=args.force)
     except KnowledgeFolderError as exc:

@@ -74,7 +74,9 @@ class Assistant:
     def encoder(self) -> Encoder:
         """The query encoder, loaded on first use."""
         if self._encoder is None:
-            self._encoder = load_encoder(self.settings.model, cache_dir=self.settings.models_dir)
+            self._encoder = load_encoder(
+                self.settings.model, cache_dir=self.settings.models_dir, max_tokens=self.settings.max_tokens
+            )
         return self._encoder
 
     @property

@@ -34,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as home:
         settings = sqlite_settings(Path(home), kb=args.knowledge.resolve())
-        encoder = load_encoder(settings.model, cache_dir=settings.models_dir)
+        encoder = load_encoder(settings.model, cache_dir=settings.models_dir, max_tokens=settings.max_tokens)
         build_index(settings.kb, settings.index_root, encoder)
         app = create_app(settings, assistant=Assistant(settings, encoder=encoder))
         with serve(app) as server, sync_playwright() as playwright:

@@ -132,7 +132,7 @@ def test_healthz_turns_ok_once_the_first_index_is_built(settings: Settings) -> N
 
 @pytest.mark.model
 def test_the_real_model_answers_through_the_web_api(settings: Settings) -> None:
-    encoder = load_encoder(settings.model, cache_dir=settings.models_dir)
+    encoder = load_encoder(settings.model, cache_dir=settings.models_dir, max_tokens=settings.max_tokens)
     build_index(settings.kb, settings.index_root, encoder)
     with serve(create_app(settings, assistant=Assistant(settings, encoder=encoder))) as live:
         health = httpx.get(f"{live.url}/healthz", timeout=30)
