@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,8 +127,6 @@ class Searcher:
 
     def search(self, text: str, k: int = 10) -> SearchResult:
         """The ``k`` best articles for ``text``, best first, with how the query was read."""
-        import time
-
         t0 = time.perf_counter()
         analysis, tokens = self.analyse(text)
         t1 = time.perf_counter()

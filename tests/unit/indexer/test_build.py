@@ -16,7 +16,7 @@ from indexer.articles import KnowledgeFolderError
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder, Vectors
 from indexer.store import current_folder, load_chunks, load_current, read_manifest
-from tests.tiny_kb import ARTICLES, write_tiny_kb
+from tests.tiny_kb import ARTICLES
 
 CITRIX = "citrix/citrix-frozen"
 
@@ -33,16 +33,6 @@ class CountingEncoder:
     def encode(self, texts: Sequence[str]) -> Vectors:
         self.seen.extend(texts)
         return self._inner.encode(texts)
-
-
-@pytest.fixture
-def kb(tmp_path: Path) -> Path:
-    return write_tiny_kb(tmp_path / "kb")
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "index"
 
 
 def finished_builds(root: Path) -> list[Path]:

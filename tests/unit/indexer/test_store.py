@@ -22,19 +22,9 @@ from indexer.store import (
     prune,
     publish,
 )
-from tests.tiny_kb import ARTICLES, EXTRA_ARTICLE, write_tiny_kb
+from tests.tiny_kb import ARTICLES, EXTRA_ARTICLE
 
 ENCODER = HashingEncoder(dim=64)
-
-
-@pytest.fixture
-def kb(tmp_path: Path) -> Path:
-    return write_tiny_kb(tmp_path / "kb")
-
-
-@pytest.fixture
-def root(tmp_path: Path) -> Path:
-    return tmp_path / "index"
 
 
 def finished_builds(root: Path) -> set[Path]:
