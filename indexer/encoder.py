@@ -403,16 +403,18 @@ def load_encoder(
     in torch under bf16 autocast (``TorchEncoder``, cosine 0.9999 to fp32) where the CPU has native
     bf16, everything else in fp32 ONNX. ``max_tokens`` truncates texts shorter than the model's own
     limit; it then shows in the encoder's name ("all-MiniLM-L6-v2@128"), so an index embedded with
-    another truncation is refused rather than mixed. Raises ``EncoderError`` for an unknown model, an unknown
-    precision or a failed export.
+    another truncation is refused rather than mixed. Raises ``EncoderError`` for an unknown model,
+    an unknown precision or a failed export.
     """
     if precision not in PRECISIONS:
         raise EncoderError(f"Unknown encoder precision {precision!r}: use one of {', '.join(PRECISIONS)}.")
     model_dir = resolve_model_dir(model)
-    name = model_name(model)
+    base_name = model_name(model)
+    # The ONNX export does not depend on truncation, so one cache folder serves every max_tokens.
+    folder = Path(cache_dir) / f"{_slug(base_name)}-{_weights_fingerprint(model_dir)}"
+    name = base_name
     if max_tokens and max_tokens != model_max_tokens(model_dir):
-        name = f"{name}@{max_tokens}"
-    folder = Path(cache_dir) / f"{_slug(model_name(model))}-{_weights_fingerprint(model_dir)}"
+        name = f"{base_name}@{max_tokens}"
     onnx_path = folder / "model.onnx"
     if not onnx_path.is_file():
         started = time.perf_counter()
