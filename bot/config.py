@@ -57,6 +57,24 @@ class Settings(BaseSettings):
         default="https://slack.com/api/",
         validation_alias=AliasChoices("SLACK_API_URL", "ITBOT_SLACK_API_URL"),
     )
+    slack_triage_channel: str = Field(
+        default="", description="Slack channel id where IT sees new tickets (empty: no triage channel)."
+    )
+    tickets_api_token: str | None = Field(
+        default=None, description="Bearer token for /api/tickets (unset: the tickets API is off)."
+    )
+    itsm_kind: str = Field(
+        default="none", description="Where tickets are forwarded: none, webhook, servicenow or jira."
+    )
+    itsm_url: str = Field(default="", description="Base URL of the service desk (or the webhook's URL).")
+    itsm_username: str = Field(default="", description="Service desk user (ServiceNow, or Jira e-mail).")
+    itsm_password: str = Field(default="", description="Service desk password or API token.")
+    jira_service_desk_id: str = Field(default="", description="Jira Service Management: the service desk id.")
+    jira_request_type_id: str = Field(default="", description="Jira Service Management: the request type id.")
+    outbox_max_attempts: int = Field(default=20, ge=1, description="Deliveries tried before a dead letter.")
+    outbox_backoff_seconds: float = Field(default=2.0, gt=0, description="First retry delay; doubles.")
+    outbox_backoff_max_seconds: float = Field(default=300.0, gt=0, description="Longest retry delay.")
+    worker_poll_seconds: float = Field(default=1.0, gt=0, description="How often the worker looks for work.")
     index_poll_seconds: float = Field(default=1.0, description="How often the server checks for a new index.")
     max_question_chars: int = Field(default=4000, description="Longer questions are cut before retrieval.")
 

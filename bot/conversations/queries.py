@@ -1,0 +1,109 @@
+"""Every statement about conversations and deliveries, keyword-only."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.conversations.models import MAX_TURNS, Conversation, Delivery, Turn
+from bot.interactions.models import utcnow
+
+
+def claim_delivery(*, session: Session, key: str, channel: str) -> bool:
+    """Record that the delivery ``key`` is being handled; True for the first claim only.
+
+    The insert is its own transaction, so of any number of processes sharing the database exactly one
+    gets True for a key. Commits (or rolls back the losing insert).
+    """
+    session.add(Delivery(key=key[:255], channel=channel))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def release_delivery(*, session: Session, key: str) -> None:
+    """Forget a claim, so that a redelivery of ``key`` is handled again (the first attempt failed)."""
+    session.exec(delete(Delivery).where(col(Delivery.key) == key[:255]))
+    session.commit()
+
+
+def prune_deliveries(*, session: Session, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete claims older than ``older_than`` (senders stop retrying within minutes); how many went."""
+    cutoff = (now or utcnow()) - older_than
+    result = session.exec(delete(Delivery).where(col(Delivery.received_at) < cutoff))
+    session.commit()
+    return int(result.rowcount or 0)
+
+
+def get_conversation(*, session: Session, channel: str, thread_key: str) -> Conversation | None:
+    """The conversation in ``thread_key`` of ``channel``, or None when the bot is not in that thread."""
+    statement = select(Conversation).where(
+        Conversation.channel == channel, Conversation.thread_key == thread_key[:255]
+    )
+    return session.exec(statement).first()
+
+
+def get_conversation_by_id(*, session: Session, conversation_id: str) -> Conversation | None:
+    """The conversation with this id, or None."""
+    return session.get(Conversation, conversation_id)
+
+
+def add_turns(
+    *,
+    session: Session,
+    channel: str,
+    thread_key: str,
+    user_id: str,
+    turns: list[Turn],
+    state: str | None = None,
+) -> Conversation:
+    """Append ``turns`` to the thread's conversation, creating it on the first turn; commits.
+
+    Keeps the newest ``MAX_TURNS`` turns. ``state`` (when given) replaces what the thread waits for.
+    Two processes starting the same thread at once both succeed: the loser of the insert appends to
+    the winner's row.
+    """
+    for _attempt in range(2):
+        row = get_conversation(session=session, channel=channel, thread_key=thread_key)
+        if row is None:
+            row = Conversation(channel=channel, thread_key=thread_key[:255], user_id=user_id[:255])
+        stamped: list[dict[str, Any]] = [
+            t.model_copy(update={"at": t.at or utcnow().isoformat(timespec="seconds")}).model_dump()
+            for t in turns
+        ]
+        row.turns = [*row.turns, *stamped][-MAX_TURNS:]
+        if state is not None:
+            row.state = state[:64]
+        row.updated_at = utcnow()
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            continue
+        session.refresh(row)
+        return row
+    raise RuntimeError("could not record the conversation turn")
+
+
+def set_state(*, session: Session, conversation_id: str, state: str) -> None:
+    """Set what the conversation waits for next ("" for nothing); commits."""
+    row = session.get(Conversation, conversation_id)
+    if row is None:
+        return
+    row.state = state[:64]
+    row.updated_at = utcnow()
+    session.add(row)
+    session.commit()
+
+
+def transcript(conversation: Conversation) -> list[Turn]:
+    """The conversation's turns, oldest first, as ``Turn`` objects."""
+    return [Turn.model_validate(t) for t in conversation.turns]

@@ -1,0 +1,1 @@
+"""Escalation into tickets: the ticket store, the escalation flow, and forwarding to the service desk."""
