@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -17,12 +18,17 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bot.channels import web
+from bot.channels import slack_http, web
 from bot.config import Settings
-from bot.db import create_db_engine, init_db, session_factory
+from bot.db import SessionFactory, create_db_engine, init_db, session_factory
 from bot.deps import AssistantLike
 from bot.http_guards import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, SafeErrors, SecurityHeaders
 from bot.interactions.recording import log_failure
+
+if TYPE_CHECKING:
+    from slack_sdk import WebClient
+
+    from bot.channels.slack import SlackRuntime
 
 log = logging.getLogger(__name__)
 
@@ -48,17 +54,35 @@ async def poll_index(assistant: AssistantLike, every_seconds: float) -> None:
         await asyncio.sleep(every_seconds)
 
 
-def create_app(settings: Settings | None = None, *, assistant: AssistantLike | None = None) -> FastAPI:
-    """The itbot HTTP app: web chat, ``/api/ask``, ``/api/feedback``, ``/kb/...``, ``/healthz``.
+def _build_slack(
+    settings: Settings, core: AssistantLike, sessions: SessionFactory, client: WebClient | None
+) -> SlackRuntime | None:
+    if not settings.slack_enabled:
+        return None
+    from bot.channels.slack import build_slack_app
+
+    return build_slack_app(settings, assistant=core, sessions=sessions, client=client)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    assistant: AssistantLike | None = None,
+    slack_client: WebClient | None = None,
+) -> FastAPI:
+    """The itbot HTTP app: web chat, ``/api/ask``, ``/api/feedback``, ``/kb/...``, ``/healthz``, and
+    ``/slack/events`` when ``SLACK_BOT_TOKEN`` and ``SLACK_SIGNING_SECRET`` are set.
 
     Builds ``Settings`` from the environment when none are given, migrates the database to the
-    newest schema, builds the assistant unless one is injected, and keeps the index fresh in the
-    background while the app runs.
+    newest schema, builds the assistant unless one is injected (and the Slack client likewise), and
+    keeps the index fresh in the background while the app runs.
     """
     settings = settings if settings is not None else Settings()
     engine = create_db_engine(settings)
     init_db(settings, engine=engine)
     core = assistant if assistant is not None else _build_assistant(settings)
+    sessions = session_factory(engine)
+    slack = _build_slack(settings, core, sessions, slack_client)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -69,19 +93,23 @@ def create_app(settings: Settings | None = None, *, assistant: AssistantLike | N
             poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await poller
+            if slack is not None:
+                await asyncio.to_thread(slack.close)
             engine.dispose()
 
     app = FastAPI(title="itbot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.sessions = session_factory(engine)
+    app.state.sessions = sessions
     app.state.assistant = core
+    app.state.slack = slack
     # Added last runs first: headers on every answer, then errors caught, then the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=DEFAULT_MAX_BODY_BYTES)
     app.add_middleware(SafeErrors)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=web.WEB_DIR / "static"), name="static")
     app.include_router(web.router)
+    app.include_router(slack_http.router)
 
     @app.get("/healthz")
     def healthz() -> Response:

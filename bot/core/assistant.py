@@ -15,17 +15,29 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.core.errors import IndexNotReadyError
+from bot.core.followups import FollowUp, Reading, read_in_thread
 from bot.core.fusion import FusionParams
 from bot.core.models import Citation, Decision, Question, Reply
-from bot.core.policy import PolicyParams, decide
-from bot.core.replies import PHI_REMINDER, answer_text, article_link, clarify_text, empty_text, escalate_text
-from bot.core.retrieval import Hit, Searcher
-from bot.core.scrub import scrub
+from bot.core.policy import PolicyParams, Verdict, decide
+from bot.core.replies import (
+    PHI_REMINDER,
+    answer_text,
+    article_link,
+    clarify_text,
+    empty_text,
+    escalate_text,
+    not_fixed_clarify_text,
+    not_fixed_escalate_text,
+)
+from bot.core.retrieval import Hit, Searcher, SearchResult
+from bot.core.scrub import ScrubResult, scrub
 from indexer.encoder import Encoder, load_encoder
 from indexer.store import IndexMismatchError, IndexNotFoundError, current_folder, load_build
 
 log = logging.getLogger(__name__)
 
+NOT_FIXED_REASON = "not fixed"
+_STRENGTH = {Decision.ESCALATE: 0, Decision.CLARIFY: 1, Decision.ANSWER: 2}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -41,6 +53,10 @@ class ArticleView:
     tags: tuple[str, ...]
     owner: str
     review_by: str
+
+
+def _strength(decision: Decision) -> int:
+    return _STRENGTH.get(decision, 0)
 
 
 def clean_question(text: str, limit: int) -> str:
@@ -135,8 +151,10 @@ class Assistant:
         return self._searcher
 
     def ask(self, question: Question) -> Reply:
-        """Answer ``question``: scrub it, search, decide, and write the reply.
+        """Answer ``question``: scrub it, read it in its thread, search, decide, and write the reply.
 
+        A follow-up in a thread (``bot.core.followups``) is searched together with the earlier
+        question, and "still doesn't work" offers the articles not offered yet or hands over to IT.
         Never raises for odd input (empty, huge, control characters, another language); raises
         ``IndexNotReadyError`` only when no index is loaded. The scrubbed question is in
         ``reply.asked``; the reply never contains text from the question.
@@ -146,8 +164,28 @@ class Assistant:
         if searcher is None:
             raise IndexNotReadyError(self.load_error or "no index loaded")
         scrubbed = scrub(clean_question(question.text, self.settings.max_question_chars))
+        reading = read_in_thread(scrubbed.text, question.history)
+        if reading.kind is FollowUp.NOT_FIXED:
+            return self._not_fixed(searcher, reading, scrubbed, started)
         result = searcher.search(scrubbed.text, k=10)
         verdict = decide(result, self._policy)
+        if reading.kind is FollowUp.REFINE:
+            together = searcher.search(scrub(reading.combined(scrubbed.text)).text, k=10)
+            together_verdict = decide(together, self._policy)
+            alone_empty = not result.analysis.content_words
+            if alone_empty or _strength(together_verdict.decision) >= _strength(verdict.decision):
+                reason = f"follow-up: {together_verdict.reason}"
+                result, verdict = together, replace(together_verdict, reason=reason)
+        return self._reply(searcher, result, verdict, scrubbed, started)
+
+    def _reply(
+        self,
+        searcher: Searcher,
+        result: SearchResult,
+        verdict: Verdict,
+        scrubbed: ScrubResult,
+        started: float,
+    ) -> Reply:
         base = self.settings.public_url
         hits: tuple[Hit, ...] = verdict.hits
         actions: tuple[str, ...]
@@ -159,10 +197,14 @@ class Assistant:
             decision, text, actions = Decision.ANSWER, answer_text(hits[0], base), ("fixed", "stuck")
         elif verdict.decision is Decision.CLARIFY:
             decision = Decision.CLARIFY
-            text = clarify_text(hits)
+            text = clarify_text(hits) if verdict.reason != NOT_FIXED_REASON else not_fixed_clarify_text(hits)
             actions = (*tuple(f"choose:{h.article_id}" for h in hits), "stuck")
         else:
-            decision, text, actions = Decision.ESCALATE, escalate_text(self.settings.service_desk_phone), ()
+            phone = self.settings.service_desk_phone
+            not_fixed = verdict.reason == NOT_FIXED_REASON
+            decision = Decision.ESCALATE
+            text = not_fixed_escalate_text(phone) if not_fixed else escalate_text(phone)
+            actions = ()
         if scrubbed.changed:
             text = f"{text}\n\n_{PHI_REMINDER}_"
         citations = tuple(
@@ -189,6 +231,19 @@ class Assistant:
             asked=scrubbed.text,
             reason=verdict.reason,
         )
+
+    def _not_fixed(
+        self, searcher: Searcher, reading: Reading, scrubbed: ScrubResult, started: float
+    ) -> Reply:
+        """The earlier answer did not help: offer the close articles not offered yet, or hand over."""
+        p = self._policy or PolicyParams()
+        result = searcher.search(scrub(reading.earlier_question).text, k=10)
+        fresh = [h for h in result.hits if h.article_id not in reading.offered]
+        relevant = [h for h in fresh if h.score >= p.clarify_score and h.coverage >= p.escalate_coverage]
+        close = tuple(relevant[: p.max_choices])
+        decision = Decision.CLARIFY if close else Decision.ESCALATE
+        verdict = Verdict(decision, close, NOT_FIXED_REASON)
+        return self._reply(searcher, result, verdict, scrubbed, started)
 
     def answer_from(self, article_id: str, question: Question) -> Reply | None:
         """Answer with a chosen article (a clarify choice), quoting its section that best fits the

@@ -22,6 +22,7 @@ class Turn:
 
     role: str  # "user" or "bot"
     text: str
+    articles: tuple[str, ...] = ()  # for a bot turn: the articles it offered, best first
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,21 @@ def clarify_text(hits: tuple[Hit, ...]) -> str:
     return "\n".join(lines)
 
 
+def not_fixed_clarify_text(hits: tuple[Hit, ...]) -> str:
+    """The reply when the earlier answer did not help and other articles could."""
+    lines = ["Sorry that didn't fix it. One of these might fit better:", ""]
+    lines += [f"{n}. **{h.title}**" for n, h in enumerate(hits, 1)]
+    return "\n".join(lines)
+
+
+def not_fixed_escalate_text(phone: str) -> str:
+    """The reply when the earlier answer did not help and no other article fits."""
+    return (
+        "Sorry that didn't fix it. This needs a person from IT. "
+        f"If it's urgent or a patient is waiting, call the service desk at {phone}."
+    )
+
+
 def escalate_text(phone: str) -> str:
     """The reply when nothing in the knowledge base fits."""
     return (

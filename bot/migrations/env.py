@@ -11,8 +11,9 @@ from alembic import context
 from sqlalchemy import Connection, create_engine, pool
 from sqlmodel import SQLModel
 
-import bot.conversations.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-import bot.interactions.models  # noqa: F401
+# Imported for their side effect: each registers its tables on SQLModel.metadata.
+import bot.conversations.models
+import bot.interactions.models
 import bot.tickets.outbox_models  # noqa: F401
 
 target_metadata = SQLModel.metadata

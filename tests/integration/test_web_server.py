@@ -14,11 +14,12 @@ from typing import Any
 
 import httpx
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.db import session_factory
+from bot.db import alembic_config, session_factory
 from bot.interactions.models import Feedback, Interaction
 from bot.interactions.queries import get_interaction, list_interactions
 from bot.main import create_app
@@ -372,7 +373,7 @@ def test_a_new_app_migrates_an_empty_database_and_reuses_it(web_settings: Settin
 
     with second.state.engine.connect() as connection:
         version = connection.execute(text("select version_num from alembic_version")).scalar_one()
-    assert version == "0001"
+    assert version == ScriptDirectory.from_config(alembic_config(web_settings)).get_current_head()
     first.state.engine.dispose()
     second.state.engine.dispose()
 

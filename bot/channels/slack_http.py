@@ -1,0 +1,52 @@
+"""``POST /slack/events``: Slack's HTTP deliveries (events, button clicks, slash commands).
+
+Every request's signature and timestamp are checked here, before bolt sees it: a forged signature,
+a timestamp more than five minutes off, or a missing or malformed header gets 401 and changes nothing
+(bolt alone answers some malformed headers with 500). A checked request is dispatched to the bolt app
+in a worker thread; bolt acknowledges at once and answers after the acknowledgement.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from slack_bolt.request import BoltRequest
+from starlette.concurrency import run_in_threadpool
+
+from bot.channels.slack import SlackRuntime
+from bot.channels.slack_events import check_signature
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+
+
+@router.post("/slack/events", include_in_schema=False)
+async def slack_events(request: Request) -> Response:
+    """Check the request is from Slack, then hand it to the bolt app; 404 when Slack is not configured."""
+    runtime: SlackRuntime | None = getattr(request.app.state, "slack", None)
+    if runtime is None:
+        return JSONResponse({"error": "slack_off", "message": "Slack is not configured on this server."}, 404)
+    body = await request.body()
+    refused = check_signature(
+        secret=runtime.handlers.settings.slack_signing_secret or "",
+        body=body,
+        timestamp=request.headers.get("x-slack-request-timestamp"),
+        signature=request.headers.get("x-slack-signature"),
+        now=time.time(),
+    )
+    if refused is not None:
+        log.warning("event=slack_request_refused reason=%s", refused)
+        return JSONResponse(
+            {"error": "unauthorized", "message": "Request signature could not be verified."}, 401
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return JSONResponse({"error": "invalid_body", "message": "The body is not UTF-8."}, 400)
+    bolt_request = BoltRequest(body=text, query=request.url.query, headers=dict(request.headers.items()))
+    bolt_response = await run_in_threadpool(runtime.app.dispatch, bolt_request)
+    headers = {k: v[0] for k, v in bolt_response.headers.items() if v and k.lower() != "content-length"}
+    return Response(content=bolt_response.body, status_code=bolt_response.status, headers=headers)
