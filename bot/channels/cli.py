@@ -1,4 +1,4 @@
-"""The ``itbot`` command: index, ask, scrub, serve.
+"""The ``itbot`` command: index, ask, scrub, serve, worker.
 
 The terminal is a channel like any other: parse the arguments, call the core, render the reply.
 Exit codes: 0 done, 1 a request failed, 2 set-up needed (no index, no knowledge folder).
@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from bot.channels import cli_slack
 from bot.config import Settings
 from bot.core.models import Question, Reply
 from bot.core.scrub import scrub_text
@@ -127,6 +128,24 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, _err: 
     return EXIT_OK
 
 
+def cmd_worker(settings: Settings, args: argparse.Namespace, _out: TextIO, err: TextIO) -> int:
+    """Deliver the outbox (tickets to the service desk, messages to chat) until stopped."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.tickets.itsm import ItsmConfigError
+    from bot.tickets.worker import run_worker
+
+    try:
+        run_worker(settings, senders={}, once=args.once)
+    except ItsmConfigError as exc:
+        print(f"itbot worker: {exc}", file=err)
+        return EXIT_SETUP
+    except SQLAlchemyError as exc:
+        print(f"itbot worker: the database is unavailable ({type(exc).__name__})", file=err)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every ``itbot`` command."""
     parser = argparse.ArgumentParser(prog="itbot", description="itbot: the hospital IT assistant.")
@@ -141,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve = sub.add_parser("serve", help="start the HTTP server (web chat, API, Slack events)")
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
+    p_worker = sub.add_parser("worker", help="deliver the outbox: tickets to the service desk, chat messages")
+    p_worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    cli_slack.add_parser(sub)
     return parser
 
 
@@ -159,7 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     # A server logs its events (ids, decisions, timings; never text) at INFO; commands stay quiet.
-    configure_logging(verbose=args.verbose or args.command == "serve")
+    configure_logging(verbose=args.verbose or args.command in ("serve", "worker"))
     settings = Settings()
     out, err = sys.stdout, sys.stderr
     if args.command == "index":
@@ -170,6 +192,10 @@ def _run(argv: Sequence[str] | None) -> int:
         return cmd_scrub(settings, args, out, err, sys.stdin)
     if args.command == "serve":
         return cmd_serve(settings, args, out, err)
+    if args.command == "worker":
+        return cmd_worker(settings, args, out, err)
+    if args.command == "slack":
+        return cli_slack.run(settings, args, out, err)
     return EXIT_FAILED
 
 

@@ -64,7 +64,7 @@ LISTENER_THREADS = 8
 log = logging.getLogger(__name__)
 
 
-def _quiet_logger(name: str) -> logging.Logger:
+def quiet_logger(name: str) -> logging.Logger:
     """A logger for the Slack SDKs that passes errors only: their debug and warning lines quote payloads."""
     logger = logging.getLogger(name)
     logger.setLevel(logging.ERROR)
@@ -78,7 +78,7 @@ def make_client(settings: Settings) -> WebClient:
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=10,
-        logger=_quiet_logger("itbot.slack.sdk"),
+        logger=quiet_logger("itbot.slack.sdk"),
     )
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
@@ -120,7 +120,7 @@ def build_slack_app(
         request_verification_enabled=False,
         process_before_response=False,
         listener_executor=executor,
-        logger=_quiet_logger("itbot.slack.bolt"),
+        logger=quiet_logger("itbot.slack.bolt"),
     )
     handlers = SlackHandlers(settings, assistant, sessions, web)
     app.middleware(handlers.once_only)

@@ -53,6 +53,7 @@ class _Failure:
 class FakeSlackApi:
     """The fake server; use it as a context manager (it starts on enter and stops on exit)."""
 
+    socket_url: str = ""  # what apps.connections.open hands out (a FakeSocketMode's url)
     calls: list[Call] = field(default_factory=list)
     _failures: dict[str, deque[_Failure]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -216,6 +217,8 @@ class FakeSlackApi:
             return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}}
         if method == "response_url":
             return {"ok": True}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "no_socket"}
         return {"ok": True}
 
     @staticmethod
