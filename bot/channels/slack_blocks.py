@@ -16,6 +16,11 @@ from bot.core.models import Citation, Decision, Reply
 ACTION_FIXED = "itbot_fixed"
 ACTION_STUCK = "itbot_stuck"
 ACTION_CHOOSE_PREFIX = "itbot_choose_"
+ACTION_TICKET_TAKE = "itbot_ticket_take"
+ACTION_TICKET_REPLY = "itbot_ticket_reply"
+ACTION_TICKET_RESOLVE = "itbot_ticket_resolve"
+TICKET_REPLY_VIEW = "itbot_ticket_reply_view"
+TICKET_REPLY_INPUT = "itbot_ticket_reply_text"
 ACTIONS_BLOCK_ID = "itbot_actions"
 OUTCOME_BLOCK_ID = "itbot_outcome"
 
@@ -151,6 +156,52 @@ def reply_blocks(reply: Reply, base_url: str = "") -> list[dict[str, Any]]:
     if buttons:
         blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons})
     return blocks
+
+
+_TICKET_BUTTONS = {
+    "take": ("Take it", ACTION_TICKET_TAKE, "primary"),
+    "reply": ("Reply", ACTION_TICKET_REPLY, None),
+    "resolve": ("Resolve", ACTION_TICKET_RESOLVE, None),
+}
+
+
+def message_blocks(
+    markdown: str, *, base_url: str = "", ticket_number: str = "", actions: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """Block Kit for a message about a ticket (to the requester or into IT's triage channel).
+
+    ``actions`` names ticket buttons ("take", "reply", "resolve"); each carries the ticket number.
+    """
+    blocks = _sections(to_mrkdwn(markdown, base_url))
+    buttons = [
+        _button(label, action_id, encode_value(t=ticket_number), style)
+        for name in actions
+        if name in _TICKET_BUTTONS
+        for label, action_id, style in [_TICKET_BUTTONS[name]]
+    ]
+    if buttons:
+        blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons})
+    return blocks
+
+
+def ticket_reply_view(ticket_number: str, *, channel: str, thread_ts: str) -> dict[str, Any]:
+    """The modal an IT agent types a reply to the requester in."""
+    return {
+        "type": "modal",
+        "callback_id": TICKET_REPLY_VIEW,
+        "private_metadata": encode_value(t=ticket_number, c=channel, s=thread_ts),
+        "title": {"type": "plain_text", "text": f"Reply on {ticket_number}"[:24]},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": TICKET_REPLY_INPUT,
+                "label": {"type": "plain_text", "text": "Your reply to the person who asked"},
+                "element": {"type": "plain_text_input", "action_id": TICKET_REPLY_INPUT, "multiline": True},
+            }
+        ],
+    }
 
 
 def with_outcome(blocks: Sequence[dict[str, Any]], note_mrkdwn: str) -> list[dict[str, Any]]:
