@@ -43,7 +43,7 @@ from bot.channels.slack_blocks import (
     reply_blocks,
     with_outcome,
 )
-from bot.channels.slack_events import SlackMessage, delivery_key, message_from_event, thread_key
+from bot.channels.slack_events import SlackMessage, delivery_key, message_from_event, thread_key, unescape
 from bot.config import Settings
 from bot.conversations.models import Conversation
 from bot.conversations.models import Turn as StoredTurn
@@ -299,7 +299,7 @@ class SlackHandlers:
         """``/itbot <question>``: answered only to the person who asked."""
         started = time.perf_counter()
         ack()
-        text = str(command.get("text") or "")
+        text = unescape(str(command.get("text") or ""))
         user = str(command.get("user_id") or "")
         channel = str(command.get("channel_id") or "")
         if not text.strip():

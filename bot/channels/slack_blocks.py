@@ -31,7 +31,7 @@ MAX_FALLBACK_CHARS = 300
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__", re.DOTALL)
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.MULTILINE)
+_HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _MARKUP = re.compile(r"[*_`>#]|&(amp|lt|gt);")
 
 
@@ -87,7 +87,7 @@ def decode_value(value: object) -> dict[str, str]:
         return {}
     try:
         decoded = json.loads(value)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         return {}
     if not isinstance(decoded, dict):
         return {}

@@ -2,7 +2,8 @@
 
 The adapter answers a message when it is a direct message to the bot, a mention of the bot, or a
 message in a thread the bot is already part of. Everything else is ignored here: messages from bots
-(the bot itself included), edits and deletions, joins and other system subtypes, empty text.
+(the bot itself included), edits and deletions, joins and other system subtypes. A message with no
+text left (a bare mention) is still a message: the core asks what is wrong.
 """
 
 from __future__ import annotations
@@ -57,6 +58,14 @@ def thread_key(channel: str, thread_ts: str | None) -> str:
     return f"{channel}:{thread_ts}" if thread_ts else f"{channel}:dm"
 
 
+def unescape(text: str) -> str:
+    """Slack's message text with its three escapes (``&amp;``, ``&lt;``, ``&gt;``) turned back.
+
+    ``<`` and ``>`` are unescaped before ``&``, so "&amp;lt;" (a person typing "&lt;") stays "&lt;".
+    """
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def strip_mentions(text: str) -> str:
     """``text`` without ``<@U…>`` mentions, whitespace collapsed."""
     return " ".join(_MENTION.sub(" ", text).split())
@@ -77,7 +86,7 @@ def message_from_event(event: Mapping[str, Any], *, bot_user_id: str) -> SlackMe
     if not isinstance(channel, str) or not isinstance(ts, str) or not channel or not ts:
         return None
     raw = event.get("text")
-    text = strip_mentions(raw) if isinstance(raw, str) else ""
+    text = unescape(strip_mentions(raw)) if isinstance(raw, str) else ""
     thread = event.get("thread_ts")
     is_dm = event.get("channel_type") == "im" or channel.startswith("D")
     team = event.get("team")
@@ -127,7 +136,7 @@ def check_signature(
         return "no_signing_secret"
     if not timestamp:
         return "missing_timestamp"
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         return "malformed_timestamp"
     if abs(now - int(timestamp)) > MAX_AGE_SECONDS:
         return "stale_timestamp"

@@ -172,8 +172,13 @@ class Assistant:
         if reading.kind is FollowUp.REFINE:
             together = searcher.search(scrub(reading.combined(scrubbed.text)).text, k=10)
             together_verdict = decide(together, self._policy)
-            alone_empty = not result.analysis.content_words
-            if alone_empty or _strength(together_verdict.decision) >= _strength(verdict.decision):
+            alone, together_strength = _strength(verdict.decision), _strength(together_verdict.decision)
+            alone_answers = verdict.decision is Decision.ANSWER and bool(result.analysis.content_words)
+            if (
+                not result.analysis.content_words
+                or together_strength > alone
+                or (together_strength == alone and not alone_answers)
+            ):
                 reason = f"follow-up: {together_verdict.reason}"
                 result, verdict = together, replace(together_verdict, reason=reason)
         return self._reply(searcher, result, verdict, scrubbed, started)

@@ -9,8 +9,10 @@ Rules, in order:
   offered yet, or hands over to IT.
 * **refine**: the message leans on the earlier question: it starts with a cue such as "what about",
   "and", "also", "same", "it", or it has at most ``SHORT_FOLLOW_UP_WORDS`` words. The bot searches with
-  the earlier question and the message together, and keeps that reading when it answers at least as
-  well as the message alone.
+  the earlier question and the message together, and keeps that reading when it decides more firmly
+  than the message alone (answer over clarify over escalate), or as firmly when the message alone
+  does not answer. "What about epic?" after a Citrix question, which answers on its own, is about
+  Epic.
 * **new**: anything else is a question of its own.
 """
 
@@ -63,11 +65,15 @@ class Reading:
 
 
 def earlier_question(history: tuple[Turn, ...]) -> str:
-    """The newest user turn of ``history`` that is a question of its own (not a follow-up)."""
-    for turn in reversed(history):
-        if turn.role == "user" and turn.text.strip() and classify_text(turn.text) is FollowUp.NEW:
-            return turn.text
-    return ""
+    """The question the thread is about: its newest user turn that is a question of its own, or the
+    turn that started the thread (which cannot be a follow-up, however short)."""
+    question = ""
+    for turn in history:
+        if turn.role != "user" or not turn.text.strip():
+            continue
+        if not question or classify_text(turn.text) is FollowUp.NEW:
+            question = turn.text
+    return question
 
 
 def offered_articles(history: tuple[Turn, ...]) -> tuple[str, ...]:
@@ -81,7 +87,9 @@ def offered_articles(history: tuple[Turn, ...]) -> tuple[str, ...]:
 
 
 def classify_text(text: str) -> FollowUp:
-    """What ``text`` would be as a follow-up, judged on the text alone."""
+    """What ``text`` would be as a follow-up, judged on the text alone (typographic apostrophes, as
+    phones type them, read as plain ones)."""
+    text = text.replace("\u2019", "'").replace("\u02bc", "'")
     words = _WORD.findall(text)
     if len(words) <= NOT_FIXED_MAX_WORDS and NOT_FIXED.search(text):
         return FollowUp.NOT_FIXED
