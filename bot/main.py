@@ -24,6 +24,7 @@ from bot.db import SessionFactory, create_db_engine, init_db, session_factory
 from bot.deps import AssistantLike
 from bot.http_guards import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, SafeErrors, SecurityHeaders
 from bot.interactions.recording import log_failure
+from bot.tickets import api as tickets_api
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -110,6 +111,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=web.WEB_DIR / "static"), name="static")
     app.include_router(web.router)
     app.include_router(slack_http.router)
+    app.include_router(tickets_api.router)
 
     @app.get("/healthz")
     def healthz() -> Response:

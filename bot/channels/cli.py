@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from bot.channels import cli_slack
+from bot.channels import cli_slack, cli_tickets
 from bot.config import Settings
 from bot.core.models import Question, Reply
 from bot.core.scrub import scrub_text
@@ -132,11 +132,12 @@ def cmd_worker(settings: Settings, args: argparse.Namespace, _out: TextIO, err: 
     """Deliver the outbox (tickets to the service desk, messages to chat) until stopped."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from bot.channels.senders import chat_senders
     from bot.tickets.itsm import ItsmConfigError
     from bot.tickets.worker import run_worker
 
     try:
-        run_worker(settings, senders={}, once=args.once)
+        run_worker(settings, senders=chat_senders(settings), once=args.once)
     except ItsmConfigError as exc:
         print(f"itbot worker: {exc}", file=err)
         return EXIT_SETUP
@@ -163,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_worker = sub.add_parser("worker", help="deliver the outbox: tickets to the service desk, chat messages")
     p_worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     cli_slack.add_parser(sub)
+    cli_tickets.add_parser(sub)
     return parser
 
 
@@ -196,6 +198,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return cmd_worker(settings, args, out, err)
     if args.command == "slack":
         return cli_slack.run(settings, args, out, err)
+    if args.command == "tickets":
+        return cli_tickets.run(settings, args, out, err)
     return EXIT_FAILED
 
 

@@ -1,12 +1,16 @@
 """The Slack channel: a bolt app built by ``build_slack_app``, and its handlers.
 
-Each handler is parse (``slack_events``) → core (``Assistant``) → render (``slack_blocks``):
+Each handler is parse (``slack_events``) → core (``ConversationFlow`` over the ``Assistant``) → render
+(``slack_blocks``):
 
 * a direct message, a mention, or a message in a thread the bot is in is answered in that thread;
   the thread's earlier turns (scrubbed, from the database) go along as the question's history;
 * "That fixed it" / "Still stuck" record the feedback on the interaction and replace the buttons with
   what was clicked; a clarify choice answers from that article in the thread;
-* ``/itbot <question>`` answers only the person who asked; the App Home tab says how to use the bot.
+* ``/itbot <question>`` answers only the person who asked; the App Home tab says how to use the bot;
+* an escalation (no answer, "Still stuck", "talk to a human") runs the ticket flow in the thread
+  (``bot.conversations.flow``); while a ticket is open, what the person writes goes to IT and gets a
+  reaction; IT works tickets in the triage channel (``slack_triage``).
 
 Delivery semantics: Slack's HTTP request is acknowledged before the answer is computed (bolt runs the
 listeners on its executor after the ack). A delivery Slack retries (the same ``event_id``, the same
@@ -21,16 +25,13 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, ServerErrorRetryHandler
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
 from bot.channels.slack_blocks import (
     ACTION_CHOOSE_PREFIX,
@@ -43,46 +44,24 @@ from bot.channels.slack_blocks import (
     reply_blocks,
     with_outcome,
 )
+from bot.channels.slack_client import make_client, post_message, quiet_logger
 from bot.channels.slack_events import SlackMessage, delivery_key, message_from_event, thread_key, unescape
+from bot.channels.slack_triage import TriageHandlers, register_triage
 from bot.config import Settings
+from bot.conversations.flow import ConversationFlow
 from bot.conversations.models import Conversation
-from bot.conversations.models import Turn as StoredTurn
-from bot.conversations.queries import add_turns, claim_delivery, get_conversation
-from bot.core.errors import ItbotError
-from bot.core.models import Decision, Question, Reply, Turn
-from bot.core.scrub import scrub
+from bot.conversations.queries import claim_delivery
+from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
 from bot.deps import AssistantLike
 from bot.interactions.queries import record_feedback
-from bot.interactions.recording import log_failure, record_reply
+from bot.interactions.recording import log_failure
 
 CHANNEL = "slack"
-# A top-level DM conversation is one stream; turns older than this are a different question.
-DM_MEMORY = timedelta(minutes=30)
 LISTENER_THREADS = 8
+RELAYED_REACTION = "incoming_envelope"
 
 log = logging.getLogger(__name__)
-
-
-def quiet_logger(name: str) -> logging.Logger:
-    """A logger for the Slack SDKs that passes errors only: their debug and warning lines quote payloads."""
-    logger = logging.getLogger(name)
-    logger.setLevel(logging.ERROR)
-    return logger
-
-
-def make_client(settings: Settings) -> WebClient:
-    """A ``WebClient`` for ``settings.slack_api_url`` that retries 429 (after Retry-After), 5xx and
-    connection errors."""
-    client = WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=10,
-        logger=quiet_logger("itbot.slack.sdk"),
-    )
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
-    client.retry_handlers.append(ServerErrorRetryHandler(max_retry_count=2))
-    return client
 
 
 @dataclass
@@ -131,6 +110,7 @@ def build_slack_app(
     app.action(ACTION_STUCK)(handlers.on_feedback)
     app.block_action({"action_id": _choose_pattern()})(handlers.on_choose)
     app.command("/itbot")(handlers.on_command)
+    register_triage(app, handlers.triage)
     app.error(handlers.on_error)
     return SlackRuntime(app=app, handlers=handlers, executor=executor)
 
@@ -142,7 +122,7 @@ def _choose_pattern() -> Any:
 
 
 class SlackHandlers:
-    """The listeners: each translates a payload, asks the core, and renders the reply."""
+    """The listeners: each translates a payload, runs the conversation flow, and renders the outcome."""
 
     def __init__(
         self, settings: Settings, assistant: AssistantLike, sessions: SessionFactory, client: WebClient
@@ -151,6 +131,8 @@ class SlackHandlers:
         self.assistant = assistant
         self.sessions = sessions
         self.client = client
+        self.flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
+        self.triage = TriageHandlers(settings, sessions, client, claim=self._claim)
 
     # -- delivery ------------------------------------------------------------------------------
 
@@ -176,56 +158,53 @@ class SlackHandlers:
     # -- messages ------------------------------------------------------------------------------
 
     def on_mention(self, event: dict[str, Any], context: Mapping[str, Any]) -> None:
-        """A mention anywhere: answer in its thread."""
-        message = message_from_event(event, bot_user_id=str(context.get("bot_user_id") or ""))
-        if message is not None:
-            self.answer_message(message)
-
-    def on_message(self, event: dict[str, Any], context: Mapping[str, Any]) -> None:
-        """A message: answered when it is a DM, or in a thread the bot is part of; ignored otherwise."""
+        """A mention anywhere: answer in its thread (in IT's triage channel: a reply on the ticket)."""
         message = message_from_event(event, bot_user_id=str(context.get("bot_user_id") or ""))
         if message is None:
             return
-        if message.is_dm or (message.thread_ts and self._in_thread(message.thread_key)):
+        if self.triage.is_triage(message):
+            self.triage.on_message(message)
+            return
+        self.answer_message(message)
+
+    def on_message(self, event: dict[str, Any], context: Mapping[str, Any]) -> None:
+        """A message: answered when it is a DM, or in a thread the bot is part of; in IT's triage
+        channel a reply in a ticket's thread goes to the requester; anything else is ignored."""
+        message = message_from_event(event, bot_user_id=str(context.get("bot_user_id") or ""))
+        if message is None:
+            return
+        if self.triage.is_triage(message):
+            self.triage.on_message(message)
+        elif message.is_dm or (message.thread_ts and self._in_thread(message.thread_key)):
             self.answer_message(message)
 
     def _in_thread(self, key: str) -> bool:
-        try:
-            with self.sessions() as session:
-                return get_conversation(session=session, channel=CHANNEL, thread_key=key) is not None
-        except SQLAlchemyError as exc:
-            log_failure(log, "slack_thread_lookup_failed", exc)
-            return False
+        with self.sessions() as session:
+            return self.flow.conversation(session, key) is not None
 
     def answer_message(self, message: SlackMessage) -> None:
-        """Answer one person's message in its thread, once, and remember the turn."""
-        started = time.perf_counter()
+        """Answer one person's message in its thread, once: the bot's reply, an escalation step, or
+        (with a ticket open) a reaction saying it went to IT."""
         # A mention in a thread the bot is in arrives twice (app_mention and message): answer once.
         if not self._claim(f"slack:message:{message.channel}:{message.ts}"):
             return
-        with self.sessions() as session:
-            conversation = self._conversation(session, message.thread_key)
-            question = Question(
-                text=message.text,
-                channel=CHANNEL,
-                user=message.user,
-                reply_to={
-                    "channel": message.channel,
-                    "thread_ts": message.reply_thread,
-                    "user": message.user,
-                },
-                history=history_of(conversation, dm=message.thread_ts is None and message.is_dm),
-            )
-            reply = self._ask(question)
-            reply = self._record(session, question, reply, started)
-            # Remembered before posting, so a reply typed the moment the answer shows sees this turn.
-            self._remember(session, message.thread_key, message.user, reply)
-            self.post_reply(message.channel, message.reply_thread, reply)
+        outcome = self.flow.on_message(
+            thread_key=message.thread_key,
+            user=message.user,
+            text=message.text,
+            reply_to={"channel": message.channel, "thread_ts": message.reply_thread, "user": message.user},
+            stream=message.is_dm and message.thread_ts is None,
+        )
+        if outcome.reply is not None:
+            self.post_reply(message.channel, message.reply_thread, outcome.reply)
+        elif outcome.relayed_to:
+            self.react(message.channel, message.ts, RELAYED_REACTION)
 
     # -- buttons -------------------------------------------------------------------------------
 
     def on_feedback(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        """ "That fixed it" / "Still stuck": record it on the interaction and show what was clicked."""
+        """ "That fixed it" / "Still stuck": record it on the interaction, show what was clicked, and
+        for "Still stuck" hand the conversation to IT."""
         ack()
         helpful = action.get("action_id") == ACTION_FIXED
         interaction_id = decode_value(action.get("value")).get("i", "")
@@ -244,17 +223,15 @@ class SlackHandlers:
             else f":wrench: <@{user}> is still stuck."
         )
         self._mark_message(body, channel, message_ts, note)
-        with self.sessions() as session:
-            self._remember_event(
-                session, thread_key(channel, thread_ts), user, "fixed" if helpful else "stuck"
-            )
-        if not helpful:
-            self._post_text(
-                channel,
-                thread_ts,
-                "I've noted that this didn't fix it. If it's urgent or a patient is waiting, call the "
-                f"service desk at {self.settings.service_desk_phone}.",
-            )
+        key = thread_key(channel, thread_ts)
+        if helpful:
+            with self.sessions() as session:
+                self.flow.remember_event(session, key, user, "fixed")
+            return
+        reply_to = {"channel": channel, "thread_ts": thread_ts, "user": user}
+        outcome = self.flow.on_stuck(thread_key=key, user=user, reply_to=reply_to)
+        if outcome.reply is not None:
+            self.post_reply(channel, thread_ts, outcome.reply)
 
     def on_choose(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         """A clarify choice: answer from the chosen article in the thread, with the thread's question."""
@@ -266,10 +243,8 @@ class SlackHandlers:
         channel, message_ts, thread_ts = _container(body)
         key = thread_key(channel, thread_ts)
         with self.sessions() as session:
-            conversation = self._conversation(session, key)
-            earlier = _last_user_text(conversation)
             question = Question(
-                text=earlier,
+                text=_last_user_text(self.flow.conversation(session, key)),
                 channel=CHANNEL,
                 user=user,
                 reply_to={"channel": channel, "thread_ts": thread_ts, "user": user},
@@ -281,15 +256,15 @@ class SlackHandlers:
                 reply = None
             if reply is None:
                 self._post_text(
-                    channel, thread_ts, "Sorry, that article isn't available any more. Try asking again."
+                    channel, thread_ts, "Sorry, that article isn't available any more. Try again."
                 )
                 return
-            reply = self._record(session, question, reply, started)
+            reply = self.flow.record(session, question, reply, started)
             title = reply.citations[0].title if reply.citations else article_id
-            self._remember_event(session, key, user, f"chose {article_id}")
-            self._remember(session, key, user, reply, include_question=False)
-            self._mark_message(body, channel, message_ts, f":point_right: <@{user}> picked *{escape(title)}*")
-            self.post_reply(channel, thread_ts, reply)
+            self.flow.remember_event(session, key, user, f"chose {article_id}")
+            self.flow.remember_reply(session, key, user, reply, include_question=False)
+        self._mark_message(body, channel, message_ts, f":point_right: <@{user}> picked *{escape(title)}*")
+        self.post_reply(channel, thread_ts, reply)
 
     # -- slash command and home ----------------------------------------------------------------
 
@@ -297,42 +272,37 @@ class SlackHandlers:
         self, ack: Callable[..., None], command: dict[str, Any], respond: Callable[..., Any]
     ) -> None:
         """``/itbot <question>``: answered only to the person who asked."""
-        started = time.perf_counter()
         ack()
         text = unescape(str(command.get("text") or ""))
         user = str(command.get("user_id") or "")
         channel = str(command.get("channel_id") or "")
         if not text.strip():
-            respond(
-                response_type="ephemeral",
-                text="Ask me after the command, e.g. `/itbot citrix frozen on the wow`.",
-            )
+            respond(response_type="ephemeral", text="Ask me after the command, e.g. `/itbot citrix frozen`.")
             return
-        key = f"{channel}:cmd:{user}"
-        with self.sessions() as session:
-            question = Question(
-                text=text, channel=CHANNEL, user=user, reply_to={"channel": channel, "user": user}
+        outcome = self.flow.on_message(
+            thread_key=f"{channel}:cmd:{user}",
+            user=user,
+            text=text,
+            reply_to={"channel": channel, "user": user},
+            stream=True,
+        )
+        reply = outcome.reply
+        if reply is None:
+            reply = Reply(Decision.ESCALATE, f"Added to ticket **{outcome.relayed_to}**; IT will see it.")
+        blocks = reply_blocks(reply, self.settings.public_url)
+        try:
+            respond(response_type="ephemeral", text=plain_text(reply.text), blocks=blocks)
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log_failure(
+                log, "slack_respond_failed", exc, channel=channel, interaction_id=reply.interaction_id
             )
-            reply = self._record(session, question, self._ask(question), started)
-            try:
-                respond(
-                    response_type="ephemeral",
-                    text=plain_text(reply.text),
-                    blocks=reply_blocks(reply, self.settings.public_url),
-                )
-            except (SlackApiError, SlackClientError, OSError) as exc:
-                log_failure(
-                    log, "slack_respond_failed", exc, channel=channel, interaction_id=reply.interaction_id
-                )
-            self._remember(session, key, user, reply)
 
     def on_home_opened(self, event: dict[str, Any], context: Mapping[str, Any]) -> None:
         """Publish the App Home tab when someone opens it."""
         if event.get("tab", "home") != "home" or not event.get("user"):
             return
-        view = home_view(
-            phone=self.settings.service_desk_phone, bot_user_id=str(context.get("bot_user_id") or "")
-        )
+        bot_user = str(context.get("bot_user_id") or "")
+        view = home_view(phone=self.settings.service_desk_phone, bot_user_id=bot_user)
         try:
             self.client.views_publish(user_id=str(event["user"]), view=view)
         except (SlackApiError, SlackClientError, OSError) as exc:
@@ -342,110 +312,28 @@ class SlackHandlers:
         """Bolt's last resort: log the error's type and the delivery's ids (never the payload)."""
         log_failure(log, "slack_listener_failed", error, key=delivery_key(body) or "-")
 
-    # -- helpers ---------------------------------------------------------------------------------
-
-    def _ask(self, question: Question) -> Reply:
-        try:
-            return self.assistant.ask(question)
-        except ItbotError as exc:
-            log.warning("event=ask_failed code=%s channel=%s", exc.code, CHANNEL)
-            return fallback_reply(self.settings, exc.user_message, question.text)
-        except Exception as exc:  # the core promises not to raise; the person still gets a sentence
-            log_failure(log, "ask_failed", exc, channel=CHANNEL)
-            return fallback_reply(self.settings, None, question.text)
-
-    def _record(self, session: Session, question: Question, reply: Reply, started: float) -> Reply:
-        latency_ms = int((time.perf_counter() - started) * 1000)
-        row = record_reply(session=session, question=question, reply=reply, latency_ms=latency_ms)
-        return replace(reply, interaction_id=row.id if row is not None else None)
-
-    def _conversation(self, session: Session, key: str) -> Conversation | None:
-        try:
-            return get_conversation(session=session, channel=CHANNEL, thread_key=key)
-        except SQLAlchemyError as exc:
-            session.rollback()
-            log_failure(log, "slack_thread_lookup_failed", exc)
-            return None
-
-    def _remember(
-        self, session: Session, key: str, user: str, reply: Reply, *, include_question: bool = True
-    ) -> None:
-        turns = []
-        if include_question:
-            turns.append(StoredTurn(role="user", text=reply.asked, interaction_id=reply.interaction_id))
-        turns.append(
-            StoredTurn(
-                role="bot",
-                decision=reply.decision.value,
-                articles=[c.article for c in reply.citations],
-                interaction_id=reply.interaction_id,
-            )
-        )
-        self._add_turns(session, key, user, turns)
-
-    def _remember_event(self, session: Session, key: str, user: str, what: str) -> None:
-        self._add_turns(session, key, user, [StoredTurn(role="event", text=what)])
-
-    def _add_turns(self, session: Session, key: str, user: str, turns: list[StoredTurn]) -> None:
-        try:
-            add_turns(session=session, channel=CHANNEL, thread_key=key, user_id=user, turns=turns)
-        except SQLAlchemyError as exc:
-            session.rollback()
-            log_failure(log, "slack_remember_failed", exc)
+    # -- posting -------------------------------------------------------------------------------
 
     def post_reply(self, channel: str, thread_ts: str | None, reply: Reply) -> str | None:
         """Post ``reply`` as Block Kit in ``channel`` (and thread); the message's ts, or None if it failed."""
-        return self._post(
-            channel,
-            thread_ts,
-            plain_text(reply.text),
-            reply_blocks(reply, self.settings.public_url),
-            reply.interaction_id,
+        blocks = reply_blocks(reply, self.settings.public_url)
+        return post_message(
+            self.client, channel, thread_ts, plain_text(reply.text), blocks, reply.interaction_id
         )
 
     def _post_text(self, channel: str, thread_ts: str | None, text: str) -> str | None:
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}]
-        return self._post(channel, thread_ts, text, blocks, None)
+        return post_message(self.client, channel, thread_ts, text, blocks, None)
 
-    def _post(
-        self,
-        channel: str,
-        thread_ts: str | None,
-        text: str,
-        blocks: list[dict[str, Any]],
-        interaction_id: str | None,
-    ) -> str | None:
+    def react(self, channel: str, ts: str, name: str) -> None:
+        """Add the reaction ``name`` to a message (a failure is logged and otherwise ignored)."""
         try:
-            response = self.client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                text=text,
-                blocks=blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            self.client.reactions_add(channel=channel, timestamp=ts, name=name)
         except (SlackApiError, SlackClientError, OSError) as exc:
-            log_failure(
-                log,
-                "slack_post_failed",
-                exc,
-                channel=channel,
-                thread_ts=thread_ts or "-",
-                interaction_id=interaction_id or "-",
-            )
-            return None
-        ts = response.get("ts")
-        log.info(
-            "event=slack_posted channel=%s thread_ts=%s ts=%s interaction_id=%s",
-            channel,
-            thread_ts or "-",
-            ts,
-            interaction_id or "-",
-        )
-        return str(ts) if ts else None
+            log_failure(log, "slack_reaction_failed", exc, channel=channel, ts=ts)
 
     def _mark_message(self, body: dict[str, Any], channel: str, message_ts: str, note: str) -> None:
-        """Replace the clicked message's buttons with ``note``; ephemeral messages via response_url."""
+        """Replace the clicked message's buttons with ``note``."""
         message = body.get("message")
         if not isinstance(message, dict) or not message_ts or not channel:
             return
@@ -454,31 +342,6 @@ class SlackHandlers:
             self.client.chat_update(channel=channel, ts=message_ts, blocks=blocks, text=plain_text(note))
         except (SlackApiError, SlackClientError, OSError) as exc:
             log_failure(log, "slack_update_failed", exc, channel=channel, ts=message_ts)
-
-
-def history_of(
-    conversation: Conversation | None, *, dm: bool, now: datetime | None = None
-) -> tuple[Turn, ...]:
-    """The conversation's user and bot turns as the core's history (oldest first).
-
-    For a top-level DM conversation only turns from the last ``DM_MEMORY`` count: a DM is one long
-    stream, and an hour later a new message is a new question.
-    """
-    if conversation is None:
-        return ()
-    cutoff = (now or datetime.now(UTC)) - DM_MEMORY
-    turns: list[Turn] = []
-    for raw in conversation.turns:
-        turn = StoredTurn.model_validate(raw)
-        if dm and turn.at:
-            try:
-                if datetime.fromisoformat(turn.at) < cutoff:
-                    continue
-            except ValueError:
-                continue
-        if turn.role in ("user", "bot"):
-            turns.append(Turn(role=turn.role, text=turn.text, articles=tuple(turn.articles)))
-    return tuple(turns)
 
 
 def _last_user_text(conversation: Conversation | None) -> str:
@@ -498,13 +361,3 @@ def _container(body: Mapping[str, Any]) -> tuple[str, str, str | None]:
     message_ts = str(container.get("message_ts") or message.get("ts") or "")
     thread_ts = container.get("thread_ts") or message.get("thread_ts")
     return channel, message_ts, str(thread_ts) if thread_ts else None
-
-
-def fallback_reply(settings: Settings, message: str | None, asked_text: str) -> Reply:
-    """What the person sees when the core could not answer at all."""
-    text = message or "Sorry, I couldn't look that up just now. Please try again in a minute."
-    return Reply(
-        decision=Decision.ESCALATE,
-        text=f"{text} If it's urgent, call the service desk at {settings.service_desk_phone}.",
-        asked=scrub(asked_text).text,
-    )

@@ -53,8 +53,9 @@ class SlackChatSender:
         with the bot); the posted message's ts. Raises ``DeliveryError`` when Slack did not take it."""
         channel = str(reply_to.get("channel") or "")
         thread_ts = reply_to.get("thread_ts")
-        if not channel or (kind == "requester" and not thread_ts and reply_to.get("user")):
-            # An answer that had no thread (a slash command) is followed up in the person's DM.
+        in_dm = channel.startswith("D")
+        if not channel or (kind == "requester" and not thread_ts and not in_dm and reply_to.get("user")):
+            # An answer that had no thread (a slash command in a channel) is followed up in the DM.
             channel = str(reply_to.get("user") or channel)
         if not channel:
             raise DeliveryError("no_channel", permanent=True)

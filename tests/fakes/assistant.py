@@ -64,6 +64,7 @@ class FakeAssistant:
     is_ready: bool = True
     refreshes: int = 0
     asked_texts: list[str] = field(default_factory=list)
+    questions: list[Question] = field(default_factory=list)
     explode: bool = False
 
     @property
@@ -86,6 +87,7 @@ class FakeAssistant:
         if not self.is_ready:
             raise IndexNotReadyError("no index in the fake")
         self.asked_texts.append(question.text)
+        self.questions.append(question)
         scrubbed = scrub(" ".join(question.text.split())[:4000])
         words = scrubbed.text.lower()
         if not words.strip():

@@ -39,6 +39,7 @@ class Call:
     body: dict[str, Any]
     headers: dict[str, str]
     at: float
+    response: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -175,13 +176,14 @@ class FakeSlackApi:
         body = _decode(raw, request.headers.get("Content-Type", ""))
         headers = {k.lower(): v for k, v in request.headers.items()}
         with self._lock:
-            self.calls.append(Call(method, body, headers, time.monotonic()))
             failure = self._take_failure(method)
+            answer = {"ok": False, "error": failure.error} if failure else self._answer(method, body)
+            self.calls.append(Call(method, body, headers, time.monotonic(), answer))
         if failure is not None:
             extra = {"Retry-After": f"{failure.retry_after:g}"} if failure.retry_after is not None else {}
-            self._send(request, failure.status, {"ok": False, "error": failure.error}, extra)
+            self._send(request, failure.status, answer, extra)
             return
-        self._send(request, 200, self._answer(method, body))
+        self._send(request, 200, answer)
 
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)
@@ -219,7 +221,11 @@ class FakeSlackApi:
         if method == "response_url":
             return {"ok": True}
         if method == "apps.connections.open":
-            return {"ok": True, "url": self.socket_url} if self.socket_url else {"ok": False, "error": "no_socket"}
+            return (
+                {"ok": True, "url": self.socket_url}
+                if self.socket_url
+                else {"ok": False, "error": "no_socket"}
+            )
         return {"ok": True}
 
     @staticmethod

@@ -57,7 +57,8 @@ class FakeSocketMode:
     def push(self, body: dict[str, Any], *, kind: str = "events_api") -> str:
         """Send ``body`` to the connected bot in an envelope; the envelope id."""
         envelope_id = f"env-{next(self._ids)}"
-        envelope = {"envelope_id": envelope_id, "type": kind, "payload": body, "accepts_response_payload": False}
+        envelope = {"envelope_id": envelope_id, "type": kind, "payload": body}
+        envelope["accepts_response_payload"] = False
         with self._lock:
             connection = self._connections[-1]
         connection.send(json.dumps(envelope))

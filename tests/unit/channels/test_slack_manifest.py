@@ -27,7 +27,16 @@ def test_it_asks_for_exactly_the_scopes_those_events_and_replies_need() -> None:
     scopes = manifest()["oauth_config"]["scopes"]["bot"]
 
     assert sorted(scopes) == sorted(
-        ["app_mentions:read", "chat:write", "im:history", "channels:history", "groups:history", "commands"]
+        [
+            "app_mentions:read",
+            "chat:write",
+            "im:history",
+            "channels:history",
+            "groups:history",
+            "commands",
+            "reactions:write",
+            "users:read",
+        ]
     )
 
 

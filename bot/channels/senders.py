@@ -1,0 +1,17 @@
+"""The chat senders the outbox worker delivers through, one per configured channel."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.tickets.delivery import ChatSender
+
+
+def chat_senders(settings: Settings) -> dict[str, ChatSender]:
+    """A sender for every chat channel ``settings`` enable (Slack when ``SLACK_BOT_TOKEN`` is set)."""
+    senders: dict[str, ChatSender] = {}
+    if settings.slack_bot_token:
+        from bot.channels.slack_client import make_client
+        from bot.channels.slack_sender import SlackChatSender
+
+        senders["slack"] = SlackChatSender(make_client(settings), base_url=settings.public_url)
+    return senders

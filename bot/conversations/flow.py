@@ -1,0 +1,325 @@
+"""One message in a conversation, the same for every chat channel: answer it, or hand it to IT.
+
+An adapter parses its payload, calls ``ConversationFlow``, and renders what comes back. In order:
+
+1. the thread waits for the details an escalation asked for → the message is that answer, and the
+   ticket is opened (``bot.tickets.escalation.finish_escalation``);
+2. the thread has an open ticket → the message goes to the ticket (IT sees it in the triage thread
+   and the service desk) instead of to the bot: ``relayed``;
+3. the person asks for a person ("talk to a human") → escalation;
+4. otherwise the core answers, with the thread's earlier turns as history; when it escalates, the
+   escalation starts at once and the reply says what happens next.
+
+Every turn is remembered in the ``conversation`` table, scrubbed, so a follow-up in the thread,
+another server process, and the ticket's transcript all see the same conversation. A database
+failure never costs the person their answer: the turn is not remembered and the failure is logged by
+id; an escalation with the database down is kept in the spool (``bot.tickets.spool``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
+
+from bot.config import Settings
+from bot.conversations.models import Conversation
+from bot.conversations.models import Turn as StoredTurn
+from bot.conversations.queries import add_turns, get_conversation
+from bot.core.errors import ItbotError
+from bot.core.models import Decision, Question, Reply, Turn
+from bot.core.scrub import scrub
+from bot.db import SessionFactory
+from bot.deps import AssistantLike
+from bot.interactions.recording import log_failure, record_reply
+from bot.tickets.actions import add_requester_message
+from bot.tickets.errors import TicketError
+from bot.tickets.escalation import EscalationReason, EscalationStep, start_escalation, waiting_for_details
+from bot.tickets.escalation import finish_escalation as finish_ticket
+from bot.tickets.human import wants_human
+from bot.tickets.models import TicketStatus
+from bot.tickets.queries import open_ticket_for_conversation
+
+log = logging.getLogger(__name__)
+
+# A conversation without threads (a DM's top level, a web chat tab) is one long stream: turns older
+# than this are another question.
+STREAM_MEMORY = timedelta(minutes=30)
+_LIVE_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What to show for one message.
+
+    ``reply`` is what the bot says (render it with its actions; ``interaction_id`` is set when it was
+    recorded), or None when the message went to an open ticket (``relayed_to`` is its number).
+    ``ticket_number`` is set once the conversation has a ticket.
+    """
+
+    reply: Reply | None
+    relayed_to: str | None = None
+    ticket_number: str | None = None
+    escalation: str | None = None  # the escalation step's kind, when one ran
+
+
+class ConversationFlow:
+    """Answers, escalates and relays messages of conversations in one channel."""
+
+    def __init__(
+        self, settings: Settings, assistant: AssistantLike, sessions: SessionFactory, *, channel: str
+    ) -> None:
+        self.settings = settings
+        self.assistant = assistant
+        self.sessions = sessions
+        self.channel = channel
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    def on_message(
+        self, *, thread_key: str, user: str, text: str, reply_to: dict[str, Any], stream: bool = False
+    ) -> Outcome:
+        """Handle one message of the conversation at ``thread_key`` (see the module docstring).
+
+        ``stream``: the conversation has no threads, so only its recent turns count as history.
+        Never raises.
+        """
+        started = time.perf_counter()
+        with self.sessions() as session:
+            conversation = self._conversation(session, thread_key)
+            if conversation is not None:
+                if waiting_for_details(conversation):
+                    return self._finish(session, conversation, text)
+                relayed = self._relay(session, conversation, user, text)
+                if relayed is not None:
+                    return relayed
+            if wants_human(text):
+                conversation = self._remember(
+                    session, thread_key, user, [StoredTurn(role="user", text=scrub(text).text)]
+                )
+                return self._escalate(session, conversation, thread_key, user, reply_to, "human", lead="")
+            question = Question(
+                text=text,
+                channel=self.channel,
+                user=user,
+                reply_to=reply_to,
+                history=history_of(conversation, stream=stream),
+            )
+            reply = self.record(session, question, self._ask(question), started)
+            conversation = self.remember_reply(session, thread_key, user, reply)
+            if reply.decision is not Decision.ESCALATE:
+                return Outcome(reply)
+            lead = (
+                "Sorry that didn't fix it."
+                if reply.reason == "not fixed"
+                else ("I couldn't find an article that answers this.")
+            )
+            outcome = self._escalate(session, conversation, thread_key, user, reply_to, "escalate", lead=lead)
+            shown = replace(reply, text=outcome.reply.text if outcome.reply else reply.text, actions=())
+            return replace(outcome, reply=shown)
+
+    def on_stuck(self, *, thread_key: str, user: str, reply_to: dict[str, Any]) -> Outcome:
+        """ "Still stuck" was clicked in the conversation: hand it to IT (once, however often clicked)."""
+        with self.sessions() as session:
+            conversation = self._conversation(session, thread_key)
+            conversation = self._remember(
+                session, thread_key, user, [StoredTurn(role="event", text="stuck")]
+            ) or (conversation)
+            return self._escalate(session, conversation, thread_key, user, reply_to, "stuck", lead="")
+
+    # -- pieces adapters reuse ---------------------------------------------------------------------
+
+    def record(self, session: Session, question: Question, reply: Reply, started: float) -> Reply:
+        """Record the interaction (scrubbed) and return the reply with its id (None if the DB failed)."""
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        row = record_reply(session=session, question=question, reply=reply, latency_ms=latency_ms)
+        return replace(reply, interaction_id=row.id if row is not None else None)
+
+    def remember_reply(
+        self, session: Session, thread_key: str, user: str, reply: Reply, *, include_question: bool = True
+    ) -> Conversation | None:
+        """Add the question (scrubbed) and the bot's reply (decision, articles) to the conversation."""
+        turns = []
+        if include_question:
+            turns.append(StoredTurn(role="user", text=reply.asked, interaction_id=reply.interaction_id))
+        turns.append(
+            StoredTurn(
+                role="bot",
+                decision=reply.decision.value,
+                articles=[c.article for c in reply.citations],
+                interaction_id=reply.interaction_id,
+            )
+        )
+        return self._remember(session, thread_key, user, turns)
+
+    def remember_event(self, session: Session, thread_key: str, user: str, what: str) -> None:
+        """Add an event turn ("fixed", "chose <article>") to the conversation."""
+        self._remember(session, thread_key, user, [StoredTurn(role="event", text=what)])
+
+    def conversation(self, session: Session, thread_key: str) -> Conversation | None:
+        """The stored conversation at ``thread_key``, or None (also when the database is down)."""
+        return self._conversation(session, thread_key)
+
+    # -- internals -------------------------------------------------------------------------------
+
+    def _ask(self, question: Question) -> Reply:
+        try:
+            return self.assistant.ask(question)
+        except ItbotError as exc:
+            log.warning("event=ask_failed code=%s channel=%s", exc.code, self.channel)
+            return fallback_reply(self.settings, exc.user_message, question.text)
+        except Exception as exc:  # the core promises not to raise; the person still gets a sentence
+            log_failure(log, "ask_failed", exc, channel=self.channel)
+            return fallback_reply(self.settings, None, question.text)
+
+    def _conversation(self, session: Session, thread_key: str) -> Conversation | None:
+        try:
+            return get_conversation(session=session, channel=self.channel, thread_key=thread_key)
+        except SQLAlchemyError as exc:
+            with contextlib.suppress(SQLAlchemyError):
+                session.rollback()
+            log_failure(log, "conversation_lookup_failed", exc, channel=self.channel)
+            return None
+
+    def _remember(
+        self, session: Session, thread_key: str, user: str, turns: list[StoredTurn]
+    ) -> Conversation | None:
+        try:
+            return add_turns(
+                session=session, channel=self.channel, thread_key=thread_key, user_id=user, turns=turns
+            )
+        except SQLAlchemyError as exc:
+            with contextlib.suppress(SQLAlchemyError):
+                session.rollback()
+            log_failure(log, "conversation_remember_failed", exc, channel=self.channel)
+            return None
+
+    def _relay(self, session: Session, conversation: Conversation, user: str, text: str) -> Outcome | None:
+        """Send the message to the conversation's open ticket; None when it has none."""
+        try:
+            ticket = open_ticket_for_conversation(session=session, conversation_id=conversation.id)
+        except SQLAlchemyError as exc:
+            with contextlib.suppress(SQLAlchemyError):
+                session.rollback()
+            log_failure(log, "relay_failed", exc, channel=self.channel, conversation=conversation.id)
+            return None
+        if ticket is None or ticket.status not in _LIVE_STATUSES:
+            return None
+        relayed = Outcome(None, relayed_to=ticket.number, ticket_number=ticket.number)
+        try:
+            add_requester_message(
+                session=session, settings=self.settings, ticket_id=ticket.id, requester=user, text=text
+            )
+        except SQLAlchemyError as exc:
+            with contextlib.suppress(SQLAlchemyError):
+                session.rollback()
+            log_failure(log, "relay_failed", exc, channel=self.channel, number=ticket.number)
+            phone = self.settings.service_desk_phone
+            text = f"I couldn't add that to ticket **{ticket.number}** just now. If urgent, call {phone}."
+            return Outcome(Reply(Decision.ESCALATE, text), ticket_number=ticket.number)
+        except TicketError:  # nothing left once scrubbed, or the ticket closed meanwhile: nothing to relay
+            return relayed
+        turn = StoredTurn(role="user", text=scrub(text).text)
+        self._remember(session, conversation.thread_key, user, [turn])
+        log.info("event=relayed_to_ticket channel=%s number=%s", self.channel, ticket.number)
+        return relayed
+
+    def _finish(self, session: Session, conversation: Conversation, text: str) -> Outcome:
+        step = finish_ticket(session=session, settings=self.settings, conversation=conversation, details=text)
+        return self._step_outcome(step, lead="")
+
+    def _escalate(
+        self,
+        session: Session,
+        conversation: Conversation | None,
+        thread_key: str,
+        user: str,
+        reply_to: dict[str, Any],
+        reason: EscalationReason,
+        *,
+        lead: str,
+    ) -> Outcome:
+        if conversation is None:
+            # The database is down: nothing to escalate from; the spool needs a conversation row.
+            phone = self.settings.service_desk_phone
+            text = f"I couldn't pass this to IT just now. Please call the service desk at {phone}."
+            return Outcome(Reply(Decision.ESCALATE, f"{lead} {text}".strip()), escalation="failed")
+        articles = _offered(conversation)
+        step = start_escalation(
+            session=session,
+            settings=self.settings,
+            conversation=conversation,
+            requester=user,
+            channel=self.channel,
+            reply_to=reply_to,
+            reason=reason,
+            articles=articles,
+            systems=self._systems(articles),
+        )
+        return self._step_outcome(step, lead=lead)
+
+    def _step_outcome(self, step: EscalationStep, *, lead: str) -> Outcome:
+        text = f"{lead}\n\n{step.text}" if lead else step.text
+        reply = Reply(Decision.ESCALATE, text, reason=f"escalation: {step.kind}")
+        return Outcome(reply, ticket_number=step.ticket_number, escalation=step.kind)
+
+    def _systems(self, articles: list[str]) -> list[str]:
+        systems: dict[str, None] = {}
+        for article_id in articles:
+            try:
+                article = self.assistant.article(article_id)
+            except Exception:  # a missing or unreadable article only loses a hint for IT
+                continue
+            for system in article.systems if article is not None else ():
+                systems.setdefault(system, None)
+        return list(systems)
+
+
+def _offered(conversation: Conversation) -> list[str]:
+    """The articles the bot offered in the conversation, best first, newest reply first."""
+    seen: dict[str, None] = {}
+    for raw in reversed(conversation.turns):
+        if raw.get("role") == "bot":
+            for article in raw.get("articles") or []:
+                seen.setdefault(str(article), None)
+    return list(seen)
+
+
+def history_of(
+    conversation: Conversation | None, *, stream: bool, now: datetime | None = None
+) -> tuple[Turn, ...]:
+    """The conversation's user and bot turns as the core's history (oldest first).
+
+    For a ``stream`` (no threads) only turns from the last ``STREAM_MEMORY`` count.
+    """
+    if conversation is None:
+        return ()
+    cutoff = (now or datetime.now(UTC)) - STREAM_MEMORY
+    turns: list[Turn] = []
+    for raw in conversation.turns:
+        turn = StoredTurn.model_validate({k: v for k, v in raw.items() if k in StoredTurn.model_fields})
+        if stream and turn.at:
+            try:
+                if datetime.fromisoformat(turn.at) < cutoff:
+                    continue
+            except ValueError:
+                continue
+        if turn.role in ("user", "bot"):
+            turns.append(Turn(role=turn.role, text=turn.text, articles=tuple(turn.articles)))
+    return tuple(turns)
+
+
+def fallback_reply(settings: Settings, message: str | None, asked_text: str) -> Reply:
+    """What the person sees when the core could not answer at all."""
+    text = message or "Sorry, I couldn't look that up just now. Please try again in a minute."
+    return Reply(
+        decision=Decision.ESCALATE,
+        text=f"{text} If it's urgent, call the service desk at {settings.service_desk_phone}.",
+        asked=scrub(asked_text).text,
+    )

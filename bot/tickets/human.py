@@ -1,0 +1,44 @@
+"""Recognising "I want a person": the words that skip the bot and open a ticket.
+
+``wants_human`` is True when a message asks for a person or a ticket, in any case and with any
+punctuation around it. The phrases:
+
+* "talk to / speak to / speak with / chat with / get me / connect me to / transfer me to" followed by
+  "a human", "a person", "a real person", "someone", "somebody", "an agent", "a technician",
+  "a tech", "IT", "the help desk", "the service desk" (or "a live/real/actual ..." of those);
+* "human please", "person please", "agent please", "real person", "actual person", "live person",
+  "live agent", "human agent", "real human", "representative";
+* "open / create / put in / submit / log / raise a ticket", "I need a ticket", "escalate this";
+* "can someone call me", "call me back".
+
+Words that only contain these ("human resources", "the agent app", "a person in room 4 can't log
+in") do not count: a person must be asked for.
+"""
+
+from __future__ import annotations
+
+import re
+
+_ASK = (
+    r"(?:(?:talk|speak|chat)\s+(?:to|with)|(?:get|connect|transfer|put|send)\s+me(?:\s+through)?(?:\s+to)?)"
+)
+_WHO = (
+    r"(?:(?:a|an|the|some)\s+)?(?:(?:real|live|actual|human)\s+)?"
+    r"(?:human(?!\s+resources)|person|someone|somebody|agent|technician|tech|it(?:\s+(?:person|guy|support))?"
+    r"|help\s*desk|service\s*desk|support)\b"
+)
+_WANTS_HUMAN = re.compile(
+    rf"\b{_ASK}\s+{_WHO}"
+    r"|\b(?:human|person|agent|someone)\s+(?:please|pls|plz)\b"
+    r"|\b(?:real|actual|live)\s+(?:person|human|agent|people)\b|\bhuman\s+agent\b|\brepresentative\b"
+    r"|\b(?:open|create|put\s+in|submit|log|raise|file|make)\s+(?:a|an|me\s+a)\s+(?:ticket|incident)\b"
+    r"|\bneed\s+a\s+ticket\b|\bescalate\s+(?:this|it|please|me)\b"
+    r"|\b(?:can|could)\s+(?:someone|somebody|you|it)\s+call\s+me\b|\bcall\s+me\s+back\b",
+    re.IGNORECASE,
+)
+
+
+def wants_human(text: str) -> bool:
+    """True when ``text`` asks for a person from IT (or a ticket), by the phrases in this module's
+    docstring; False for everything else, empty text included."""
+    return bool(_WANTS_HUMAN.search(text))

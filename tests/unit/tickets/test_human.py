@@ -1,0 +1,52 @@
+"""``wants_human``: asking for a person skips the bot; mentioning one does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.tickets.human import wants_human
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "talk to a human",
+        "Talk to a human!!",
+        "can I speak to someone please",
+        "I want to speak with a real person",
+        "real person please",
+        "agent please",
+        "live agent",
+        "human please",
+        "get me IT",
+        "connect me to the service desk",
+        "talk to IT",
+        "representative",
+        "open a ticket",
+        "please put in a ticket for me",
+        "I need a ticket",
+        "escalate this",
+        "can someone call me",
+        "call me back at my desk",
+    ],
+)
+def test_asking_for_a_person_or_a_ticket_is_recognised(text: str) -> None:
+    assert wants_human(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "epic is down",
+        "the human resources portal won't load",
+        "the citrix agent app crashed",
+        "a person in room 4 can't log in",
+        "get it working again",
+        "the patient wants to be called",
+        "what's my ticket number",
+        "how do I talk to the patient over telehealth",
+    ],
+)
+def test_mentioning_people_or_tickets_is_not_asking_for_one(text: str) -> None:
+    assert not wants_human(text)

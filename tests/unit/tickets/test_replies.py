@@ -1,0 +1,58 @@
+"""What the bot tells people about their tickets (``bot.tickets.replies``)."""
+
+from __future__ import annotations
+
+from bot.tickets.replies import (
+    PHI_NOTE,
+    already_open_text,
+    ask_details_text,
+    joined_text,
+    kept_text,
+    opened_text,
+    status_text,
+)
+
+
+def test_the_follow_up_asks_only_for_what_is_missing_in_one_sentence() -> None:
+    text = ask_details_text(["location", "urgency"], phi_note=False)
+
+    assert "which unit or room" in text and "whether a patient is waiting" in text
+    assert "device" not in text
+    assert text.count("?") == 0 and text.count(".") == 2
+
+
+def test_the_patient_details_note_is_added_only_when_asked_for() -> None:
+    assert PHI_NOTE in ask_details_text(["urgency"], phi_note=True)
+    assert PHI_NOTE not in ask_details_text(["urgency"], phi_note=False)
+    assert PHI_NOTE in opened_text("IT-000001", priority_label="high", phone="x4357", phi_note=True)
+
+
+def test_opening_says_the_number_the_priority_and_what_happens_next() -> None:
+    text = opened_text("IT-000007", priority_label="high", phone="x4357", phi_note=False)
+
+    assert "**IT-000007**" in text and "priority: high" in text and "x4357" in text and "this thread" in text
+
+
+def test_joining_says_how_many_others_reported_it() -> None:
+    assert "1 other person has reported this" in joined_text(
+        "IT-1", affected=2, phone="x4357", phi_note=False
+    )
+    assert "4 other people have" in joined_text("IT-1", affected=5, phone="x4357", phi_note=False)
+
+
+def test_the_kept_message_is_plain_and_gives_the_phone_number() -> None:
+    assert kept_text("x4357") == (
+        "I couldn't open the ticket just now; I've kept your request and IT will get it as soon as the "
+        "system is back. If it's urgent, call the service desk at x4357."
+    )
+
+
+def test_a_resolution_carries_the_note_and_an_open_door() -> None:
+    text = status_text("IT-000007", status="resolved", note="Print server restarted.")
+
+    assert text.startswith("IT has resolved ticket **IT-000007**. Print server restarted.")
+    assert "still not working" in text
+
+
+def test_already_open_names_the_ticket() -> None:
+    assert "**IT-000003**" in already_open_text("IT-000003")
