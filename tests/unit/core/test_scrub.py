@@ -71,6 +71,7 @@ PHONE_CASES = [
     ("555-123-4567x4357", "[PHONE]x4357"),
     ("call 555-123-4567 or ext 2201", "call [PHONE] or ext 2201"),
     ("call 555-123-4567/555-765-4321", "call [PHONE]/[PHONE]"),
+    ("reach her at (555-123-4567) after 5", "reach her at ([PHONE]) after 5"),
 ]
 
 SSN_AND_EMAIL_CASES = [
