@@ -6,6 +6,7 @@ record, or any outbox payload, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine, inspect, text
@@ -19,6 +20,8 @@ from bot.tickets.actions import add_requester_message, reply_to_requester, resol
 from bot.tickets.escalation import finish_escalation, start_escalation
 from bot.tickets.outbox_models import OutboxMessage
 from bot.tickets.queries import get_ticket_by_number
+from bot.tickets.worker import run_worker
+from tests.fakes.itsm import FakeServiceNow, RecordingSender
 
 CONVERSATIONS = 200
 SURNAMES = [
@@ -156,25 +159,55 @@ def log_text(records: list[object]) -> str:
 
 
 @pytest.fixture
-def settings(db_settings: Settings) -> Settings:
-    return db_settings.model_copy(update={"itsm_kind": "webhook", "slack_triage_channel": "C0TRIAGE"})
+def desk() -> Iterator[FakeServiceNow]:
+    with FakeServiceNow(username="itbot", password="s3cret") as fake:
+        yield fake
 
 
-def test_no_seeded_identifier_reaches_a_table_a_log_or_an_outbox_payload(
-    db_engine: Engine, session: Session, settings: Settings, all_logs: pytest.LogCaptureFixture
+@pytest.fixture
+def settings(db_settings: Settings, desk: FakeServiceNow) -> Settings:
+    return db_settings.model_copy(
+        update={
+            "itsm_kind": "servicenow",
+            "itsm_url": desk.url,
+            "itsm_username": "itbot",
+            "itsm_password": "s3cret",
+            "slack_triage_channel": "C0TRIAGE",
+        }
+    )
+
+
+def test_no_seeded_identifier_reaches_a_table_a_log_an_outbox_payload_or_what_is_forwarded(
+    db_engine: Engine,
+    session: Session,
+    settings: Settings,
+    desk: FakeServiceNow,
+    all_logs: pytest.LogCaptureFixture,
 ) -> None:
     for n in range(CONVERSATIONS):
         run_conversation(session, settings, n)
+    slack = RecordingSender("slack")
+    while run_worker(settings, senders={"slack": slack}, once=True, engine=db_engine):
+        pass  # deliver everything, including what waited for its ticket's create
 
     everything = every_row_as_text(db_engine)
     logs = log_text(list(all_logs.records))
     payloads = "\n".join(json.dumps(m.payload) for m in session.exec(select(OutboxMessage)).all())
+    forwarded = "\n".join(json.dumps(r.body) for r in desk.requests)
+    posted = "\n".join(sent.text for sent in slack.sent)
     leaked = {
         where: sorted({i for n in range(CONVERSATIONS) for i in seeded(n) if i in found})
-        for where, found in (("tables", everything), ("logs", logs), ("outbox", payloads))
+        for where, found in (
+            ("tables", everything),
+            ("logs", logs),
+            ("outbox", payloads),
+            ("service desk", forwarded),
+            ("chat", posted),
+        )
     }
 
-    assert leaked == {"tables": [], "logs": [], "outbox": []}
+    assert leaked == {"tables": [], "logs": [], "outbox": [], "service desk": [], "chat": []}
+    assert desk.requests and slack.sent  # it was really delivered
     # The path really ran: tickets, folded reports, replies to people and the service desk.
     assert "[MRN]" in payloads and "[NAME]" in payloads and "[PHONE]" in payloads
     assert session.exec(text("select count(*) from ticket_reporter")).one()[0] == CONVERSATIONS  # type: ignore[call-overload]
