@@ -16,13 +16,15 @@ Delivery semantics: Slack's HTTP request is acknowledged before the answer is co
 listeners on its executor after the ack). A delivery Slack retries (the same ``event_id``, the same
 click) is claimed in the database first, so it is answered once however many server processes share
 that database. The ``WebClient`` retries 429s after Retry-After, 5xx answers and connection errors;
-a post that still fails is logged with ids, never with message text.
+a post that still fails is logged with ids (never message text) and queued in the outbox, which the
+worker delivers once Slack is back.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,6 +58,7 @@ from bot.db import SessionFactory
 from bot.deps import AssistantLike
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import log_failure
+from bot.tickets.outbox import enqueue
 
 CHANNEL = "slack"
 LISTENER_THREADS = 8
@@ -315,11 +318,39 @@ class SlackHandlers:
     # -- posting -------------------------------------------------------------------------------
 
     def post_reply(self, channel: str, thread_ts: str | None, reply: Reply) -> str | None:
-        """Post ``reply`` as Block Kit in ``channel`` (and thread); the message's ts, or None if it failed."""
+        """Post ``reply`` as Block Kit in ``channel`` (and thread); the message's ts, or None if it failed.
+
+        A post that still fails after the client's retries is handed to the outbox, so the worker
+        delivers its text (without buttons) once Slack takes posts again.
+        """
         blocks = reply_blocks(reply, self.settings.public_url)
-        return post_message(
-            self.client, channel, thread_ts, plain_text(reply.text), blocks, reply.interaction_id
-        )
+        text = plain_text(reply.text)
+        ts = post_message(self.client, channel, thread_ts, text, blocks, reply.interaction_id)
+        if ts is None:
+            self._post_later(channel, thread_ts, reply)
+        return ts
+
+    def _post_later(self, channel: str, thread_ts: str | None, reply: Reply) -> None:
+        key = f"slack:reply:{channel}:{thread_ts or '-'}:{reply.interaction_id or uuid.uuid4()}"
+        payload = {
+            "channel": CHANNEL,
+            "reply_to": {"channel": channel, "thread_ts": thread_ts},
+            "text": reply.text,
+            "ticket_number": "",
+            "kind": "reply",
+        }
+        try:
+            with self.sessions() as session:
+                enqueue(
+                    session=session, target="chat", topic="chat.message", payload=payload, idempotency_key=key
+                )
+                session.commit()
+        except SQLAlchemyError as exc:
+            log_failure(
+                log, "slack_post_lost", exc, channel=channel, interaction_id=reply.interaction_id or "-"
+            )
+            return
+        log.info("event=slack_post_queued channel=%s interaction_id=%s", channel, reply.interaction_id or "-")
 
     def _post_text(self, channel: str, thread_ts: str | None, text: str) -> str | None:
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}]

@@ -11,10 +11,14 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from bot.channels.slack_client import make_client
+from bot.channels.slack_sender import SlackChatSender
 from bot.config import Settings
 from bot.conversations.models import Conversation, Delivery
 from bot.interactions.models import Feedback, Interaction
 from bot.main import create_app
+from bot.tickets.outbox_models import OutboxMessage
+from bot.tickets.worker import run_worker
 from tests.databases import sqlite_settings
 from tests.fakes.assistant import FakeAssistant
 from tests.fakes.slack_api import BOT_ID, BOT_USER_ID, FakeSlackApi
@@ -217,6 +221,24 @@ def test_a_post_that_keeps_failing_is_logged_with_ids_and_never_the_message(
     everything = "\n".join(r.getMessage() for r in all_logs.records)
     for secret in ("John", "Smith", "12345678"):
         assert secret not in everything
+
+
+def test_a_post_that_keeps_failing_is_delivered_by_the_worker_once_slack_is_back(
+    server: LiveServer, slack_settings: Settings, slack: FakeSlackApi, http: httpx.Client
+) -> None:
+    slack.fail_next("chat.postMessage", status=500, error="internal_error", retry_after=None, times=3)
+    post_event(http, server.url, event_body(dm("epic says my password is wrong")))
+    slack.wait_for("chat.postMessage", count=3, timeout=15)
+    deadline = time.monotonic() + 10
+    while not rows(server, OutboxMessage):
+        assert time.monotonic() < deadline, "the failed post was not queued"
+        time.sleep(0.02)
+
+    run_worker(slack_settings, senders={"slack": SlackChatSender(make_client(slack_settings))}, once=True)
+
+    delivered = slack.of("chat.postMessage")[3]
+    assert delivered.body["channel"] == "DNURSE1"
+    assert "Caps Lock" in str(delivered.body["blocks"])
 
 
 def test_that_fixed_it_records_the_feedback_and_replaces_the_buttons(
