@@ -23,6 +23,7 @@ worker delivers once Slack is back.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -63,6 +64,7 @@ from bot.tickets.outbox import enqueue
 CHANNEL = "slack"
 LISTENER_THREADS = 8
 RELAYED_REACTION = "incoming_envelope"
+CHOOSE_ACTION = re.compile(f"^{ACTION_CHOOSE_PREFIX}\\d+$")
 
 log = logging.getLogger(__name__)
 
@@ -111,17 +113,11 @@ def build_slack_app(
     app.event("app_home_opened")(handlers.on_home_opened)
     app.action(ACTION_FIXED)(handlers.on_feedback)
     app.action(ACTION_STUCK)(handlers.on_feedback)
-    app.block_action({"action_id": _choose_pattern()})(handlers.on_choose)
+    app.block_action({"action_id": CHOOSE_ACTION})(handlers.on_choose)
     app.command("/itbot")(handlers.on_command)
     register_triage(app, handlers.triage)
     app.error(handlers.on_error)
     return SlackRuntime(app=app, handlers=handlers, executor=executor)
-
-
-def _choose_pattern() -> Any:
-    import re
-
-    return re.compile(f"^{ACTION_CHOOSE_PREFIX}\\d+$")
 
 
 class SlackHandlers:
