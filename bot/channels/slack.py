@@ -201,7 +201,13 @@ class SlackHandlers:
 
     # -- buttons -------------------------------------------------------------------------------
 
-    def on_feedback(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_feedback(
+        self,
+        ack: Callable[..., None],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Callable[..., Any],
+    ) -> None:
         """ "That fixed it" / "Still stuck": record it on the interaction, show what was clicked, and
         for "Still stuck" hand the conversation to IT."""
         ack()
@@ -222,17 +228,29 @@ class SlackHandlers:
             else f":wrench: <@{user}> is still stuck."
         )
         self._mark_message(body, channel, message_ts, note)
-        key = thread_key(channel, thread_ts)
+        key = _conversation_key(body, channel, thread_ts, user)
         if helpful:
             with self.sessions() as session:
                 self.flow.remember_event(session, key, user, "fixed")
+            if _is_ephemeral(body):
+                self._respond(respond, Reply(Decision.ANSWER, "Glad that helped."))
             return
         reply_to = {"channel": channel, "thread_ts": thread_ts, "user": user}
         outcome = self.flow.on_stuck(thread_key=key, user=user, reply_to=reply_to)
-        if outcome.reply is not None:
+        if outcome.reply is None:
+            return
+        if _is_ephemeral(body):
+            self._respond(respond, outcome.reply)
+        else:
             self.post_reply(channel, thread_ts, outcome.reply)
 
-    def on_choose(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
+    def on_choose(
+        self,
+        ack: Callable[..., None],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Callable[..., Any],
+    ) -> None:
         """A clarify choice: answer from the chosen article in the thread, with the thread's question."""
         started = time.perf_counter()
         ack()
@@ -240,7 +258,7 @@ class SlackHandlers:
         article_id = fields.get("a", "")
         user = str(body.get("user", {}).get("id", ""))
         channel, message_ts, thread_ts = _container(body)
-        key = thread_key(channel, thread_ts)
+        key = _conversation_key(body, channel, thread_ts, user)
         with self.sessions() as session:
             question = Question(
                 text=_last_user_text(self.flow.conversation(session, key)),
@@ -262,6 +280,9 @@ class SlackHandlers:
             title = reply.citations[0].title if reply.citations else article_id
             self.flow.remember_event(session, key, user, f"chose {article_id}")
             self.flow.remember_reply(session, key, user, reply, include_question=False)
+        if _is_ephemeral(body):
+            self._respond(respond, reply)
+            return
         self._mark_message(body, channel, message_ts, f":point_right: <@{user}> picked *{escape(title)}*")
         self.post_reply(channel, thread_ts, reply)
 
@@ -279,7 +300,7 @@ class SlackHandlers:
             respond(response_type="ephemeral", text="Ask me after the command, e.g. `/itbot citrix frozen`.")
             return
         outcome = self.flow.on_message(
-            thread_key=f"{channel}:cmd:{user}",
+            thread_key=command_key(channel, user),
             user=user,
             text=text,
             reply_to={"channel": channel, "user": user},
@@ -288,13 +309,17 @@ class SlackHandlers:
         reply = outcome.reply
         if reply is None:
             reply = Reply(Decision.ESCALATE, f"Added to ticket **{outcome.relayed_to}**; IT will see it.")
+        self._respond(respond, reply)
+
+    def _respond(self, respond: Callable[..., Any], reply: Reply) -> None:
+        """Answer only the person who asked (a slash command's or an ephemeral message's response_url)."""
         blocks = reply_blocks(reply, self.settings.public_url)
         try:
-            respond(response_type="ephemeral", text=plain_text(reply.text), blocks=blocks)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log_failure(
-                log, "slack_respond_failed", exc, channel=channel, interaction_id=reply.interaction_id
+            respond(
+                response_type="ephemeral", replace_original=False, text=plain_text(reply.text), blocks=blocks
             )
+        except (SlackApiError, SlackClientError, OSError) as exc:
+            log_failure(log, "slack_respond_failed", exc, interaction_id=reply.interaction_id or "-")
 
     def on_home_opened(self, event: dict[str, Any], context: Mapping[str, Any]) -> None:
         """Publish the App Home tab when someone opens it."""
@@ -378,6 +403,20 @@ def _last_user_text(conversation: Conversation | None) -> str:
         if raw.get("role") == "user" and raw.get("text"):
             return str(raw["text"])
     return ""
+
+
+def command_key(channel: str, user: str) -> str:
+    """The conversation of one person's ``/itbot`` questions in one channel (answered only to them)."""
+    return f"{channel}:cmd:{user}"
+
+
+def _is_ephemeral(body: Mapping[str, Any]) -> bool:
+    return bool((body.get("container") or {}).get("is_ephemeral"))
+
+
+def _conversation_key(body: Mapping[str, Any], channel: str, thread_ts: str | None, user: str) -> str:
+    """The conversation a button belongs to: a slash command's (ephemeral) or the message's thread."""
+    return command_key(channel, user) if _is_ephemeral(body) else thread_key(channel, thread_ts)
 
 
 def _container(body: Mapping[str, Any]) -> tuple[str, str, str | None]:

@@ -364,3 +364,31 @@ def test_slack_events_is_404_when_slack_is_not_configured(tmp_path: Path, http: 
         response = http.post(f"{live.url}/slack/events", content=body, headers=signed_headers(body))
 
     assert response.status_code == 404
+
+
+def test_a_choice_on_a_slash_command_answer_is_answered_only_to_that_person(
+    server: LiveServer, slack: FakeSlackApi, http: httpx.Client
+) -> None:
+    post_command(
+        http, server.url, slash_command("printer not printing", response_url=slack.response_url("cmd"))
+    )
+    [answer] = slack.wait_for("response_url")
+    choose = next(
+        e
+        for b in answer.body["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if "choose" in e["action_id"]
+    )
+    click = block_action({**answer.body, "channel": "C4WEST"}, choose["action_id"])
+    click.pop("message")
+    click["container"] = {"type": "message", "message_ts": "1", "channel_id": "C4WEST", "is_ephemeral": True}
+    click["response_url"] = slack.response_url("click")
+
+    post_interaction(http, server.url, click)
+
+    replies = slack.wait_for("response_url", count=2)
+    assert replies[1].body["response_type"] == "ephemeral"
+    assert "Turn the printer off and on" in str(replies[1].body["blocks"])
+    slack.settle()
+    assert slack.of("chat.postMessage") == [] and slack.of("chat.update") == []
