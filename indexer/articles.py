@@ -47,8 +47,27 @@ def load_article(path: Path, root: Path) -> Article:
     invalid, non-mapping or unclosed front matter, a malformed field, or a file with no body text.
     Raises ValueError if ``path`` is not under ``root``.
     """
+    return parse_article(path, root, read_source(path))
+
+
+def read_source(path: Path) -> bytes:
+    """The bytes of the knowledge file ``path``; `ArticleError` when it cannot be read."""
+    try:
+        return path.read_bytes()
+    except PermissionError:
+        raise _error(path, 1, "cannot read the file: permission denied") from None
+    except OSError as error:
+        raise _error(path, 1, f"cannot read the file: {error.strerror or error}") from None
+
+
+def parse_article(path: Path, root: Path, raw: bytes) -> Article:
+    """The `Article` that the file ``path`` under ``root`` makes of its bytes ``raw``.
+
+    Exactly what `load_article` returns or raises for a file holding ``raw``; reading is left to
+    the caller (`read_source`), so a caller that hashes the bytes reads each file once.
+    """
     article_id = _article_id(path, root)
-    text = _read_text(path)
+    text = _decode(path, raw)
     lines = text.split("\n")
     fields: dict[str, Any] = {}
     body_start = 0  # 0-based index into `lines` where the body begins
@@ -91,41 +110,60 @@ def load_articles(root: Path) -> tuple[list[Article], list[ArticleProblem]]:
     and is skipped. Raises `KnowledgeFolderError` if ``root`` is missing, is not a folder, or holds
     no Markdown file.
     """
-    if not root.exists():
-        raise KnowledgeFolderError(f"knowledge folder {root} does not exist; {_FIX_FOLDER}")
-    if not root.is_dir():
-        raise KnowledgeFolderError(f"knowledge folder {root} is not a folder; {_FIX_FOLDER}")
-    paths = sorted(_markdown_files(root), key=lambda p: p.relative_to(root).as_posix())
-    if not paths:
-        raise KnowledgeFolderError(f"knowledge folder {root} holds no .md file; {_FIX_FOLDER}")
-
     articles: list[Article] = []
     problems: list[ArticleProblem] = []
-    seen: dict[str, Path] = {}
-    for path in paths:
+    ids = ArticleIds()
+    for _, path in knowledge_files(root):
         try:
             article = load_article(path, root)
+            ids.claim(article.id, path)
         except ArticleError as error:
             problems.append(error.problem)
             continue
-        key = unicodedata.normalize("NFC", article.id).casefold()
-        other = seen.get(key)
-        if other is not None:
-            problems.append(
-                ArticleProblem(path, 1, f"duplicate article id, same as {other} (ids ignore letter case)")
-            )
-            continue
-        seen[key] = path
         articles.append(article)
     return articles, problems
 
 
-def _markdown_files(root: Path) -> Iterator[Path]:
-    for folder, dirs, files in os.walk(root):
+def knowledge_files(root: Path) -> list[tuple[str, Path]]:
+    """The ``*.md`` files under ``root`` (recursively, hidden files and folders skipped), each as
+    (its path relative to ``root`` with ``/`` separators, its path), sorted by the former.
+
+    Raises `KnowledgeFolderError` if ``root`` is missing, is not a folder, or holds no Markdown file.
+    """
+    if not root.exists():
+        raise KnowledgeFolderError(f"knowledge folder {root} does not exist; {_FIX_FOLDER}")
+    if not root.is_dir():
+        raise KnowledgeFolderError(f"knowledge folder {root} is not a folder; {_FIX_FOLDER}")
+    files = sorted(_markdown_files(root), key=lambda file: file[0])
+    if not files:
+        raise KnowledgeFolderError(f"knowledge folder {root} holds no .md file; {_FIX_FOLDER}")
+    return files
+
+
+class ArticleIds:
+    """The article ids taken so far in one pass over the knowledge folder (ids ignore letter case)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, Path] = {}
+
+    def claim(self, article_id: str, path: Path) -> None:
+        """Take ``article_id`` for ``path``; `ArticleError` if an earlier file took it already."""
+        key = unicodedata.normalize("NFC", article_id).casefold()
+        other = self._seen.get(key)
+        if other is not None:
+            raise _error(path, 1, f"duplicate article id, same as {other} (ids ignore letter case)")
+        self._seen[key] = path
+
+
+def _markdown_files(root: Path) -> Iterator[tuple[str, Path]]:
+    base = os.fspath(root)
+    for folder, dirs, files in os.walk(base):
         dirs[:] = [name for name in dirs if not name.startswith(".")]
+        relative = os.path.relpath(folder, base)
+        prefix = "" if relative == os.curdir else relative.replace(os.sep, "/") + "/"
         for name in files:
             if name.endswith(".md") and not name.startswith("."):
-                yield Path(folder, name)
+                yield prefix + name, Path(folder, name)
 
 
 def _article_id(path: Path, root: Path) -> str:
@@ -137,13 +175,7 @@ def _error(path: Path, line: int, message: str) -> ArticleError:
     return ArticleError(ArticleProblem(path, line, message))
 
 
-def _read_text(path: Path) -> str:
-    try:
-        raw = path.read_bytes()
-    except PermissionError:
-        raise _error(path, 1, "cannot read the file: permission denied") from None
-    except OSError as error:
-        raise _error(path, 1, f"cannot read the file: {error.strerror or error}") from None
+def _decode(path: Path, raw: bytes) -> str:
     if raw.startswith(_BOM):
         raw = raw[len(_BOM) :]
     try:

@@ -1,39 +1,44 @@
-"""Knowledge folder -> a new index build, re-embedding only chunks whose content changed."""
+"""Knowledge folder -> a new index build, redoing only the work whose inputs changed.
+
+The live build lends the next one what is keyed on content: a file with the same path and bytes
+(and the same chunking) keeps its article and chunks as written, and their lexical term counts
+when the glossary and tokenizer are the same; a chunk with the same text hash keeps its vector
+when the model is the same. Only new or edited files are parsed, tokenized and embedded, and the
+encoder is not asked for anything when no chunk needs a vector. What a build holds does not
+depend on what it reused: an incremental build equals a full one.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
+import shutil
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from indexer.articles import load_articles
-from indexer.chunking import ChunkingOptions, chunk_article
+from indexer.assembly import Rows
+from indexer.chunking import ChunkingOptions, chunking_hash
 from indexer.dense import HNSW_THRESHOLD, build_dense_index
-from indexer.encoder import Encoder
+from indexer.encoder import Encoder, Vectors
 from indexer.glossary import GLOSSARY_FILE, load_glossary
 from indexer.lexical import LEXICAL_VERSION, LexicalIndex
-from indexer.models import ArticleProblem, Chunk
+from indexer.models import ArticleProblem
+from indexer.reuse import Lent, PreviousBuild
+from indexer.sources import scan_knowledge
 from indexer.store import (
     FORMAT_VERSION,
-    IndexMismatchError,
     Manifest,
-    StoredArticle,
-    StoredChunk,
-    current_folder,
-    load_chunks,
-    load_vectors,
+    finish_build,
     new_build_folder,
     publish,
-    read_manifest,
-    write_build,
+    write_contents,
+    write_vectors,
 )
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -55,23 +60,26 @@ def _digest(parts: list[str]) -> str:
     return h.hexdigest()
 
 
-def _previous_vectors(root: Path, *, model: str, dim: int) -> tuple[dict[str, np.ndarray], Manifest | None]:
-    """Vectors of the live build keyed by chunk hash, when it was made with the same model."""
-    folder = current_folder(root)
-    if folder is None:
-        return {}, None
-    try:
-        manifest = read_manifest(folder)
-        if manifest.model != model or manifest.dim != dim:
-            return {}, manifest
-        chunks = load_chunks(folder)
-        vectors = load_vectors(folder)
-    except (OSError, ValueError, KeyError, TypeError, IndexMismatchError):
-        log.warning("index.previous_unreadable", extra={"folder": str(folder)})
-        return {}, None
-    if vectors.shape[0] != len(chunks):
-        return {}, manifest
-    return {c.hash: vectors[i] for i, c in enumerate(chunks)}, manifest
+class _Embedding:
+    """Texts (by chunk hash) being embedded in a daemon thread while the build goes on."""
+
+    def __init__(self, encoder: Encoder, texts: dict[str, str]) -> None:
+        self.texts = texts
+        self._future: Future[Vectors] = Future()
+        if texts:
+            threading.Thread(target=self._run, args=(encoder,), name="itbot-embed", daemon=True).start()
+        else:
+            self._future.set_result(np.zeros((0, encoder.dim), dtype=np.float32))
+
+    def _run(self, encoder: Encoder) -> None:
+        try:
+            self._future.set_result(encoder.encode(list(self.texts.values())))
+        except BaseException as exc:  # handed over as it is to the thread that waits
+            self._future.set_exception(exc)
+
+    def vectors(self) -> dict[str, np.ndarray]:
+        """Wait for the vectors, by chunk hash; raises what the encoder raised."""
+        return dict(zip(self.texts, self._future.result(), strict=True))
 
 
 def build_index(
@@ -86,69 +94,97 @@ def build_index(
     """Build the index for the knowledge folder ``kb`` under ``root`` and make it live.
 
     Bad articles are reported in ``problems`` (file and line) and left out; the rest are indexed.
-    Chunks whose text hash is unchanged since the live build reuse its vectors. When nothing at
-    all changed (same articles, glossary and model) the live build stays and ``unchanged`` is True.
-    Raises ``KnowledgeFolderError`` for a missing or empty knowledge folder.
+    Files whose bytes are unchanged since the live build are not parsed again, and chunks whose
+    text hash is unchanged reuse its vectors; the result is the same as building from nothing.
+    When nothing at all changed (same files, glossary, chunking and model) the live build stays
+    and ``unchanged`` is True. ``force`` builds anew even then, parsing every file again (vectors
+    are still reused). Raises ``KnowledgeFolderError`` for a missing or empty knowledge folder.
     """
     started = time.perf_counter()
-    articles, problems = load_articles(kb)
+    options = options or ChunkingOptions()
     glossary, glossary_problems = load_glossary(kb / GLOSSARY_FILE)
-    problems = problems + glossary_problems
-    chunks: list[Chunk] = []
-    for article in articles:
-        chunks.extend(chunk_article(article, options or ChunkingOptions()))
-    kb_hash = _digest([c.id + ":" + c.hash for c in chunks] + [a.id + ":" + a.body for a in articles])
     glossary_hash = _digest([LEXICAL_VERSION, json.dumps(glossary.to_json())])
+    chunking = chunking_hash(options)
 
-    previous, previous_manifest = _previous_vectors(root, model=encoder.name, dim=encoder.dim)
-    live = current_folder(root)
+    previous = PreviousBuild.open(root)
+    reusable = previous.reusable_sources(chunking) if previous is not None and not force else []
+    sources, problems = scan_knowledge(kb, options, reusable=reusable)
+    kb_hash = _digest([chunking] + [f"{s.record.path}:{s.record.digest}" for s in sources])
+    live = previous.manifest if previous is not None else None
     if (
         not force
+        and previous is not None
         and live is not None
-        and previous_manifest is not None
-        and previous_manifest.kb_hash == kb_hash
-        and previous_manifest.glossary_hash == glossary_hash
-        and previous_manifest.model == encoder.name
-        and previous_manifest.dim == encoder.dim
+        and (live.kb_hash, live.glossary_hash, live.chunking_hash) == (kb_hash, glossary_hash, chunking)
+        and (live.model, live.dim) == (encoder.name, encoder.dim)
     ):
         return BuildReport(
-            live, previous_manifest, problems, unchanged=True, seconds=time.perf_counter() - started
+            previous.folder,
+            live,
+            problems + glossary_problems,
+            unchanged=True,
+            seconds=time.perf_counter() - started,
         )
 
-    vectors = np.zeros((len(chunks), encoder.dim), dtype=np.float32)
-    todo = [i for i, c in enumerate(chunks) if c.hash not in previous]
-    for i, c in enumerate(chunks):
-        if c.hash in previous:
-            vectors[i] = previous[c.hash]
-    if todo:
-        vectors[todo] = encoder.encode([chunks[i].text for i in todo])
-
-    lexical = LexicalIndex.build([c.text for c in chunks], glossary)
-    dense = build_dense_index(vectors, threshold=hnsw_threshold)
-    folder = new_build_folder(root)
-    manifest = Manifest(
-        format_version=FORMAT_VERSION,
-        model=encoder.name,
-        dim=encoder.dim,
-        dense_kind=dense.kind,
-        articles=len(articles),
-        chunks=len(chunks),
-        kb_hash=kb_hash,
-        glossary_hash=glossary_hash,
-        built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        build_seconds=round(time.perf_counter() - started, 3),
-        embedded=len(todo),
-        reused=len(chunks) - len(todo),
-        problems=[str(p) for p in problems],
+    # Chunks of parsed files that no live vector fits start embedding now (loading the model if
+    # needed), while the rest of the build is read, assembled and written.
+    known = previous.vector_hashes(model=encoder.name, dim=encoder.dim) if previous is not None else set()
+    early = _Embedding(
+        encoder,
+        {} if known is None else {c.hash: c.text for s in sources for c in s.chunks if c.hash not in known},
     )
-    write_build(
-        folder,
-        manifest=manifest,
-        articles=[StoredArticle.from_article(a) for a in articles],
-        chunks=[StoredChunk.from_chunk(c) for c in chunks],
-        vectors=vectors,
-        dense=dense,
-        lexical=lexical,
-    )
+    reused_files = any(s.previous is not None for s in sources)
+    lent = Lent()
+    if previous is not None:
+        lent = previous.lend(
+            model=encoder.name, dim=encoder.dim, glossary_hash=glossary_hash, files=reused_files
+        )
+    folder: Path | None = None
+    try:
+        folder = new_build_folder(root)
+        if reused_files and lent.chunks is None:
+            # The live build's files could not be read after all: parse every file.
+            sources, problems = scan_knowledge(kb, options)
+        problems = problems + glossary_problems
+        rows = Rows(lent)
+        for source in sources:
+            rows.add(source)
+        if lent.lexical is not None:
+            lexical = lent.lexical.update(np.asarray(rows.previous, dtype=np.int64), rows.texts)
+        else:
+            lexical = LexicalIndex.build([rows.text(i) for i in range(len(rows))], glossary)
+        write_contents(
+            folder, articles=rows.articles, chunks=rows.chunks, sources=rows.records, lexical=lexical
+        )
+        missing = rows.unembedded()
+        fresh = early.vectors()
+        late = {rows.hashes[i]: rows.text(i) for i in missing if rows.hashes[i] not in fresh}
+        if late:
+            fresh.update(zip(late, encoder.encode(list(late.values())), strict=True))
+        vectors = write_vectors(folder, rows=len(rows), dim=encoder.dim, pieces=rows.vectors(fresh))
+        dense = build_dense_index(vectors, threshold=hnsw_threshold)
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            model=encoder.name,
+            dim=encoder.dim,
+            dense_kind=dense.kind,
+            articles=len(rows.records),
+            chunks=len(rows),
+            kb_hash=kb_hash,
+            glossary_hash=glossary_hash,
+            built_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            build_seconds=round(time.perf_counter() - started, 3),
+            embedded=len(missing),
+            reused=len(rows) - len(missing),
+            problems=[str(p) for p in problems],
+            chunking_hash=chunking,
+        )
+        finish_build(folder, manifest=manifest, dense=dense)
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    finally:
+        lent.close()
     publish(root, folder)
     return BuildReport(folder, manifest, problems, seconds=time.perf_counter() - started)

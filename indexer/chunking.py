@@ -7,8 +7,9 @@ is about. Pure and deterministic: the same article always gives the same chunks 
 from __future__ import annotations
 
 import hashlib
+import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from markdown_it.token import Token
 
@@ -17,6 +18,9 @@ from indexer.models import Article, Chunk
 
 OVERVIEW = "Overview"
 _SEPARATOR = " > "
+# Bump when this module, markdown_text.py or articles.py change what a file becomes (article or
+# chunks): a build made by another version then parses every file again instead of reusing it.
+CHUNKING_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,12 @@ class ChunkingOptions:
             raise ValueError(
                 "chunking options need max_words >= 1, 0 <= overlap_words < max_words and min_words >= 0"
             )
+
+
+def chunking_hash(options: ChunkingOptions) -> str:
+    """A digest of everything besides a file's bytes that decides its article and chunks."""
+    key = json.dumps({"version": CHUNKING_VERSION, **asdict(options)}, sort_keys=True)
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 @dataclass

@@ -15,9 +15,13 @@ import json
 import logging
 import os
 import re
+import shutil
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -152,12 +156,24 @@ def model_name(model: str) -> str:
 # --- the ONNX Runtime encoder -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _OnnxRuntime:
+    """What `OnnxEncoder` loads on first use: the tokenizer and the ONNX Runtime session."""
+
+    tokenizer: Any
+    session: Any
+    inputs: list[str]
+    pad_id: int
+
+
 class OnnxEncoder:
     """A sentence-transformers model run by ONNX Runtime on CPU, tokenised by ``tokenizers``.
 
     Reads ``tokenizer.json``, ``sentence_bert_config.json`` (max_seq_length) and
     ``1_Pooling/config.json`` from ``model_dir``; runs ``onnx_path`` (inputs as written by
-    ``indexer.onnx_export``). Imports neither torch nor transformers.
+    ``indexer.onnx_export``). Imports neither torch nor transformers. The tokenizer and the ONNX
+    Runtime session (0.1 to 0.2 s) are loaded by the first ``encode`` or by ``load``, so a process
+    that never embeds anything (a re-index where no chunk changed) never loads them.
     """
 
     def __init__(
@@ -170,13 +186,10 @@ class OnnxEncoder:
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_tokens: int | None = None,
     ) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        tokenizer_file = model_dir / "tokenizer.json"
-        if not tokenizer_file.is_file():
+        self._tokenizer_file = model_dir / "tokenizer.json"
+        if not self._tokenizer_file.is_file():
             raise EncoderError(
                 f"No tokenizer.json in {model_dir}: itbot needs a fast-tokenizer model folder."
             )
@@ -187,27 +200,49 @@ class OnnxEncoder:
         self.pooling = _pooling_mode(pooling)
         hidden = _read_json(model_dir / "config.json").get("hidden_size")
         self.dim = int(pooling.get("word_embedding_dimension", hidden or 0))
+        self._onnx_path = onnx_path
+        self._threads = threads
+        self._lock = threading.Lock()
+        self._runtime: _OnnxRuntime | None = None
 
-        self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        padding = self._tokenizer.padding
-        self._pad_id = int(padding["pad_id"]) if padding else 0
+    def load(self) -> None:
+        """Load the tokenizer and the ONNX Runtime session now, if not yet loaded (thread-safe).
+
+        Raises ``EncoderError`` when ONNX Runtime cannot load the model file.
+        """
+        self._loaded()
+
+    def _loaded(self) -> _OnnxRuntime:
+        with self._lock:
+            if self._runtime is None:
+                self._runtime = self._load_runtime()
+            return self._runtime
+
+    def _load_runtime(self) -> _OnnxRuntime:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        tokenizer = Tokenizer.from_file(str(self._tokenizer_file))
+        padding = tokenizer.padding
+        pad_id = int(padding["pad_id"]) if padding else 0
         # tokenizer.json ships with fixed 128-token padding and truncation; the model's limit is
         # max_seq_length, and padding is done per batch below.
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(max_length=self.max_seq_length)
+        tokenizer.no_padding()
+        tokenizer.enable_truncation(max_length=self.max_seq_length)
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or available_cores()
+        options.intra_op_num_threads = self._threads or available_cores()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Idle ORT threads spin for a while after each run; on a 2-core server that steals the CPU
         # from the NumPy/BLAS search that follows every query encode.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        path = self._onnx_path
         try:
-            self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own untyped Fail/InvalidGraph errors
-            raise EncoderError(f"ONNX Runtime cannot load {onnx_path}: {exc}") from exc
-        self._inputs = [i.name for i in self._session.get_inputs()]
+            raise EncoderError(f"ONNX Runtime cannot load {path}: {exc}") from exc
+        return _OnnxRuntime(tokenizer, session, [i.name for i in session.get_inputs()], pad_id)
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         """Return (len(texts), dim) float32 unit rows in input order; (0, dim) if ``texts`` is empty.
@@ -219,13 +254,14 @@ class OnnxEncoder:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = self._tokenizer.encode_batch(list(texts))
+        runtime = self._loaded()
+        encodings = runtime.tokenizer.encode_batch(list(texts))
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         order = np.argsort(-lengths, kind="stable")
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             width = int(lengths[rows[0]])
-            ids = np.full((len(rows), width), self._pad_id, dtype=np.int64)
+            ids = np.full((len(rows), width), runtime.pad_id, dtype=np.int64)
             mask = np.zeros((len(rows), width), dtype=np.int64)
             types = np.zeros((len(rows), width), dtype=np.int64)
             for r, i in enumerate(rows):
@@ -235,7 +271,7 @@ class OnnxEncoder:
                 mask[r, :n] = 1
                 types[r, :n] = e.type_ids
             feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-            hidden = self._session.run(None, {k: feed[k] for k in self._inputs})[0]
+            hidden = runtime.session.run(None, {k: feed[k] for k in runtime.inputs})[0]
             out[rows] = self._pool(hidden, mask)
         out /= np.linalg.norm(out, axis=1, keepdims=True).clip(min=1e-12)
         return out
@@ -398,6 +434,8 @@ def load_encoder(
     The ONNX file lives in ``cache_dir/<model-slug>-<hash>/``; the hash covers the weights file's
     path, size and mtime, so changed weights get a fresh export. A missing file is exported once
     (imports torch, a few seconds) and appears atomically; a cached one loads without torch.
+    An fp32 encoder runs a copy with the weights in a side file (made once, loads twice as fast).
+    The ONNX Runtime session itself is loaded on the first ``encode`` (see ``OnnxEncoder``).
     ``precision="int8"`` runs a dynamically quantised copy (about twice as fast, cosine >= 0.99 to
     fp32). ``precision="bf16"`` is for index builds: calls with at least ``BULK_THRESHOLD`` texts run
     in torch under bf16 autocast (``TorchEncoder``, cosine 0.9999 to fp32) where the CPU has native
@@ -426,6 +464,8 @@ def load_encoder(
         fp32_path, onnx_path = onnx_path, folder / "model.int8.onnx"
         if not onnx_path.is_file():
             _write_atomically(onnx_path, lambda tmp: _quantize_int8(fp32_path, tmp))
+    else:
+        onnx_path = _external_copy(onnx_path)
     onnx = OnnxEncoder(
         model_dir, onnx_path, name=name, threads=threads, batch_size=batch_size, max_tokens=max_tokens
     )
@@ -461,6 +501,43 @@ def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _external_copy(onnx_path: Path) -> Path:
+    """The same graph as ``onnx_path`` with its weights in a side file (``.data``), made once.
+
+    ONNX Runtime maps such a side file into memory instead of parsing and copying the weights out
+    of the graph file, which halves the time to load the model (0.18 s -> 0.09 s for MiniLM on two
+    cores); the vectors are bit for bit the same. Falls back to ``onnx_path`` if the copy cannot
+    be written.
+    """
+    target = onnx_path.with_name(f"{onnx_path.stem}.external.onnx")
+    if target.is_file():
+        return target
+    tmp: Path | None = None
+    try:
+        import onnx
+
+        tmp = Path(tempfile.mkdtemp(prefix=".external-", dir=onnx_path.parent))
+
+        data = f"{target.name}.data"
+        model = onnx.load(str(onnx_path))
+        onnx.save_model(
+            model, str(tmp / target.name), save_as_external_data=True, location=data, size_threshold=1024
+        )
+        mode = onnx_path.stat().st_mode & 0o777  # onnx writes the side file for its owner only
+        for written in (tmp / data, tmp / target.name):
+            written.chmod(mode)
+        # The weights first: a graph file in place always has its weights beside it.
+        os.replace(tmp / data, target.parent / data)
+        os.replace(tmp / target.name, target)
+    except Exception as exc:  # onnx/protobuf raise their own errors; the copy is only a speed-up
+        log.warning("encoder.external_copy_failed", extra={"error": type(exc).__name__})
+        return onnx_path
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
 
 
 def _quantize_int8(fp32_path: Path, out_path: Path) -> None:

@@ -12,7 +12,7 @@ import itertools
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -20,9 +20,14 @@ from pathlib import Path
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.tokenization import Tokenized
+
+from indexer.bm25 import TermCounts
 
 # Bump when tokenization changes: builds made with another version re-tokenize (vectors are reused).
 LEXICAL_VERSION = "3"
+# What an index holds for a chunk without any token, so that every chunk has a length.
+EMPTY_TOKEN = "~empty"
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 
@@ -141,51 +146,126 @@ def lexical_tokens(text: str, glossary: Glossary) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 over chunk texts (bm25s), saved as plain ``.npy`` and JSON files."""
+    """BM25 over chunk texts: bm25s computes the weights and scores; plain files on disk.
+
+    Beside bm25s's own arrays the index keeps each chunk's term counts (``TermCounts``), so a
+    rebuild after an edit tokenizes only the chunks that changed: bm25s is then indexed again from
+    the counts (every weight depends on the corpus's average length and document frequencies).
+    """
 
     K1 = 1.5
     B = 0.75
 
-    def __init__(self, model: bm25s.BM25, glossary: Glossary) -> None:
-        self._model = model
+    def __init__(self, counts: TermCounts, model: bm25s.BM25 | None, glossary: Glossary) -> None:
+        self.counts = counts
         self.glossary = glossary
-        vocab = model.vocab_dict
-        self.vocabulary: frozenset[str] = frozenset(k for k in vocab if isinstance(k, str))
-        self.size = int(model.scores.get("num_docs", 0)) if vocab else 0
+        self._model = model
+        self.size = counts.n_docs
+
+    @cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every token some chunk has."""
+        return frozenset(self.counts.terms)
+
+    @cached_property
+    def _columns(self) -> dict[str, int]:
+        return dict(zip(self.counts.terms, range(len(self.counts.terms)), strict=True))
+
+    @classmethod
+    def _bm25(cls, counts: TermCounts) -> bm25s.BM25 | None:
+        """bm25s indexed over the documents ``counts`` holds (None for no documents)."""
+        if counts.n_docs == 0:
+            return None
+        repeats = counts.counts.astype(np.int64)
+        terms = np.repeat(counts.columns(), repeats)
+        docs = np.repeat(counts.docs.astype(np.int64), repeats)
+        order = np.argsort(docs, kind="stable")
+        bounds = np.searchsorted(docs[order], np.arange(1, counts.n_docs))
+        ids = [part.tolist() for part in np.split(terms[order], bounds)]
+        vocab = dict(zip(counts.terms, range(len(counts.terms)), strict=True))
+        model = bm25s.BM25(k1=cls.K1, b=cls.B)
+        model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
+        return model
 
     @classmethod
     def build(cls, texts: Sequence[str], glossary: Glossary) -> LexicalIndex:
         """Index ``texts`` (one per chunk, in chunk order)."""
-        model = bm25s.BM25(k1=cls.K1, b=cls.B)
-        corpus = [lexical_tokens(t, glossary) or ["~empty"] for t in texts]
-        model.index(corpus, show_progress=False)
-        return cls(model, glossary)
+        counts = TermCounts.of([lexical_tokens(t, glossary) or [EMPTY_TOKEN] for t in texts])
+        return cls(counts, cls._bm25(counts), glossary)
+
+    def update(self, rows: np.ndarray, texts: Mapping[int, str]) -> LexicalIndex:
+        """The index of a new list of ``len(rows)`` chunks, with this index's glossary.
+
+        Chunk ``i`` keeps the tokens of this index's chunk ``rows[i]`` when ``rows[i] >= 0`` (its
+        text is unchanged), else its text is ``texts[i]``. Equal to ``build`` over the new texts;
+        only the new texts are tokenized.
+        """
+        documents = {
+            i: lexical_tokens(text, self.glossary) or [EMPTY_TOKEN]
+            for i, text in texts.items()
+            if rows[i] < 0
+        }
+        counts = self.counts.update(rows, documents)
+        return LexicalIndex(counts, self._bm25(counts), self.glossary)
 
     def save(self, folder: Path) -> None:
-        """Write the index into ``folder`` (created if needed): bm25s arrays and the glossary."""
+        """Write the index into ``folder`` (created if needed): bm25s's arrays (``bm25s/``), the term
+        counts (.npy, and the terms one a line in ``terms.txt``), parameters and glossary (JSON)."""
         folder.mkdir(parents=True, exist_ok=True)
-        self._model.save(str(folder), show_progress=False, allow_pickle=False)
+        counts = self.counts
+        terms = "\n".join(counts.terms)
+        if terms.count("\n") != max(len(counts.terms) - 1, 0):
+            raise ValueError("a lexical token holds a line break")  # words() never makes one
+        (folder / "terms.txt").write_text(terms, encoding="utf-8")
+        for name, array in (
+            ("indptr.npy", counts.indptr),
+            ("docs.npy", counts.docs),
+            ("counts.npy", counts.counts),
+        ):
+            np.save(folder / name, array, allow_pickle=False)
+        if self._model is not None:
+            self._model.save(str(folder / "bm25s"), show_progress=False, allow_pickle=False)
+        params = {"k1": self.K1, "b": self.B, "num_docs": counts.n_docs, "lexical_version": LEXICAL_VERSION}
+        (folder / "params.json").write_text(json.dumps(params), encoding="utf-8")
         (folder / "glossary.json").write_text(json.dumps(self.glossary.to_json()), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        """Read an index written by :meth:`save`."""
-        model = bm25s.BM25.load(str(folder), mmap=False, allow_pickle=False)
+        """Read an index written by :meth:`save`; ValueError if its files do not fit together."""
+        params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
+        text = (folder / "terms.txt").read_text(encoding="utf-8")
+        terms = text.split("\n") if text else []
+        indptr, docs, counts = (
+            np.load(folder / f"{name}.npy", allow_pickle=False) for name in ("indptr", "docs", "counts")
+        )
+        if (
+            indptr.shape != (len(terms) + 1,)
+            or docs.shape != (int(indptr[-1]),)
+            or counts.shape != docs.shape
+        ):
+            raise ValueError(f"the lexical index in {folder} is damaged")
+        n_docs = int(params["num_docs"])
+        model = None
+        if n_docs:
+            if not (folder / "bm25s").is_dir():
+                raise ValueError(f"the lexical index in {folder} has no bm25s arrays")
+            model = bm25s.BM25.load(str(folder / "bm25s"), mmap=False, allow_pickle=False)
+            if int(model.scores.get("num_docs", -1)) != n_docs:
+                raise ValueError(f"the lexical index in {folder} is damaged")
         glossary = Glossary.from_terms(json.loads((folder / "glossary.json").read_text(encoding="utf-8")))
-        return cls(model, glossary)
+        return cls(TermCounts(tuple(terms), indptr, docs, counts, n_docs), model, glossary)
 
     def postings(self, token: str) -> np.ndarray:
         """Indexes of the chunks that contain ``token`` (empty when the index never saw it)."""
-        column = self._model.vocab_dict.get(token)
-        indptr = self._model.scores["indptr"]
-        if column is None or column + 1 >= len(indptr):
-            return np.zeros(0, dtype=np.int64)
-        return np.asarray(self._model.scores["indices"][indptr[column] : indptr[column + 1]])
+        column = self._columns.get(token)
+        if column is None:
+            return np.zeros(0, dtype=np.int32)
+        indptr = self.counts.indptr
+        return self.counts.docs[indptr[column] : indptr[column + 1]]
 
     def document_frequencies(self) -> dict[str, int]:
         """How many chunks contain each known token."""
-        counts = np.diff(self._model.scores["indptr"])
-        return {t: int(counts[i]) for t, i in self._model.vocab_dict.items() if 0 <= i < counts.size}
+        return dict(zip(self.counts.terms, self.counts.document_frequencies().tolist(), strict=True))
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of ``token`` over chunks: log(1 + N / df); 0 when unseen."""
@@ -197,10 +277,11 @@ class LexicalIndex:
         return [t for t in lexical_tokens(text, self.glossary) if t in self.vocabulary]
 
     def scores(self, tokens: Sequence[str]) -> np.ndarray:
-        """BM25 score of every chunk for the query ``tokens`` (zeros when none is known)."""
-        if not tokens or self.size == 0:
+        """BM25 score of every chunk for the query ``tokens`` (bm25s; zeros when none is known)."""
+        known = [t for t in tokens if t in self._columns]
+        if not known or self._model is None:
             return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._model.get_scores(list(tokens)), dtype=np.float32)
+        return np.asarray(self._model.get_scores(known), dtype=np.float32)
 
     def search(self, tokens: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best chunks as (indexes, scores), best first; chunks scoring 0 are left out."""

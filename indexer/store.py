@@ -7,8 +7,12 @@ Layout under the index root::
         manifest.json        format version, model, dimension, counts, hashes, build time, problems
         articles.jsonl       one article a line: id, title, description, systems, tags, Markdown body
         chunks.jsonl         one chunk a line, in vector order
+        sources.jsonl        one indexed file a line, in article order: path, sha256 of its bytes,
+                             article id, its chunks' hashes, the byte lengths of its lines above
+                             (what the next build reuses without parsing or reading them)
         vectors.npy          float32 (chunks x dim), L2-normalised, saved without pickle
-        lexical/             the BM25 arrays (bm25s, .npy + JSON) and the glossary they were built with
+        lexical/             term counts and BM25 weights (.npy), the terms one a line (terms.txt),
+                             parameters and the glossary they were built with (JSON)
         hnsw.faiss           only for large indexes: the FAISS HNSW graph
 
 A build is written completely into a fresh folder and only then named in ``current``; readers read
@@ -17,11 +21,13 @@ A build is written completely into a fresh folder and only then named in ``curre
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,8 +37,10 @@ import numpy as np
 from indexer.dense import DenseIndex, load_dense_index
 from indexer.lexical import LexicalIndex
 from indexer.models import Article, Chunk
+from indexer.pieces import Pieces, write_pieces
 
-FORMAT_VERSION = 1
+# 2 added sources.jsonl, the manifest's chunking_hash and lexical term counts (1 read bm25s files).
+FORMAT_VERSION = 2
 KEEP_BUILDS = 3
 
 
@@ -67,6 +75,7 @@ class Manifest:
     embedded: int
     reused: int
     problems: list[str] = field(default_factory=list)
+    chunking_hash: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as a JSON-ready dict."""
@@ -131,6 +140,51 @@ class StoredChunk:
         )
 
 
+@dataclass(frozen=True)
+class SourceRecord:
+    """One indexed knowledge file as the build remembers it, to reuse its article and chunks.
+
+    ``path`` is relative to the knowledge folder with ``/`` separators; ``digest`` the sha256 of
+    the file's bytes; ``chunk_hashes`` the hashes of its chunks, in order. ``article_bytes`` and
+    ``chunk_bytes`` are the lengths of its line in ``articles.jsonl`` and of its lines in
+    ``chunks.jsonl``, so that the next build can copy them without reading those files.
+    """
+
+    path: str
+    digest: str
+    article_id: str
+    chunk_hashes: tuple[str, ...]
+    article_bytes: int = 0
+    chunk_bytes: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as a JSON-ready dict (one line of ``sources.jsonl``)."""
+        return {
+            "path": self.path,
+            "digest": self.digest,
+            "article": self.article_id,
+            "chunks": self.chunk_hashes,
+            "bytes": [self.article_bytes, self.chunk_bytes],
+        }
+
+    @classmethod
+    def from_line(cls, line: bytes) -> SourceRecord:
+        """Read a line of ``sources.jsonl``; ValueError, KeyError or TypeError if it is not one."""
+        row = json.loads(line)
+        hashes = row["chunks"]
+        if not isinstance(hashes, list) or not all(isinstance(h, str) for h in hashes):
+            raise ValueError("chunk hashes must be a list of strings")
+        article_bytes, chunk_bytes = (int(n) for n in row["bytes"])
+        return cls(
+            str(row["path"]),
+            str(row["digest"]),
+            str(row["article"]),
+            tuple(hashes),
+            article_bytes,
+            chunk_bytes,
+        )
+
+
 @dataclass
 class LoadedIndex:
     """Everything of one build, in memory."""
@@ -144,10 +198,42 @@ class LoadedIndex:
     lexical: LexicalIndex
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", encoding="utf-8") as out:
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+def json_line(row: StoredArticle | StoredChunk | SourceRecord) -> bytes:
+    """``row`` as one line of ``articles.jsonl``, ``chunks.jsonl`` or ``sources.jsonl``, with its
+    line break."""
+    data = row.to_json() if isinstance(row, SourceRecord) else asdict(row)
+    return json.dumps(data, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+class JsonLines:
+    """A JSON-lines file of a build as written: its bytes, and where each line starts and ends."""
+
+    def __init__(self, data: bytes) -> None:
+        if data and not data.endswith(b"\n"):
+            raise ValueError("a JSON-lines file must end with a line break")
+        self._data = memoryview(data)
+        breaks = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+        self._starts = np.concatenate([[0], breaks + 1]).tolist()
+
+    @classmethod
+    def read(cls, path: Path, *, count: int) -> JsonLines:
+        """The JSON-lines file ``path``; ValueError unless it holds ``count`` lines."""
+        return cls.of(path.read_bytes(), count=count, name=str(path))
+
+    @classmethod
+    def of(cls, data: bytes, *, count: int, name: str) -> JsonLines:
+        """The JSON-lines file ``name`` that holds ``data``; ValueError unless it has ``count`` lines."""
+        lines = cls(data)
+        if len(lines) != count:
+            raise ValueError(f"{name} has {len(lines)} lines, expected {count}")
+        return lines
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    def line(self, row: int) -> bytes:
+        """Line ``row`` without its line break."""
+        return bytes(self._data[self._starts[row] : self._starts[row + 1] - 1])
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -163,22 +249,44 @@ def new_build_folder(root: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=builds))
 
 
-def write_build(
+def write_contents(
     folder: Path,
     *,
-    manifest: Manifest,
-    articles: list[StoredArticle],
-    chunks: list[StoredChunk],
-    vectors: np.ndarray,
-    dense: DenseIndex,
+    articles: Pieces,
+    chunks: Pieces,
+    sources: Sequence[SourceRecord],
     lexical: LexicalIndex,
 ) -> None:
-    """Write every file of one build into ``folder`` (which must not be live yet)."""
-    _write_jsonl(folder / "articles.jsonl", [asdict(a) for a in articles])
-    _write_jsonl(folder / "chunks.jsonl", [asdict(c) for c in chunks])
-    np.save(folder / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32), allow_pickle=False)
-    dense.save(folder)
+    """Write a build's articles, chunks, sources and lexical index into ``folder`` (not live yet).
+
+    ``articles`` and ``chunks`` are the JSON-lines files as pieces of whole lines: lines from
+    `json_line`, or ranges of the live build's files. The build is finished by `finish_build`.
+    """
+    write_pieces(folder / "articles.jsonl", articles)
+    write_pieces(folder / "chunks.jsonl", chunks)
+    write_pieces(folder / "sources.jsonl", [json_line(source) for source in sources])
     lexical.save(folder / "lexical")
+
+
+def write_vectors(folder: Path, *, rows: int, dim: int, pieces: Pieces) -> np.ndarray:
+    """Write ``vectors.npy`` (float32, ``rows`` x ``dim``, as ``np.save`` writes it) from ``pieces``
+    (row bytes in order, or ranges of the live build's rows); return the rows, memory-mapped."""
+    header = io.BytesIO()
+    descr = np.lib.format.dtype_to_descr(np.dtype(np.float32))
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": descr, "fortran_order": False, "shape": (rows, dim)}
+    )
+    path = folder / "vectors.npy"
+    write_pieces(path, [header.getvalue(), *pieces.items()])
+    if path.stat().st_size != len(header.getvalue()) + rows * dim * 4:
+        raise ValueError(f"{path} does not hold {rows} x {dim} float32 values")
+    vectors: np.ndarray = np.load(path, mmap_mode="r", allow_pickle=False)
+    return vectors
+
+
+def finish_build(folder: Path, *, manifest: Manifest, dense: DenseIndex) -> None:
+    """Write the dense index and, last, the manifest: ``folder`` is then a finished build."""
+    dense.save(folder)
     # The manifest goes last: a folder without one is an unfinished build.
     (folder / "manifest.json").write_text(json.dumps(manifest.to_json(), indent=2), encoding="utf-8")
 

@@ -8,12 +8,15 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+from tokenizers import Tokenizer
+from tokenizers.models import WordLevel
 
 from indexer.encoder import (
     BulkEncoder,
     Encoder,
     EncoderError,
     HashingEncoder,
+    OnnxEncoder,
     load_encoder,
     model_name,
     resolve_model_dir,
@@ -110,3 +113,24 @@ def test_bulk_encoder_sends_small_calls_to_the_small_encoder_and_builds_the_bulk
     encoder.encode(["a", "b", "c"])
     encoder.encode(["a", "b", "c", "d"])
     assert (small.calls, bulk.calls, len(built)) == ([2], [3, 4], 1)
+
+
+def _model_folder(root: Path) -> Path:
+    """A model folder with a real (tiny) tokenizer and configs, but no weights."""
+    root.mkdir()
+    Tokenizer(WordLevel({"[UNK]": 0, "printer": 1}, unk_token="[UNK]")).save(str(root / "tokenizer.json"))
+    (root / "config.json").write_text('{"hidden_size": 8}', encoding="utf-8")
+    (root / "sentence_bert_config.json").write_text('{"max_seq_length": 16}', encoding="utf-8")
+    return root
+
+
+def test_an_onnx_encoder_loads_its_model_only_when_first_asked_to_encode(tmp_path: Path) -> None:
+    missing = tmp_path / "model.onnx"
+    encoder = OnnxEncoder(_model_folder(tmp_path / "model"), missing, name="tiny")
+    assert (encoder.name, encoder.dim, encoder.max_seq_length) == ("tiny", 8, 16)
+    assert encoder.encode([]).shape == (0, 8)
+    with pytest.raises(EncoderError, match="cannot load") as raised:
+        encoder.encode(["printer"])
+    assert str(missing) in str(raised.value)
+    with pytest.raises(EncoderError, match="cannot load"):
+        encoder.load()

@@ -212,7 +212,7 @@ def test_a_saved_index_loads_with_the_same_scores_and_glossary(tmp_path: Path) -
 
 def test_a_saved_index_is_plain_files_without_pickle(tmp_path: Path) -> None:
     LexicalIndex.build(CHUNKS, WOW).save(tmp_path)
-    suffixes = {p.suffix for p in tmp_path.iterdir()}
-    assert suffixes <= {".npy", ".json"}
-    for array in tmp_path.glob("*.npy"):
+    suffixes = {p.suffix for p in tmp_path.rglob("*") if p.is_file()}
+    assert suffixes <= {".npy", ".json", ".txt"}
+    for array in tmp_path.rglob("*.npy"):
         np.load(array, allow_pickle=False)
