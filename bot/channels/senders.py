@@ -7,8 +7,11 @@ from bot.tickets.delivery import ChatSender
 
 
 def chat_senders(settings: Settings) -> dict[str, ChatSender]:
-    """A sender for every chat channel ``settings`` enable (Slack when ``SLACK_BOT_TOKEN`` is set)."""
-    senders: dict[str, ChatSender] = {}
+    """A sender for every chat channel ``settings`` enable: the web chat always, Slack when
+    ``SLACK_BOT_TOKEN`` is set."""
+    from bot.channels.web_sender import WebChatSender
+
+    senders: dict[str, ChatSender] = {"web": WebChatSender.from_settings(settings)}
     if settings.slack_bot_token:
         from bot.channels.slack_client import make_client
         from bot.channels.slack_sender import SlackChatSender

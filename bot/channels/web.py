@@ -10,6 +10,17 @@ Each route is parse → core → render. Bad input never produces a 500 or a tra
 The chat page asks with ``"render": "html"``; the reply then carries one extra key, ``html``: the
 reply's Markdown rendered by markdown-it with raw HTML disabled. Without it the answer is exactly
 ``Reply.to_json()``.
+
+**Conversations.** The page sends ``"conversation": "web-<32 hex>"`` (made per tab). With it, a
+question goes through ``ConversationFlow`` like a Slack thread: the stored conversation is the history
+(the body's ``history`` is ignored), an escalation asks its one follow-up and opens a ticket, and while
+the ticket is open what the person types goes to IT. The answer then has four more keys:
+``conversation``, ``ticket`` (``{"number", "status"}`` of the ticket this reply is about, or null),
+``relayed_to`` (the ticket number when the message went to IT instead of the bot) and ``escalation``
+(the escalation step's kind, or null). "Still stuck" (``POST /api/feedback`` with the conversation)
+hands the conversation to IT. IT's replies arrive through the outbox (``bot.channels.web_sender``) and
+the page polls ``GET /api/conversations/{id}/messages?after=N`` for them. A malformed conversation id
+is a 422; without one everything works as it did before conversations.
 """
 
 from __future__ import annotations
@@ -22,9 +33,9 @@ import time
 import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,18 +43,28 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.web_markdown import article_url, render_markdown
+from bot.channels.web_sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
+from bot.conversations.flow import ConversationFlow, Outcome, history_of
+from bot.conversations.models import Conversation
+from bot.conversations.queries import get_conversation
 from bot.core.errors import ItbotError
 from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.scrub import scrub
+from bot.db import SessionFactory
 from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import log_failure, record_reply
+from bot.tickets.models import Ticket
+from bot.tickets.queries import get_ticket_by_number, open_ticket_for_conversation
 
 CHANNEL = "web"
 MAX_HISTORY_TURNS = 10
 MAX_USER_CHARS = 64
 MAX_ARTICLE_ID_CHARS = 512
+# How often the page asks for IT's messages while a ticket is open (``app.state.web_poll_seconds``
+# overrides it, e.g. in tests).
+DEFAULT_POLL_SECONDS = 10.0
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
@@ -53,6 +74,8 @@ router = APIRouter()
 
 _USER_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@-]")
 _INTERACTION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
+_TICKET_EVENT = re.compile(r"\bticket (IT-\d{6,12})\b")
+BAD_CONVERSATION = 'The "conversation" must be an id the chat page made ("web-" and 32 hex digits).'
 
 
 @dataclass(frozen=True)
@@ -64,6 +87,7 @@ class AskInput:
     history: tuple[Turn, ...] = ()
     article: str | None = None
     render_html: bool = False
+    conversation: str | None = None
 
 
 def clean_text(value: object, *, limit: int) -> str:
@@ -100,7 +124,21 @@ def parse_ask(payload: object, *, max_chars: int) -> AskInput:
         history=_parse_history(payload.get("history"), max_chars=max_chars),
         article=article,
         render_html=payload.get("render") == "html",
+        conversation=conversation_of(payload),
     )
+
+
+def conversation_of(payload: object) -> str | None:
+    """The body's web conversation id, or None when it has none (or a malformed one)."""
+    value = payload.get("conversation") if isinstance(payload, dict) else None
+    return value if is_conversation_id(value) else None
+
+
+def bad_conversation(payload: object) -> bool:
+    """True when the body names a conversation that is not an id the page makes (null is none)."""
+    if not isinstance(payload, dict) or payload.get("conversation") is None:
+        return False
+    return conversation_of(payload) is None
 
 
 def _parse_history(value: object, *, max_chars: int) -> tuple[Turn, ...]:
@@ -167,13 +205,112 @@ def answer(data: AskInput, *, settings: Settings, assistant: AssistantLike, sess
     return replace(reply, interaction_id=row.id if row is not None else None)
 
 
+def converse(
+    data: AskInput, *, settings: Settings, assistant: AssistantLike, sessions: SessionFactory
+) -> dict[str, Any]:
+    """Answer ``data`` in its conversation (``ConversationFlow``): the ``/api/ask`` body, extra keys
+    included. A clarify choice is answered from the chosen article; a blank message changes nothing
+    in the conversation. Never raises."""
+    conversation = data.conversation or ""
+    flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
+    user = data.user or conversation
+    outcome = _choose(flow, data, user) if data.article else None
+    if outcome is None and not data.text.strip():
+        with sessions() as session:
+            outcome = Outcome(
+                answer(replace(data, article=None), settings=settings, assistant=assistant, session=session)
+            )
+    if outcome is None:
+        outcome = flow.on_message(
+            thread_key=conversation,
+            user=user,
+            text=data.text,
+            reply_to={"conversation": conversation},
+            stream=True,
+        )
+    reply = outcome.reply
+    if reply is None:
+        reply = Reply(Decision.ESCALATE, f"Sent to IT on {outcome.relayed_to}.", reason="relayed")
+    body = reply.to_json()
+    body.update(
+        conversation=conversation,
+        ticket=ticket_json(sessions, outcome.ticket_number),
+        relayed_to=outcome.relayed_to,
+        escalation=outcome.escalation,
+    )
+    return body
+
+
+def _choose(flow: ConversationFlow, data: AskInput, user: str) -> Outcome | None:
+    """Answer from the article the person chose (None when it is gone: then the text is asked)."""
+    started = time.perf_counter()
+    key = data.conversation or ""
+    with flow.sessions() as session:
+        stored = flow.conversation(session, key)
+        question = Question(
+            text=_last_user_text(stored) or data.text,
+            channel=CHANNEL,
+            user=user,
+            reply_to={"conversation": key},
+            history=history_of(stored, stream=True),
+        )
+        try:
+            reply = flow.assistant.answer_from(data.article or "", question)
+        except Exception as exc:  # the text is asked instead, and the log gets the type
+            log_failure(log, "choose_failed", exc, channel=CHANNEL)
+            return None
+        if reply is None:
+            return None
+        reply = flow.record(session, question, reply, started)
+        flow.remember_event(session, key, user, f"chose {data.article}")
+        flow.remember_reply(session, key, user, reply, include_question=False)
+    return Outcome(reply)
+
+
+def _last_user_text(conversation: Conversation | None) -> str:
+    for raw in reversed(conversation.turns if conversation is not None else []):
+        if raw.get("role") == "user" and raw.get("text"):
+            return str(raw["text"])
+    return ""
+
+
+def ticket_json(sessions: SessionFactory, number: str | None) -> dict[str, Any] | None:
+    """``{"number", "status"}`` of ticket ``number`` (status null when the database can't say)."""
+    if not number:
+        return None
+    try:
+        with sessions() as session:
+            ticket = get_ticket_by_number(session=session, number=number)
+    except SQLAlchemyError as exc:
+        log_failure(log, "ticket_lookup_failed", exc, channel=CHANNEL, number=number)
+        ticket = None
+    return {"number": number, "status": ticket.status.value if ticket is not None else None}
+
+
+def conversation_ticket(session: Session, conversation: Conversation) -> Ticket | None:
+    """The conversation's open ticket, else the newest ticket it had (named in its turns), or None."""
+    ticket = open_ticket_for_conversation(session=session, conversation_id=conversation.id)
+    if ticket is not None:
+        return ticket
+    for raw in reversed(conversation.turns):
+        number = raw.get("ticket") if raw.get("role") == "it" else None
+        if not number and raw.get("role") == "event":
+            match = _TICKET_EVENT.search(str(raw.get("text") or ""))
+            number = match.group(1) if match else None
+        if isinstance(number, str) and number:
+            return get_ticket_by_number(session=session, number=number)
+    return None
+
+
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 def chat_page(request: Request, settings: SettingsDep) -> Response:
     """The web chat."""
+    poll = getattr(request.app.state, "web_poll_seconds", DEFAULT_POLL_SECONDS)
     context = {
         "phone": settings.service_desk_phone,
         "stuck": stuck_message(settings),
         "max_chars": settings.max_question_chars,
+        "poll_seconds": f"{float(poll):g}",
     }
     return templates.TemplateResponse(request, "chat.html", context)
 
@@ -182,24 +319,40 @@ def chat_page(request: Request, settings: SettingsDep) -> Response:
 async def ask(
     request: Request, settings: SettingsDep, assistant: AssistantDep, session: SessionDep
 ) -> Response:
-    """Answer ``{"text": ..., "user"?, "history"?, "article"?}`` with the ``itbot ask --json`` object.
+    """Answer ``{"text": ..., "user"?, "history"?, "article"?, "conversation"?}`` with the ``itbot ask
+    --json`` object (and, with a conversation, its extra keys: see the module docstring).
 
     ``article`` (an article id, from a clarify choice) answers from that article when it exists.
     """
     ok, payload = await _read_json(request)
     if not ok:
         return _error(422, "invalid_json", 'Send a JSON object such as {"text": "printer says offline"}.')
+    if bad_conversation(payload):
+        return _error(422, "invalid_conversation", BAD_CONVERSATION)
     data = parse_ask(payload, max_chars=settings.max_question_chars)
-    reply = await run_in_threadpool(answer, data, settings=settings, assistant=assistant, session=session)
-    body = reply.to_json()
+    if data.conversation is not None:
+        sessions: SessionFactory = request.app.state.sessions
+        body = await run_in_threadpool(
+            converse, data, settings=settings, assistant=assistant, sessions=sessions
+        )
+    else:
+        reply = await run_in_threadpool(answer, data, settings=settings, assistant=assistant, session=session)
+        body = reply.to_json()
     if data.render_html:
-        body["html"] = render_markdown(reply.text)
+        body["html"] = render_markdown(body["text"])
     return JSONResponse(body)
 
 
 @router.post("/api/feedback")
-async def feedback(request: Request, settings: SettingsDep, session: SessionDep) -> Response:
-    """Record ``{"interaction_id": ..., "helpful": true|false}``; the same click twice changes nothing."""
+async def feedback(
+    request: Request, settings: SettingsDep, assistant: AssistantDep, session: SessionDep
+) -> Response:
+    """Record ``{"interaction_id": ..., "helpful": true|false}``; the same click twice changes nothing.
+
+    With ``"conversation"``, "Still stuck" also hands the conversation to IT (one ticket however often
+    it is clicked): the answer adds ``reply`` (what the bot says next, in the ``/api/ask`` shape, with
+    ``html`` when asked with ``"render": "html"``), ``ticket`` and ``escalation``.
+    """
     ok, payload = await _read_json(request)
     interaction_id = payload.get("interaction_id") if ok and isinstance(payload, dict) else None
     helpful = payload.get("helpful") if ok and isinstance(payload, dict) else None
@@ -207,6 +360,8 @@ async def feedback(request: Request, settings: SettingsDep, session: SessionDep)
         interaction_id = None
     if interaction_id is None or not isinstance(helpful, bool):
         return _error(422, "invalid_feedback", 'Send {"interaction_id": "...", "helpful": true or false}.')
+    if bad_conversation(payload):
+        return _error(422, "invalid_conversation", BAD_CONVERSATION)
     try:
         row = await run_in_threadpool(
             record_feedback, session=session, interaction_id=interaction_id, helpful=helpful
@@ -221,7 +376,82 @@ async def feedback(request: Request, settings: SettingsDep, session: SessionDep)
         return _error(404, "not_found", "I can't find that conversation any more.")
     log.info("event=feedback interaction_id=%s feedback=%s", row.id, row.feedback.value)
     message = "Glad that helped." if helpful else stuck_message(settings)
-    return JSONResponse({"interaction_id": row.id, "feedback": row.feedback.value, "message": message})
+    body: dict[str, Any] = {"interaction_id": row.id, "feedback": row.feedback.value, "message": message}
+    conversation = conversation_of(payload)
+    if conversation is not None:
+        user = _USER_UNSAFE.sub("", clean_text(payload.get("user"), limit=MAX_USER_CHARS))
+        sessions: SessionFactory = request.app.state.sessions
+        flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
+        extra = await run_in_threadpool(
+            _after_feedback,
+            flow,
+            conversation,
+            user or row.user_id or conversation,
+            helpful,
+            render_html=isinstance(payload, dict) and payload.get("render") == "html",
+        )
+        body.update(extra)
+    return JSONResponse(body)
+
+
+def _after_feedback(
+    flow: ConversationFlow, conversation: str, user: str, helpful: bool, *, render_html: bool
+) -> dict[str, Any]:
+    """Remember "fixed" in the conversation, or hand it to IT; the keys to add to the answer."""
+    if helpful:
+        with flow.sessions() as session:
+            flow.remember_event(session, conversation, user, "fixed")
+        return {"conversation": conversation, "reply": None, "ticket": None, "escalation": None}
+    outcome = flow.on_stuck(thread_key=conversation, user=user, reply_to={"conversation": conversation})
+    reply = outcome.reply.to_json() if outcome.reply is not None else None
+    if reply is not None and render_html:
+        reply["html"] = render_markdown(reply["text"])
+    return {
+        "conversation": conversation,
+        "reply": reply,
+        "ticket": ticket_json(flow.sessions, outcome.ticket_number),
+        "escalation": outcome.escalation,
+    }
+
+
+@router.get("/api/conversations/{conversation_id}/messages")
+def conversation_messages(
+    conversation_id: str, session: SessionDep, after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0
+) -> Response:
+    """IT's messages in a web conversation after the cursor ``after``, and the conversation's ticket:
+    ``{"messages": [{"index", "role", "html", "at", "ticket"}], "next": N, "ticket": {...} | null}``.
+
+    Poll again with ``after=next``. 404 for an id that is malformed or not a conversation; 503 while
+    the database is down.
+    """
+    if not is_conversation_id(conversation_id):
+        return _error(404, "not_found", "There is no such conversation.")
+    try:
+        conversation = get_conversation(session=session, channel=CHANNEL, thread_key=conversation_id)
+        ticket = conversation_ticket(session, conversation) if conversation is not None else None
+    except SQLAlchemyError as exc:
+        with contextlib.suppress(SQLAlchemyError):
+            session.rollback()
+        log_failure(log, "conversation_messages_failed", exc, channel=CHANNEL)
+        return _error(503, "unavailable", "I can't check for IT's replies just now; I'll try again.")
+    if conversation is None:
+        return _error(404, "not_found", "There is no such conversation.")
+    found = it_messages(conversation, after=after)
+    body = {
+        "messages": [
+            {
+                "index": m.index,
+                "role": "it",
+                "html": render_markdown(m.text),
+                "at": m.at,
+                "ticket": m.ticket or None,
+            }
+            for m in found
+        ],
+        "next": max([after, *(m.index for m in found)]),
+        "ticket": {"number": ticket.number, "status": ticket.status.value} if ticket is not None else None,
+    }
+    return JSONResponse(body, headers={"cache-control": "no-store"})
 
 
 @router.get("/kb/{article_id:path}", response_class=HTMLResponse, include_in_schema=False)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, col, select
 
 from bot.conversations.models import MAX_TURNS, Conversation, Delivery, Turn
 from bot.interactions.models import utcnow
+
+# Writers racing for one conversation retry this often (each retry re-reads the row).
+ADD_TURNS_ATTEMPTS = 20
 
 
 def claim_delivery(*, session: Session, key: str, channel: str) -> bool:
@@ -67,29 +70,57 @@ def add_turns(
     """Append ``turns`` to the thread's conversation, creating it on the first turn; commits.
 
     Keeps the newest ``MAX_TURNS`` turns. ``state`` (when given) replaces what the thread waits for.
-    Two processes starting the same thread at once both succeed: the loser of the insert appends to
-    the winner's row.
+    Turns that several processes add at once (the web process and the worker, two servers) are all
+    kept: the row is locked while it changes where the database can (PostgreSQL), and every write
+    is also a compare-and-set on ``updated_at``, retried when another write came first (SQLite).
+    Two processes starting the same thread at once both succeed: the loser of the insert appends
+    to the winner's row.
     """
-    for _attempt in range(2):
-        row = get_conversation(session=session, channel=channel, thread_key=thread_key)
-        if row is None:
-            row = Conversation(channel=channel, thread_key=thread_key[:255], user_id=user_id[:255])
-        stamped: list[dict[str, Any]] = [
-            t.model_copy(update={"at": t.at or utcnow().isoformat(timespec="seconds")}).model_dump()
-            for t in turns
-        ]
-        row.turns = [*row.turns, *stamped][-MAX_TURNS:]
-        if state is not None:
-            row.state = state[:64]
-        row.updated_at = utcnow()
-        session.add(row)
+    stamped: list[dict[str, Any]] = [
+        t.model_copy(update={"at": t.at or utcnow().isoformat(timespec="seconds")}).model_dump()
+        for t in turns
+    ]
+    key = thread_key[:255]
+    for _attempt in range(ADD_TURNS_ATTEMPTS):
+        statement = (
+            select(Conversation)
+            .where(Conversation.channel == channel, Conversation.thread_key == key)
+            .with_for_update()
+        )
+        row = session.exec(statement).first()
         try:
-            session.commit()
-        except IntegrityError:
+            if row is None:
+                row = Conversation(
+                    channel=channel, thread_key=key, user_id=user_id[:255], turns=stamped[-MAX_TURNS:]
+                )
+                if state is not None:
+                    row.state = state[:64]
+                session.add(row)
+                session.commit()
+            else:
+                values: dict[str, Any] = {
+                    "turns": [*row.turns, *stamped][-MAX_TURNS:],
+                    "updated_at": utcnow(),
+                }
+                if state is not None:
+                    values["state"] = state[:64]
+                swap = (
+                    update(Conversation)
+                    .where(col(Conversation.id) == row.id, col(Conversation.updated_at) == row.updated_at)
+                    .values(**values)
+                )
+                if session.execute(swap).rowcount != 1:  # type: ignore[attr-defined]
+                    session.rollback()
+                    continue
+                session.commit()
+        except (IntegrityError, OperationalError):
+            # Another process created the row first, or (SQLite) held the write lock too long.
             session.rollback()
             continue
-        session.refresh(row)
-        return row
+        session.expire_all()
+        fresh = get_conversation(session=session, channel=channel, thread_key=key)
+        if fresh is not None:
+            return fresh
     raise RuntimeError("could not record the conversation turn")
 
 

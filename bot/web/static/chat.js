@@ -1,6 +1,7 @@
-// The web chat: posts questions to /api/ask, shows the cited answer, sends feedback.
-// No framework and no build step. Server HTML (reply.html) is rendered by markdown-it with raw
-// HTML disabled; everything else is inserted with textContent.
+// The web chat: posts questions to /api/ask, shows the cited answer, sends feedback, and, once the
+// conversation has a ticket, polls for IT's replies. No framework and no build step. Server HTML
+// (reply.html, message.html) is rendered by markdown-it with raw HTML disabled; everything else is
+// inserted with textContent.
 (() => {
   "use strict";
 
@@ -9,24 +10,73 @@
   const form = document.getElementById("ask");
   const box = document.getElementById("question");
   const sendButton = document.getElementById("send");
+  const ticketStatus = document.getElementById("ticket-status");
+  const newButton = document.getElementById("new-conversation");
   const stuckText = root.dataset.stuck;
   const phone = root.dataset.phone;
-  const history = [];
+  const pollMs = Math.max(100, (parseFloat(root.dataset.pollSeconds) || 10) * 1000);
+  const MAX_POLL_MS = 60000;
+  // After a ticket is resolved, look a little longer: the "resolved" message may still be on its way.
+  const LINGER_POLLS = 12;
+  const CONVERSATION_KEY = "itbot.conversation";
+  const CONVERSATION_ID = /^web-[0-9a-f]{32}$/;
+  const DONE = new Set(["resolved", "closed"]);
+  const STATUS_WORDS = {
+    new: "sent to IT",
+    open: "IT is working on it",
+    waiting: "IT is waiting for more information",
+    resolved: "resolved",
+    closed: "closed",
+  };
+
   const userId = chatIdentity();
+  let history = [];
+  const restored = knownConversation();
+  let conversationId = restored || newConversation();
+  let ticket = null; // {number, status} of the conversation's ticket, once it has one
+  let after = 0; // the cursor of the newest IT message shown
+  let shown = new Set();
+  let pollTimer = null;
+  let lingering = 0;
+
+  function randomHex(byteCount) {
+    const bytes = new Uint8Array(byteCount);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
 
   function chatIdentity() {
     const key = "itbot.user";
     try {
       const known = window.localStorage.getItem(key);
       if (known) return known;
-      const bytes = new Uint8Array(12);
-      window.crypto.getRandomValues(bytes);
-      const made = "web-" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      const made = "web-" + randomHex(12);
       window.localStorage.setItem(key, made);
       return made;
     } catch (_e) {
       return "";
     }
+  }
+
+  function knownConversation() {
+    try {
+      const known = window.sessionStorage.getItem(CONVERSATION_KEY);
+      return known && CONVERSATION_ID.test(known) ? known : null;
+    } catch (_e) {
+      return null;
+    }
+  }
+
+  // A conversation per tab: 128 random bits. Without crypto the chat still answers, without tickets.
+  function newConversation() {
+    let made = null;
+    try {
+      made = "web-" + randomHex(16);
+      window.sessionStorage.setItem(CONVERSATION_KEY, made);
+    } catch (_e) {
+      // sessionStorage may be off (private mode); the id then lives as long as the page.
+    }
+    return made;
   }
 
   function el(tag, className, text) {
@@ -68,21 +118,38 @@
     return { ok: response.ok, data };
   }
 
+  function ticketIsLive() {
+    return ticket !== null && !DONE.has(ticket.status);
+  }
+
   async function ask(text, article) {
-    addMessage("user", (m) => m.appendChild(el("p", "", text)));
-    const waiting = addMessage("bot pending", (m) => m.appendChild(el("p", "", "Looking that up…")));
+    const mine = addMessage("user", (m) => m.appendChild(el("p", "", text)));
+    const pendingText = ticketIsLive() ? "Sending to IT…" : "Looking that up…";
+    const waiting = addMessage("bot pending", (m) => m.appendChild(el("p", "", pendingText)));
     setBusy(true);
-    const body = { text, user: userId, history: history.slice(-6), render: "html" };
+    const body = { text, user: userId, render: "html" };
+    if (conversationId) {
+      body.conversation = conversationId;
+    } else {
+      body.history = history.slice(-6);
+    }
     if (article) body.article = article;
+    const asked = conversationId;
     try {
       const { ok, data } = await postJson("/api/ask", body);
       waiting.remove();
+      if (asked !== conversationId) return; // a new conversation was started meanwhile
       if (!ok || typeof data.text !== "string") {
         showProblem(data.message);
         return;
       }
       history.push({ role: "user", text }, { role: "bot", text: data.text });
-      showReply(data);
+      if (typeof data.relayed_to === "string" && data.relayed_to) {
+        mine.appendChild(el("p", "relayed", "Sent to IT on " + data.relayed_to));
+      } else {
+        showReply(data);
+      }
+      if (data.ticket) setTicket(data.ticket);
     } catch (_e) {
       waiting.remove();
       showProblem();
@@ -100,6 +167,7 @@
   function showReply(reply) {
     addMessage("bot", (m) => {
       m.dataset.decision = reply.decision;
+      if (reply.escalation) m.dataset.escalation = reply.escalation;
       if (reply.notice) {
         m.appendChild(el("p", "known-issue", "Known issue: " + reply.notice.title));
       }
@@ -159,18 +227,134 @@
       disableAll(actions);
       button.setAttribute("aria-pressed", "true");
       let text = helpful ? "Glad that helped." : stuckText;
+      let next = null; // what the bot says next (the escalation), as a reply of its own
       if (reply.interaction_id) {
+        const body = { interaction_id: reply.interaction_id, helpful, render: "html" };
+        if (conversationId) {
+          body.conversation = conversationId;
+          body.user = userId;
+        }
         try {
-          const { data } = await postJson("/api/feedback", { interaction_id: reply.interaction_id, helpful });
+          const { data } = await postJson("/api/feedback", body);
           if (data && typeof data.message === "string") text = data.message;
+          if (data && data.reply && typeof data.reply.text === "string") {
+            next = Object.assign({}, data.reply, { escalation: data.escalation });
+          }
+          if (data && data.ticket) setTicket(data.ticket);
         } catch (_e) {
           // The person still gets the message; the click is lost, which the log shows.
         }
       }
       message.appendChild(el("p", "followup", text));
-      message.scrollIntoView({ block: "end", behavior: "smooth" });
+      if (next) {
+        showReply(next);
+      } else {
+        message.scrollIntoView({ block: "end", behavior: "smooth" });
+      }
     });
     return button;
+  }
+
+  // -- the ticket and IT's replies ---------------------------------------------------------------
+
+  function showTicket() {
+    if (!ticket) {
+      ticketStatus.hidden = true;
+      ticketStatus.textContent = "";
+      return;
+    }
+    const words = STATUS_WORDS[ticket.status];
+    ticketStatus.textContent = "Ticket " + ticket.number + (words ? ": " + words : "");
+    ticketStatus.dataset.status = ticket.status || "";
+    ticketStatus.hidden = false;
+  }
+
+  function setTicket(found) {
+    if (!found || typeof found.number !== "string") return;
+    const changed = !ticket || ticket.number !== found.number || ticket.status !== found.status;
+    const wasLive = ticketIsLive();
+    ticket = { number: found.number, status: found.status || null };
+    if (changed) showTicket();
+    if (ticketIsLive()) {
+      lingering = LINGER_POLLS;
+      if (!wasLive || pollTimer === null) schedulePoll(pollMs);
+    }
+  }
+
+  function showItMessage(message) {
+    if (shown.has(message.index)) return;
+    shown.add(message.index);
+    addMessage("it", (m) => {
+      const number = message.ticket || (ticket ? ticket.number : "");
+      m.appendChild(el("p", "who", number ? "IT · " + number : "IT"));
+      const body = el("div", "answer");
+      body.innerHTML = typeof message.html === "string" ? message.html : "";
+      m.appendChild(body);
+    });
+  }
+
+  function schedulePoll(delay) {
+    if (pollTimer !== null) window.clearTimeout(pollTimer);
+    pollTimer = window.setTimeout(poll, delay);
+  }
+
+  function stopPolling() {
+    if (pollTimer !== null) window.clearTimeout(pollTimer);
+    pollTimer = null;
+  }
+
+  async function poll() {
+    pollTimer = null;
+    const id = conversationId;
+    if (!id) return;
+    let delay = pollMs;
+    try {
+      const response = await fetch("/api/conversations/" + id + "/messages?after=" + after, {
+        headers: { Accept: "application/json" },
+        cache: "no-store",
+      });
+      if (id !== conversationId) return;
+      if (response.status === 404) return; // nothing stored for this conversation yet
+      if (!response.ok) {
+        delay = Math.min(pollMs * 3, MAX_POLL_MS);
+      } else {
+        const data = await response.json();
+        for (const message of Array.isArray(data.messages) ? data.messages : []) showItMessage(message);
+        if (typeof data.next === "number" && data.next > after) after = data.next;
+        if (data.ticket) setTicket(data.ticket);
+      }
+    } catch (_e) {
+      if (id !== conversationId) return;
+      delay = Math.min(pollMs * 3, MAX_POLL_MS);
+    }
+    if (pollTimer !== null) return; // setTicket scheduled the next poll already
+    if (ticketIsLive()) {
+      schedulePoll(delay);
+    } else if (ticket && lingering > 0) {
+      lingering -= 1;
+      schedulePoll(delay);
+    }
+  }
+
+  function startNewConversation() {
+    if (ticketIsLive()) {
+      const keep = !window.confirm(
+        "Ticket " + ticket.number + " is still open. IT's replies to it won't show in a new conversation. Start a new one anyway?");
+      if (keep) return;
+    }
+    stopPolling();
+    conversationId = newConversation();
+    ticket = null;
+    after = 0;
+    shown = new Set();
+    history = [];
+    lingering = 0;
+    showTicket();
+    for (const node of Array.from(conversation.children)) {
+      if (!node.classList.contains("intro")) node.remove();
+    }
+    box.value = "";
+    box.focus();
   }
 
   form.addEventListener("submit", (event) => {
@@ -188,5 +372,14 @@
     }
   });
 
+  newButton.addEventListener("click", startNewConversation);
+
+  // Back on the tab (or reloaded): look for IT's replies at once rather than at the next tick.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible" && ticket) schedulePoll(0);
+  });
+
+  // A reloaded tab keeps its conversation: show IT's replies again, and poll on if the ticket is open.
+  if (restored) poll();
   box.focus();
 })();
