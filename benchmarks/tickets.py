@@ -9,7 +9,7 @@
   ``benchmarks/tickets/reports.jsonl`` over and over, all at once, so most fold into earlier ones).
 * folding quality: the rule of ``bot.tickets.folding`` applied to the reports of one split in time
   order (each report joins an open incident or starts its own), scored as pairwise precision and
-  recall against the labelled incidents. The window and threshold were tuned on ``dev``; report
+  recall against the labelled incidents. The window and thresholds were tuned on ``dev``; report
   ``test``.
 
 PostgreSQL is ``ITBOT_TEST_POSTGRES_URL`` (default trust auth on 127.0.0.1:5432, database ``test``),
@@ -258,7 +258,10 @@ def main() -> int:
     print()
     print(
         f"Folding rule: same system or best article, within {folding.WINDOW.seconds // 60} min of the "
-        f"incident's last report, similarity >= {folding.THRESHOLD} (tuned on dev)."
+        f"incident's last report, alike >= {folding.PAIR_THRESHOLD} to join a one-person ticket, "
+        f">= {folding.OUTAGE_THRESHOLD} once {folding.OUTAGE_REPORTERS} people reported it, "
+        f">= {folding.PERSONAL_THRESHOLD} in specific words for a personal report; one person's requests "
+        "never fold (tuned on dev)."
     )
     print()
     print("| split | reports | true incidents | tickets made | pairwise precision | pairwise recall |")

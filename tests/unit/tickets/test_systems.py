@@ -62,3 +62,11 @@ def test_only_the_api_module_of_tickets_knows_a_web_framework_or_chat_sdk(path: 
             names.add(node.module)
     forbidden = {n for n in names if n.split(".")[0] in CHAT_AND_WEB}
     assert forbidden == set() or path.name == "api.py"
+
+
+def test_the_words_for_what_people_do_with_a_system_are_listed_where_reports_share_them() -> None:
+    bcma, badge = known_system("BCMA"), known_system("Imprivata")
+
+    assert bcma is not None and {"scan", "wristband"} <= set(bcma.uses)
+    assert badge is not None and {"badge", "tap"} <= set(badge.uses)
+    assert all(not s.uses for s in (known_system("Epic"), known_system("Citrix Workspace")) if s is not None)
