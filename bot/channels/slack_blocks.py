@@ -32,6 +32,7 @@ MAX_FALLBACK_CHARS = 300
 _BOLD = re.compile(r"\*\*(.+?)\*\*|__(.+?)__", re.DOTALL)
 _LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\s]+)\)")
 _HEADING = re.compile(r"^[ \t]{0,3}#{1,6}[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_QUOTE = re.compile(r"^[ \t]{0,3}&gt;[ \t]?", re.MULTILINE)
 _MARKUP = re.compile(r"[*_`>#]|&(amp|lt|gt);")
 
 
@@ -56,6 +57,7 @@ def to_mrkdwn(markdown: str, base_url: str = "") -> str:
     because Slack cannot open it.
     """
     text = escape(markdown)
+    text = _QUOTE.sub("> ", text)  # a Markdown quote stays a Slack quote
     text = _HEADING.sub(lambda m: f"*{m.group(1)}*", text)
     text = _BOLD.sub(lambda m: f"*{m.group(1) or m.group(2)}*", text)
 

@@ -77,13 +77,13 @@ def replayed_text(number: str, *, joined: bool) -> str:
 
 def agent_reply_text(number: str, *, agent: str, text: str) -> str:
     """An IT agent's reply as the person reads it in their thread."""
-    who = f"{agent} from IT" if agent else "IT"
+    who = f"{agent} from IT" if agent and agent != "IT" else "IT"
     return f"**{who}** on ticket {number}:\n\n{text}"
 
 
 def taken_text(number: str, *, agent: str) -> str:
     """The message to reporters when an agent takes the ticket."""
-    who = f"{agent} from IT" if agent else "Someone from IT"
+    who = f"{agent} from IT" if agent and agent != "IT" else "Someone from IT"
     return f"{who} is now working on ticket **{number}**."
 
 

@@ -218,6 +218,10 @@ class FakeSlackApi:
             return {"ok": True, "message_ts": self._next_ts()}
         if method in ("views.publish", "views.open", "views.update"):
             return {"ok": True, "view": {"id": "V" + self._next_ts().replace(".", "")}}
+        if method == "users.info":
+            user = str(body.get("user", ""))
+            profile = {"display_name": "Dana", "real_name": "Dana Whitfield"}  # every agent is Dana here
+            return {"ok": True, "user": {"id": user, "real_name": profile["real_name"], "profile": profile}}
         if method == "response_url":
             return {"ok": True}
         if method == "apps.connections.open":

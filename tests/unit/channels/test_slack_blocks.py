@@ -443,3 +443,10 @@ def test_the_home_tab_warns_against_pasting_patient_details() -> None:
 
 def test_every_home_section_fits_slacks_limit() -> None:
     assert all(len(t) <= SLACK_SECTION_LIMIT for t in section_texts(home_view(phone="x" * 200)["blocks"]))
+
+
+def test_a_markdown_quote_stays_a_slack_quote_while_other_angle_brackets_are_escaped() -> None:
+    text = to_mrkdwn("Open *Start > Settings*.\n\n> **Note:** cancel the print job first.")
+
+    assert "Start &gt; Settings" in text
+    assert "\n> *Note:* cancel the print job first." in text
