@@ -5,7 +5,7 @@
   the folding check against every open ticket of the last hour, history, reporter, the service-desk
   and triage outbox messages, the conversation's new turns, one commit each), single-threaded, for
   SQLite and PostgreSQL. Twice: "distinct problems" (each one a new ticket; the folding check
-  compares it with a growing number of open tickets) and "the 100 reports replayed" (the reports of
+  compares it with a growing number of open tickets) and "the reports replayed" (the 196 reports of
   ``benchmarks/tickets/reports.jsonl`` over and over, all at once, so most fold into earlier ones).
 * folding quality: the rule of ``bot.tickets.folding`` applied to the reports of one split in time
   order (each report joins an open incident or starts its own), scored as pairwise precision and
@@ -224,7 +224,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for name, database in (("SQLite", sqlite_url), ("PostgreSQL", postgres_url)):
             for distinct in (True, False):
-                kind = "distinct problems" if distinct else "the 100 reports replayed"
+                kind = "distinct problems" if distinct else "the reports replayed"
                 home = Path(tmp) / f"{name}-{distinct}"
                 home.mkdir()
                 try:

@@ -51,8 +51,7 @@ from bot.channels.slack_client import make_client, post_message, quiet_logger
 from bot.channels.slack_events import SlackMessage, delivery_key, message_from_event, thread_key, unescape
 from bot.channels.slack_triage import TriageHandlers, register_triage
 from bot.config import Settings
-from bot.conversations.flow import ConversationFlow
-from bot.conversations.models import Conversation
+from bot.conversations.flow import ConversationFlow, last_user_text
 from bot.conversations.queries import claim_delivery
 from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
@@ -261,7 +260,7 @@ class SlackHandlers:
         key = _conversation_key(body, channel, thread_ts, user)
         with self.sessions() as session:
             question = Question(
-                text=_last_user_text(self.flow.conversation(session, key)),
+                text=last_user_text(self.flow.conversation(session, key)),
                 channel=CHANNEL,
                 user=user,
                 reply_to={"channel": channel, "thread_ts": thread_ts, "user": user},
@@ -394,15 +393,6 @@ class SlackHandlers:
             self.client.chat_update(channel=channel, ts=message_ts, blocks=blocks, text=plain_text(note))
         except (SlackApiError, SlackClientError, OSError) as exc:
             log_failure(log, "slack_update_failed", exc, channel=channel, ts=message_ts)
-
-
-def _last_user_text(conversation: Conversation | None) -> str:
-    if conversation is None:
-        return ""
-    for raw in reversed(conversation.turns):
-        if raw.get("role") == "user" and raw.get("text"):
-            return str(raw["text"])
-    return ""
 
 
 def command_key(channel: str, user: str) -> str:

@@ -30,8 +30,7 @@ import json
 import logging
 import re
 import time
-import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -42,14 +41,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from bot.channels.web_input import (
+    MAX_ARTICLE_ID_CHARS,
+    AskInput,
+    bad_conversation,
+    clean_user,
+    conversation_of,
+    parse_ask,
+)
 from bot.channels.web_markdown import article_url, render_markdown
 from bot.channels.web_sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
-from bot.conversations.flow import ConversationFlow, Outcome, history_of
+from bot.conversations.flow import ConversationFlow, Outcome, history_of, last_user_text
 from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
 from bot.core.errors import ItbotError
-from bot.core.models import Decision, Question, Reply, Turn
+from bot.core.models import Decision, Question, Reply
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
 from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
@@ -59,9 +66,6 @@ from bot.tickets.models import Ticket
 from bot.tickets.queries import get_ticket_by_number, open_ticket_for_conversation
 
 CHANNEL = "web"
-MAX_HISTORY_TURNS = 10
-MAX_USER_CHARS = 64
-MAX_ARTICLE_ID_CHARS = 512
 # How often the page asks for IT's messages while a ticket is open (``app.state.web_poll_seconds``
 # overrides it, e.g. in tests).
 DEFAULT_POLL_SECONDS = 10.0
@@ -72,87 +76,9 @@ templates = Jinja2Templates(directory=WEB_DIR / "templates")
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-_USER_UNSAFE = re.compile(r"[^A-Za-z0-9_.:@-]")
 _INTERACTION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _TICKET_EVENT = re.compile(r"\bticket (IT-\d{6,12})\b")
 BAD_CONVERSATION = 'The "conversation" must be an id the chat page made ("web-" and 32 hex digits).'
-
-
-@dataclass(frozen=True)
-class AskInput:
-    """A ``POST /api/ask`` body after parsing: every field present, cleaned and bounded."""
-
-    text: str
-    user: str = ""
-    history: tuple[Turn, ...] = ()
-    article: str | None = None
-    render_html: bool = False
-    conversation: str | None = None
-
-
-def clean_text(value: object, *, limit: int) -> str:
-    """``value`` as text that is safe to answer, store and log the length of.
-
-    Anything but a string becomes ``""``. Control characters other than newline and tab are
-    dropped, unpaired surrogates (which JSON can carry) become U+FFFD, and the result is cut to
-    ``limit`` characters.
-    """
-    if not isinstance(value, str):
-        return ""
-    kept = []
-    for char in value[: limit * 2]:
-        category = unicodedata.category(char)
-        if category == "Cc" and char not in "\n\t":
-            kept.append(" " if char == "\r" else "")
-        elif category == "Cs":
-            kept.append("\ufffd")
-        else:
-            kept.append(char)
-    return "".join(kept)[:limit]
-
-
-def parse_ask(payload: object, *, max_chars: int) -> AskInput:
-    """Read a decoded JSON body into an ``AskInput``; never fails (odd fields are ignored)."""
-    if not isinstance(payload, dict):
-        return AskInput(text="")
-    text = clean_text(payload.get("text"), limit=max_chars)
-    user = _USER_UNSAFE.sub("", clean_text(payload.get("user"), limit=MAX_USER_CHARS))
-    article = clean_text(payload.get("article"), limit=MAX_ARTICLE_ID_CHARS).strip() or None
-    return AskInput(
-        text=text,
-        user=user,
-        history=_parse_history(payload.get("history"), max_chars=max_chars),
-        article=article,
-        render_html=payload.get("render") == "html",
-        conversation=conversation_of(payload),
-    )
-
-
-def conversation_of(payload: object) -> str | None:
-    """The body's web conversation id, or None when it has none (or a malformed one)."""
-    value = payload.get("conversation") if isinstance(payload, dict) else None
-    return value if is_conversation_id(value) else None
-
-
-def bad_conversation(payload: object) -> bool:
-    """True when the body names a conversation that is not an id the page makes (null is none)."""
-    if not isinstance(payload, dict) or payload.get("conversation") is None:
-        return False
-    return conversation_of(payload) is None
-
-
-def _parse_history(value: object, *, max_chars: int) -> tuple[Turn, ...]:
-    if not isinstance(value, list):
-        return ()
-    turns = []
-    for item in value[-MAX_HISTORY_TURNS:]:
-        if not isinstance(item, dict):
-            continue
-        role = item.get("role")
-        text = clean_text(item.get("text"), limit=max_chars)
-        if role in ("user", "bot") and text.strip():
-            turns.append(Turn(role=str(role), text=text))
-    return tuple(turns)
 
 
 def fallback_reply(settings: Settings, message: str | None = None) -> Reply:
@@ -248,7 +174,7 @@ def _choose(flow: ConversationFlow, data: AskInput, user: str) -> Outcome | None
     with flow.sessions() as session:
         stored = flow.conversation(session, key)
         question = Question(
-            text=_last_user_text(stored) or data.text,
+            text=last_user_text(stored) or data.text,
             channel=CHANNEL,
             user=user,
             reply_to={"conversation": key},
@@ -265,13 +191,6 @@ def _choose(flow: ConversationFlow, data: AskInput, user: str) -> Outcome | None
         flow.remember_event(session, key, user, f"chose {data.article}")
         flow.remember_reply(session, key, user, reply, include_question=False)
     return Outcome(reply)
-
-
-def _last_user_text(conversation: Conversation | None) -> str:
-    for raw in reversed(conversation.turns if conversation is not None else []):
-        if raw.get("role") == "user" and raw.get("text"):
-            return str(raw["text"])
-    return ""
 
 
 def ticket_json(sessions: SessionFactory, number: str | None) -> dict[str, Any] | None:
@@ -379,7 +298,7 @@ async def feedback(
     body: dict[str, Any] = {"interaction_id": row.id, "feedback": row.feedback.value, "message": message}
     conversation = conversation_of(payload)
     if conversation is not None:
-        user = _USER_UNSAFE.sub("", clean_text(payload.get("user"), limit=MAX_USER_CHARS))
+        user = clean_user(payload.get("user"))
         sessions: SessionFactory = request.app.state.sessions
         flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
         extra = await run_in_threadpool(

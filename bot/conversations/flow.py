@@ -281,6 +281,14 @@ class ConversationFlow:
         return list(systems)
 
 
+def last_user_text(conversation: Conversation | None) -> str:
+    """What the person last wrote in the conversation (scrubbed), or ""."""
+    for raw in reversed(conversation.turns if conversation is not None else []):
+        if raw.get("role") == "user" and raw.get("text"):
+            return str(raw["text"])
+    return ""
+
+
 def _offered(conversation: Conversation) -> list[str]:
     """The articles the bot offered in the conversation, best first, newest reply first."""
     seen: dict[str, None] = {}
