@@ -290,10 +290,14 @@ def last_user_text(conversation: Conversation | None) -> str:
 
 
 def _offered(conversation: Conversation) -> list[str]:
-    """The articles the bot offered in the conversation, best first, newest reply first."""
+    """The articles the bot answered with in the conversation, newest reply first.
+
+    Candidates of a clarify that the person never picked are left out: they were guesses, and a
+    ticket's system and category taken from them would send it to the wrong team.
+    """
     seen: dict[str, None] = {}
     for raw in reversed(conversation.turns):
-        if raw.get("role") == "bot":
+        if raw.get("role") == "bot" and raw.get("decision") == Decision.ANSWER.value:
             for article in raw.get("articles") or []:
                 seen.setdefault(str(article), None)
     return list(seen)

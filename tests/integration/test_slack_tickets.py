@@ -234,3 +234,27 @@ def _wait_status(server: LiveServer, status: TicketStatus, timeout: float = 10.0
     while tickets(server)[0].status is not status:
         assert time.monotonic() < deadline, f"ticket never became {status}"
         time.sleep(0.02)
+
+
+def test_a_ticket_takes_its_articles_from_answers_not_from_unpicked_choices(
+    server: LiveServer, slack: FakeSlackApi, http: httpx.Client
+) -> None:
+    clarify_root = mention("printer trouble on 4 West, no patient waiting", channel="C4WEST")
+    post_event(http, server.url, event_body(clarify_root))
+    choices = slack.wait_for("chat.postMessage")[0].body
+    post_interaction(http, server.url, block_action(choices, "itbot_stuck"))
+    slack.wait_for("chat.postMessage", count=2)  # the follow-up question
+    details = channel_message(
+        "the HP printer by the nurses station", channel="C4WEST", thread_ts=clarify_root["ts"]
+    )
+    post_event(http, server.url, event_body(details))
+    slack.wait_for("chat.postMessage", count=3)
+    answer_root = mention("epic password trouble on 5 North, no patient waiting", channel="C5NORTH")
+    post_event(http, server.url, event_body(answer_root))
+    answer = slack.wait_for("chat.postMessage", where=lambda c: c.body.get("channel") == "C5NORTH")[0].body
+    post_interaction(http, server.url, block_action(answer, "itbot_stuck"))
+    slack.settle(quiet=0.5)
+
+    by_channel = {t.reply_to.get("channel"): t for t in tickets(server)}
+    assert by_channel["C4WEST"].articles == []
+    assert by_channel["C5NORTH"].articles == ["ehr/epic-login-problems"]
