@@ -87,7 +87,7 @@ def _tell_itsm_status(session: Session, ticket: Ticket, event: TicketEvent, note
     )
 
 
-def _tell_triage(session: Session, settings: Settings, ticket: Ticket, event: TicketEvent, text: str) -> None:
+def tell_triage(session: Session, settings: Settings, ticket: Ticket, event: TicketEvent, text: str) -> None:
     """Add a line to the ticket's triage thread, once the triage post is delivered and has one."""
     thread = triage_thread_of(session=session, ticket_id=ticket.id) if settings.slack_triage_channel else None
     if thread:
@@ -133,7 +133,7 @@ def take_ticket(*, session: Session, settings: Settings, number: str, agent: str
             author=agent,
         )
         _tell_itsm_status(session, ticket, event, note=f"taken by {agent}")
-        _tell_triage(session, settings, ticket, event, f"Taken by {agent}.")
+        tell_triage(session, settings, ticket, event, f"Taken by {agent}.")
         _tell_reporters(session, ticket, event, taken_text(ticket.number, agent=agent))
     log.info("event=ticket_taken number=%s", ticket.number)
     return ticket
@@ -165,7 +165,7 @@ def reply_to_requester(
         )
         _tell_itsm_comment(session, ticket, event, "agent", said)
         if echo_to_triage:
-            _tell_triage(session, settings, ticket, event, f"{agent} replied: {said}")
+            tell_triage(session, settings, ticket, event, f"{agent} replied: {said}")
         _tell_reporters(session, ticket, event, agent_reply_text(ticket.number, agent=agent, text=said))
     log.info("event=ticket_replied number=%s event_id=%s", ticket.number, event.id)
     return event
@@ -194,7 +194,7 @@ def add_requester_message(
             text=said,
         )
         _tell_itsm_comment(session, ticket, event, "requester", said)
-        _tell_triage(session, settings, ticket, event, f"Requester: {said}")
+        tell_triage(session, settings, ticket, event, f"Requester: {said}")
     log.info("event=ticket_requester_message number=%s event_id=%s", ticket.number, event.id)
     return event
 
@@ -236,7 +236,7 @@ def set_status(
             status=status.value,
         )
         _tell_itsm_status(session, ticket, event, note=note)
-        _tell_triage(session, settings, ticket, event, f"{agent} set it to {status.value}. {note}".strip())
+        tell_triage(session, settings, ticket, event, f"{agent} set it to {status.value}. {note}".strip())
         _tell_reporters(session, ticket, event, status_text(ticket.number, status=status.value, note=note))
     log.info("event=ticket_status number=%s status=%s", ticket.number, status.value)
     return ticket

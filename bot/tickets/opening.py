@@ -22,13 +22,13 @@ from bot.config import Settings
 from bot.core.scrub import scrub_text
 from bot.interactions.models import utcnow
 from bot.tickets import folding
+from bot.tickets.actions import tell_triage
 from bot.tickets.details import category_of, details_from_texts, extract_details
 from bot.tickets.models import AuthorRole, EventKind, Ticket, TicketCreate, TicketReporter
 from bot.tickets.outbox import enqueue
 from bot.tickets.payloads import (
     itsm_comment_payload,
     itsm_ticket_payload,
-    triage_message_payload,
     triage_opened_payload,
 )
 from bot.tickets.priority import assess_priority
@@ -40,7 +40,6 @@ from bot.tickets.queries import (
     get_ticket,
     list_fold_candidates,
     list_report_texts,
-    triage_thread_of,
 )
 from bot.tickets.replies import joined_note
 from bot.tickets.transcripts import one_line, person_texts, summary_of, ticket_turns
@@ -237,18 +236,7 @@ def _join(
         idempotency_key=f"{ticket.number}:event:{event.id}",
         ticket_id=ticket.id,
     )
-    thread = triage_thread_of(session=session, ticket_id=ticket.id) if settings.slack_triage_channel else None
-    if thread:
-        enqueue(
-            session=session,
-            target="chat",
-            topic="chat.triage_message",
-            payload=triage_message_payload(
-                settings=settings, thread_ts=thread, number=ticket.number, text=note
-            ),
-            idempotency_key=f"{ticket.number}:event:{event.id}:triage",
-            ticket_id=ticket.id,
-        )
+    tell_triage(session, settings, ticket, event, note)
     session.add(ticket)
     session.flush()
     return Opened(ticket=ticket, reporter=reporter, joined=True)
