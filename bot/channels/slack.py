@@ -207,8 +207,8 @@ class SlackHandlers:
         action: dict[str, Any],
         respond: Callable[..., Any],
     ) -> None:
-        """ "That fixed it" / "Still stuck": record it on the interaction, show what was clicked, and
-        for "Still stuck" hand the conversation to IT."""
+        """The feedback buttons: record "That fixed it" / "Still stuck" on the interaction, show what
+        was clicked, and for "Still stuck" hand the conversation to IT."""
         ack()
         helpful = action.get("action_id") == ACTION_FIXED
         interaction_id = decode_value(action.get("value")).get("i", "")

@@ -100,7 +100,7 @@ class TriageHandlers:
         self._react(message.channel, message.ts, SENT_REACTION)
 
     def on_take(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        """ "Take it": the clicker becomes the ticket's assignee; the requester hears who is on it."""
+        """The "Take it" button: the clicker becomes the assignee; the requester hears who is on it."""
         ack()
         self._ticket_action(
             body,
@@ -111,7 +111,7 @@ class TriageHandlers:
         )
 
     def on_resolve(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        """ "Resolve": the ticket is resolved and every reporter is told."""
+        """The "Resolve" button: the ticket is resolved and every reporter is told."""
         ack()
         self._ticket_action(
             body,
@@ -122,7 +122,7 @@ class TriageHandlers:
         )
 
     def on_reply_button(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
-        """ "Reply": open a modal for the reply to the requester."""
+        """The "Reply" button: open a modal for the reply to the requester."""
         ack()
         number = decode_value(action.get("value")).get("t", "")
         channel = str((body.get("channel") or {}).get("id") or "")

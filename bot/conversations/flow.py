@@ -115,22 +115,21 @@ class ConversationFlow:
             conversation = self.remember_reply(session, thread_key, user, reply)
             if reply.decision is not Decision.ESCALATE:
                 return Outcome(reply)
+            not_fixed = reply.reason == "not fixed"
             lead = (
-                "Sorry that didn't fix it."
-                if reply.reason == "not fixed"
-                else ("I couldn't find an article that answers this.")
+                "Sorry that didn't fix it." if not_fixed else "I couldn't find an article that answers this."
             )
             outcome = self._escalate(session, conversation, thread_key, user, reply_to, "escalate", lead=lead)
             shown = replace(reply, text=outcome.reply.text if outcome.reply else reply.text, actions=())
             return replace(outcome, reply=shown)
 
     def on_stuck(self, *, thread_key: str, user: str, reply_to: dict[str, Any]) -> Outcome:
-        """ "Still stuck" was clicked in the conversation: hand it to IT (once, however often clicked)."""
+        """Hand the conversation to IT after "Still stuck" (one ticket, however often it is clicked)."""
         with self.sessions() as session:
-            conversation = self._conversation(session, thread_key)
-            conversation = self._remember(
-                session, thread_key, user, [StoredTurn(role="event", text="stuck")]
-            ) or (conversation)
+            stuck = [StoredTurn(role="event", text="stuck")]
+            conversation = self._remember(session, thread_key, user, stuck) or self._conversation(
+                session, thread_key
+            )
             return self._escalate(session, conversation, thread_key, user, reply_to, "stuck", lead="")
 
     # -- pieces adapters reuse ---------------------------------------------------------------------
