@@ -52,12 +52,11 @@ from bot.channels.web_input import (
 from bot.channels.web_markdown import article_url, render_markdown
 from bot.channels.web_sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
-from bot.conversations.flow import ConversationFlow, Outcome, history_of, last_user_text
+from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply, history_of, last_user_text
 from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
 from bot.core.errors import ItbotError
 from bot.core.models import Decision, Question, Reply
-from bot.core.scrub import scrub
 from bot.db import SessionFactory
 from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
 from bot.interactions.queries import record_feedback
@@ -79,16 +78,6 @@ router = APIRouter()
 _INTERACTION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _TICKET_EVENT = re.compile(r"\bticket (IT-\d{6,12})\b")
 BAD_CONVERSATION = 'The "conversation" must be an id the chat page made ("web-" and 32 hex digits).'
-
-
-def fallback_reply(settings: Settings, message: str | None = None) -> Reply:
-    """What the person sees when the core could not answer at all (``message``: the core's own words)."""
-    text = message or "Sorry, I couldn't look that up just now. Please try again in a minute."
-    return Reply(
-        decision=Decision.ESCALATE,
-        text=f"{text} If it's urgent, call the service desk at {settings.service_desk_phone}.",
-        actions=("stuck",),
-    )
 
 
 def stuck_message(settings: Settings) -> str:
@@ -122,10 +111,10 @@ def answer(data: AskInput, *, settings: Settings, assistant: AssistantLike, sess
             reply = assistant.ask(question)
     except ItbotError as exc:
         log.warning("event=ask_failed code=%s channel=%s", exc.code, CHANNEL)
-        reply = replace(fallback_reply(settings, exc.user_message), asked=scrub(data.text).text)
+        reply = fallback_reply(settings, exc.user_message, data.text, actions=("stuck",))
     except Exception as exc:  # the core promises not to raise; if it does, the person still gets a reply
         log_failure(log, "ask_failed", exc, channel=CHANNEL)
-        reply = replace(fallback_reply(settings), asked=scrub(data.text).text)
+        reply = fallback_reply(settings, None, data.text, actions=("stuck",))
     latency_ms = int((time.perf_counter() - started) * 1000)
     row = record_reply(session=session, question=question, reply=reply, latency_ms=latency_ms)
     return replace(reply, interaction_id=row.id if row is not None else None)

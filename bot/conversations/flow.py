@@ -326,11 +326,15 @@ def history_of(
     return tuple(turns)
 
 
-def fallback_reply(settings: Settings, message: str | None, asked_text: str) -> Reply:
-    """What the person sees when the core could not answer at all."""
+def fallback_reply(
+    settings: Settings, message: str | None, asked_text: str, *, actions: tuple[str, ...] = ()
+) -> Reply:
+    """What the person sees when the core could not answer at all (``message``: the core's own words),
+    with ``asked_text`` scrubbed as what may be stored."""
     text = message or "Sorry, I couldn't look that up just now. Please try again in a minute."
     return Reply(
         decision=Decision.ESCALATE,
         text=f"{text} If it's urgent, call the service desk at {settings.service_desk_phone}.",
+        actions=actions,
         asked=scrub(asked_text).text,
     )
