@@ -47,7 +47,7 @@ from bot.channels.slack_blocks import (
     reply_blocks,
     with_outcome,
 )
-from bot.channels.slack_client import make_client, post_message, quiet_logger
+from bot.channels.slack_client import add_reaction, make_client, post_message, quiet_logger
 from bot.channels.slack_events import SlackMessage, delivery_key, message_from_event, thread_key, unescape
 from bot.channels.slack_triage import TriageHandlers, register_triage
 from bot.config import Settings
@@ -196,7 +196,7 @@ class SlackHandlers:
         if outcome.reply is not None:
             self.post_reply(message.channel, message.reply_thread, outcome.reply)
         elif outcome.relayed_to:
-            self.react(message.channel, message.ts, RELAYED_REACTION)
+            add_reaction(self.client, message.channel, message.ts, RELAYED_REACTION)
 
     # -- buttons -------------------------------------------------------------------------------
 
@@ -375,13 +375,6 @@ class SlackHandlers:
     def _post_text(self, channel: str, thread_ts: str | None, text: str) -> str | None:
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}]
         return post_message(self.client, channel, thread_ts, text, blocks, None)
-
-    def react(self, channel: str, ts: str, name: str) -> None:
-        """Add the reaction ``name`` to a message (a failure is logged and otherwise ignored)."""
-        try:
-            self.client.reactions_add(channel=channel, timestamp=ts, name=name)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log_failure(log, "slack_reaction_failed", exc, channel=channel, ts=ts)
 
     def _mark_message(self, body: dict[str, Any], channel: str, message_ts: str, note: str) -> None:
         """Replace the clicked message's buttons with ``note``."""

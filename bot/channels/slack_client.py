@@ -74,3 +74,11 @@ def post_message(
         interaction_id or "-",
     )
     return str(ts) if ts else None
+
+
+def add_reaction(client: WebClient, channel: str, ts: str, name: str) -> None:
+    """Add the reaction ``name`` to a message; a failure is logged with ids and otherwise ignored."""
+    try:
+        client.reactions_add(channel=channel, timestamp=ts, name=name)
+    except (SlackApiError, SlackClientError, OSError) as exc:
+        log_failure(log, "slack_reaction_failed", exc, channel=channel, ts=ts)

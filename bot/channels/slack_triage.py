@@ -33,6 +33,7 @@ from bot.channels.slack_blocks import (
     decode_value,
     ticket_reply_view,
 )
+from bot.channels.slack_client import add_reaction
 from bot.channels.slack_events import SlackMessage
 from bot.config import Settings
 from bot.db import SessionFactory
@@ -97,7 +98,7 @@ class TriageHandlers:
                 thread_ts=message.thread_ts,
             )
             return
-        self._react(message.channel, message.ts, SENT_REACTION)
+        add_reaction(self.client, message.channel, message.ts, SENT_REACTION)
 
     def on_take(self, ack: Callable[..., None], body: dict[str, Any], action: dict[str, Any]) -> None:
         """The "Take it" button: the clicker becomes the assignee; the requester hears who is on it."""
@@ -220,12 +221,6 @@ class TriageHandlers:
             self.client.chat_postEphemeral(channel=channel, user=user, text=text, thread_ts=thread_ts)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log_failure(log, "slack_ephemeral_failed", exc, channel=channel)
-
-    def _react(self, channel: str, ts: str, name: str) -> None:
-        try:
-            self.client.reactions_add(channel=channel, timestamp=ts, name=name)
-        except (SlackApiError, SlackClientError, OSError) as exc:
-            log_failure(log, "slack_reaction_failed", exc, channel=channel, ts=ts)
 
 
 def register_triage(app: App, handlers: TriageHandlers) -> None:
