@@ -65,7 +65,8 @@ def _tell_reporters(session: Session, ticket: Ticket, event: TicketEvent, text: 
         )
 
 
-def _tell_itsm_comment(session: Session, ticket: Ticket, event: TicketEvent, role: str, text: str) -> None:
+def tell_itsm_comment(session: Session, ticket: Ticket, event: TicketEvent, role: str, text: str) -> None:
+    """Queue ``text`` for the service desk as a comment by ``event``'s author (``role``)."""
     enqueue(
         session=session,
         target="itsm",
@@ -163,7 +164,7 @@ def reply_to_requester(
             author=agent,
             text=said,
         )
-        _tell_itsm_comment(session, ticket, event, "agent", said)
+        tell_itsm_comment(session, ticket, event, "agent", said)
         if echo_to_triage:
             tell_triage(session, settings, ticket, event, f"{agent} replied: {said}")
         _tell_reporters(session, ticket, event, agent_reply_text(ticket.number, agent=agent, text=said))
@@ -193,7 +194,7 @@ def add_requester_message(
             author=requester,
             text=said,
         )
-        _tell_itsm_comment(session, ticket, event, "requester", said)
+        tell_itsm_comment(session, ticket, event, "requester", said)
         tell_triage(session, settings, ticket, event, f"Requester: {said}")
     log.info("event=ticket_requester_message number=%s event_id=%s", ticket.number, event.id)
     return event

@@ -22,12 +22,11 @@ from bot.config import Settings
 from bot.core.scrub import scrub_text
 from bot.interactions.models import utcnow
 from bot.tickets import folding
-from bot.tickets.actions import tell_triage
+from bot.tickets.actions import tell_itsm_comment, tell_triage
 from bot.tickets.details import category_of, details_from_texts, extract_details
 from bot.tickets.models import AuthorRole, EventKind, Ticket, TicketCreate, TicketReporter
 from bot.tickets.outbox import enqueue
 from bot.tickets.payloads import (
-    itsm_comment_payload,
     itsm_ticket_payload,
     triage_opened_payload,
 )
@@ -144,15 +143,7 @@ def open_ticket(
         source_key=source_key,
     )
     ticket = create_ticket(session=session, data=data, reported_at=at)
-    reporter = add_reporter(
-        session=session,
-        ticket=ticket,
-        requester=request.requester,
-        channel=request.channel,
-        reply_to=request.reply_to,
-        conversation_id=request.conversation_id,
-        report_text=report_text,
-    )
+    reporter = _add_reporter(session, ticket, request, report_text)
     add_event(session=session, ticket=ticket, kind=EventKind.CREATED, text=summary)
     if details:
         add_event(
@@ -184,6 +175,21 @@ def open_ticket(
     return Opened(ticket=ticket, reporter=reporter, joined=False)
 
 
+def _add_reporter(
+    session: Session, ticket: Ticket, request: EscalationRequest, report_text: str
+) -> TicketReporter:
+    """Record the requester of ``request`` (and the thread to tell) as a reporter of ``ticket``."""
+    return add_reporter(
+        session=session,
+        ticket=ticket,
+        requester=request.requester,
+        channel=request.channel,
+        reply_to=request.reply_to,
+        conversation_id=request.conversation_id,
+        report_text=report_text,
+    )
+
+
 def _join(
     session: Session,
     settings: Settings,
@@ -195,15 +201,7 @@ def _join(
     patient_waiting: bool | None,
 ) -> Opened:
     """Add the report to ``ticket``: ``report_text`` is what folding compares, ``said`` what IT reads."""
-    reporter = add_reporter(
-        session=session,
-        ticket=ticket,
-        requester=request.requester,
-        channel=request.channel,
-        reply_to=request.reply_to,
-        conversation_id=request.conversation_id,
-        report_text=report_text,
-    )
+    reporter = _add_reporter(session, ticket, request, report_text)
     ticket.affected_count = count_affected(session=session, ticket_id=ticket.id)
     ticket.last_reported_at = max(ticket.last_reported_at, at)
     ticket.patient_waiting = ticket.patient_waiting or bool(patient_waiting)
@@ -226,16 +224,7 @@ def _join(
         text=said,
     )
     note = f"{joined_note(affected=ticket.affected_count)} {said}"
-    enqueue(
-        session=session,
-        target="itsm",
-        topic="ticket.comment",
-        payload=itsm_comment_payload(
-            number=ticket.number, author_role="requester", author=request.requester, text=note
-        ),
-        idempotency_key=f"{ticket.number}:event:{event.id}",
-        ticket_id=ticket.id,
-    )
+    tell_itsm_comment(session, ticket, event, "requester", note)
     tell_triage(session, settings, ticket, event, note)
     session.add(ticket)
     session.flush()
