@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,14 +34,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.db import create_db_engine, init_db, session_factory  # noqa: E402
 from bot.tickets.outbox import enqueue  # noqa: E402
+from tests.databases import postgres_url as test_postgres_url  # noqa: E402
+from tests.databases import private_schema  # noqa: E402
 from tests.fakes.itsm import FakeServiceNow, ticket_payload  # noqa: E402
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 POLLS = (1.0, 0.1)
 
 
@@ -55,20 +54,8 @@ def sqlite_url(home: Path) -> Iterator[str]:
 @contextmanager
 def postgres_url() -> Iterator[str]:
     """A fresh schema in the test PostgreSQL, dropped afterwards; raises ``psycopg.Error`` if absent."""
-    url = os.environ.get("ITBOT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    schema = f"itbot_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as connection:
-        connection.execute(f'create schema "{schema}"')
-    try:
-        yield (
-            make_url(url)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'drop schema if exists "{schema}" cascade')
+    with private_schema(test_postgres_url(), prefix="itbot_bench") as url:
+        yield url
 
 
 @contextmanager

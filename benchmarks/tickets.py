@@ -23,11 +23,9 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -39,7 +37,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
 from bot.conversations.models import Turn  # noqa: E402
@@ -47,9 +44,10 @@ from bot.conversations.queries import add_turns  # noqa: E402
 from bot.db import create_db_engine, init_db, session_factory  # noqa: E402
 from bot.tickets import folding  # noqa: E402
 from bot.tickets.escalation import start_escalation  # noqa: E402
+from tests.databases import postgres_url as test_postgres_url  # noqa: E402
+from tests.databases import private_schema  # noqa: E402
 
 REPORTS = ROOT / "benchmarks" / "tickets" / "reports.jsonl"
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DETAILS = ["on 4 West, wow 12, no patient waiting", "in the ED bay 3, asset 48213, patient waiting"]
 
 
@@ -136,20 +134,8 @@ def sqlite_url(home: Path) -> Iterator[str]:
 @contextmanager
 def postgres_url(_home: Path) -> Iterator[str]:
     """A fresh schema in the test PostgreSQL, dropped afterwards; raises ``psycopg.Error`` if absent."""
-    url = os.environ.get("ITBOT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    schema = f"itbot_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as connection:
-        connection.execute(f'create schema "{schema}"')
-    try:
-        yield (
-            make_url(url)
-            .update_query_dict({"options": f"-csearch_path={schema}"})
-            .render_as_string(hide_password=False)
-        )
-    finally:
-        with psycopg.connect(conninfo, autocommit=True) as connection:
-            connection.execute(f'drop schema if exists "{schema}" cascade')
+    with private_schema(test_postgres_url(), prefix="itbot_bench") as url:
+        yield url
 
 
 def open_many(settings: Settings, count: int, *, distinct: bool) -> tuple[float, list[float], int]:

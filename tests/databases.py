@@ -60,16 +60,23 @@ def sqlite_settings(home: Path, **overrides: object) -> Settings:
 
 
 @contextmanager
-def postgres_settings(home: Path, **overrides: object) -> Iterator[Settings]:
-    """Settings whose database is a fresh PostgreSQL schema, dropped again afterwards."""
-    url = require_postgres()
-    schema = f"itbot_test_{uuid.uuid4().hex[:12]}"
+def private_schema(url: str, *, prefix: str = "itbot_test") -> Iterator[str]:
+    """A fresh schema in the PostgreSQL at ``url``, dropped again afterwards: yields the SQLAlchemy URL
+    whose connections use it. Raises ``psycopg.Error`` when the server cannot be reached."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     conninfo = _libpq_conninfo(url)
-    with psycopg.connect(conninfo, autocommit=True) as connection:
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=3) as connection:
         connection.execute(f'create schema "{schema}"')
-    scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
     try:
-        yield sqlite_settings(home, database_url=scoped.render_as_string(hide_password=False), **overrides)
+        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
     finally:
         with psycopg.connect(conninfo, autocommit=True) as connection:
             connection.execute(f'drop schema if exists "{schema}" cascade')
+
+
+@contextmanager
+def postgres_settings(home: Path, **overrides: object) -> Iterator[Settings]:
+    """Settings whose database is a fresh PostgreSQL schema, dropped again afterwards."""
+    with private_schema(require_postgres()) as url:
+        yield sqlite_settings(home, database_url=url, **overrides)
