@@ -41,6 +41,22 @@ def event_body(event: dict[str, Any], *, event_id: str | None = None) -> dict[st
     }
 
 
+def _event(
+    kind: str, text: str, *, user: str, channel: str, ts: str | None, thread_ts: str | None, **extra: Any
+) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "type": kind,
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts or next_ts(),
+        **extra,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event
+
+
 def dm(
     text: str,
     *,
@@ -50,17 +66,7 @@ def dm(
     thread_ts: str | None = None,
 ) -> dict[str, Any]:
     """A direct-message ``message`` event."""
-    event = {
-        "type": "message",
-        "channel_type": "im",
-        "channel": channel,
-        "user": user,
-        "text": text,
-        "ts": ts or next_ts(),
-    }
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    return event
+    return _event("message", text, user=user, channel=channel, ts=ts, thread_ts=thread_ts, channel_type="im")
 
 
 def mention(
@@ -72,16 +78,9 @@ def mention(
     thread_ts: str | None = None,
 ) -> dict[str, Any]:
     """An ``app_mention`` event in a channel."""
-    event = {
-        "type": "app_mention",
-        "channel": channel,
-        "user": user,
-        "text": f"<@{BOT_USER_ID}> {text}",
-        "ts": ts or next_ts(),
-    }
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    return event
+    return _event(
+        "app_mention", f"<@{BOT_USER_ID}> {text}", user=user, channel=channel, ts=ts, thread_ts=thread_ts
+    )
 
 
 def channel_message(
@@ -94,18 +93,16 @@ def channel_message(
     **extra: Any,
 ) -> dict[str, Any]:
     """A ``message`` event in a channel (in a thread when ``thread_ts`` is given)."""
-    event = {
-        "type": "message",
-        "channel_type": "channel",
-        "channel": channel,
-        "user": user,
-        "text": text,
-        "ts": ts or next_ts(),
+    return _event(
+        "message",
+        text,
+        user=user,
+        channel=channel,
+        ts=ts,
+        thread_ts=thread_ts,
+        channel_type="channel",
         **extra,
-    }
-    if thread_ts:
-        event["thread_ts"] = thread_ts
-    return event
+    )
 
 
 def block_action(
