@@ -4,8 +4,8 @@ each chunk so that a rebuild tokenizes only the chunks that changed.
 `TermCounts` holds how often each term occurs in each document, one column a term (CSC). Terms are
 kept in sorted order, so the same documents always give the same arrays however they were arrived
 at. A new build derives its counts from the previous build's: documents it keeps are taken over as
-they are, and only new or edited documents are counted from their tokens. bm25s is then indexed
-from the counts (``indexer.lexical``); the BM25 weights are its own.
+they are, and only new or edited documents are counted from their tokens. bm25s is indexed from
+the counts when an index is loaded (``indexer.bm25_weights``); the BM25 weights are its own.
 """
 
 from __future__ import annotations

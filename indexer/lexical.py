@@ -16,13 +16,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 import Stemmer
-from bm25s.tokenization import Tokenized
 
 from indexer.bm25 import TermCounts
+
+if TYPE_CHECKING:
+    from indexer.bm25_weights import CountsBM25
 
 # Bump when tokenization changes: builds made with another version re-tokenize (vectors are reused).
 LEXICAL_VERSION = "3"
@@ -146,20 +148,20 @@ def lexical_tokens(text: str, glossary: Glossary) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 over chunk texts: bm25s computes the weights and scores; plain files on disk.
+    """BM25 over chunk texts, weighed and scored by bm25s; plain files on disk.
 
-    Beside bm25s's own arrays the index keeps each chunk's term counts (``TermCounts``), so a
-    rebuild after an edit tokenizes only the chunks that changed: bm25s is then indexed again from
-    the counts (every weight depends on the corpus's average length and document frequencies).
+    What is kept (and saved) is each chunk's term counts (``TermCounts``), so a rebuild after an
+    edit tokenizes only the chunks that changed. bm25s's weight matrix depends on every chunk (the
+    average length, the document frequencies), so it is derived from the counts when the index is
+    first searched (``prepare``), which takes a fraction of a second, rather than stored.
     """
 
     K1 = 1.5
     B = 0.75
 
-    def __init__(self, counts: TermCounts, model: bm25s.BM25 | None, glossary: Glossary) -> None:
+    def __init__(self, counts: TermCounts, glossary: Glossary) -> None:
         self.counts = counts
         self.glossary = glossary
-        self._model = model
         self.size = counts.n_docs
 
     @cached_property
@@ -171,27 +173,26 @@ class LexicalIndex:
     def _columns(self) -> dict[str, int]:
         return dict(zip(self.counts.terms, range(len(self.counts.terms)), strict=True))
 
-    @classmethod
-    def _bm25(cls, counts: TermCounts) -> bm25s.BM25 | None:
-        """bm25s indexed over the documents ``counts`` holds (None for no documents)."""
-        if counts.n_docs == 0:
+    @cached_property
+    def _model(self) -> CountsBM25 | None:
+        """bm25s indexed over the chunks' term counts (None for no chunks)."""
+        if self.counts.n_docs == 0:
             return None
-        repeats = counts.counts.astype(np.int64)
-        terms = np.repeat(counts.columns(), repeats)
-        docs = np.repeat(counts.docs.astype(np.int64), repeats)
-        order = np.argsort(docs, kind="stable")
-        bounds = np.searchsorted(docs[order], np.arange(1, counts.n_docs))
-        ids = [part.tolist() for part in np.split(terms[order], bounds)]
-        vocab = dict(zip(counts.terms, range(len(counts.terms)), strict=True))
-        model = bm25s.BM25(k1=cls.K1, b=cls.B)
-        model.index(Tokenized(ids=ids, vocab=vocab), show_progress=False)
+        from indexer.bm25_weights import CountedCorpus, CountsBM25  # bm25s and scipy: only to search
+
+        model = CountsBM25(k1=self.K1, b=self.B)
+        model.index(CountedCorpus(self.counts), show_progress=False)
         return model
+
+    def prepare(self) -> LexicalIndex:
+        """Compute everything searching needs now rather than on the first query; returns self."""
+        _ = self._model, self._columns, self.vocabulary
+        return self
 
     @classmethod
     def build(cls, texts: Sequence[str], glossary: Glossary) -> LexicalIndex:
         """Index ``texts`` (one per chunk, in chunk order)."""
-        counts = TermCounts.of([lexical_tokens(t, glossary) or [EMPTY_TOKEN] for t in texts])
-        return cls(counts, cls._bm25(counts), glossary)
+        return cls(TermCounts.of([lexical_tokens(t, glossary) or [EMPTY_TOKEN] for t in texts]), glossary)
 
     def update(self, rows: np.ndarray, texts: Mapping[int, str]) -> LexicalIndex:
         """The index of a new list of ``len(rows)`` chunks, with this index's glossary.
@@ -205,12 +206,11 @@ class LexicalIndex:
             for i, text in texts.items()
             if rows[i] < 0
         }
-        counts = self.counts.update(rows, documents)
-        return LexicalIndex(counts, self._bm25(counts), self.glossary)
+        return LexicalIndex(self.counts.update(rows, documents), self.glossary)
 
     def save(self, folder: Path) -> None:
-        """Write the index into ``folder`` (created if needed): bm25s's arrays (``bm25s/``), the term
-        counts (.npy, and the terms one a line in ``terms.txt``), parameters and glossary (JSON)."""
+        """Write the index into ``folder`` (created if needed): the term counts (.npy, and the terms
+        one a line in ``terms.txt``), BM25 parameters and the glossary (JSON)."""
         folder.mkdir(parents=True, exist_ok=True)
         counts = self.counts
         terms = "\n".join(counts.terms)
@@ -223,8 +223,6 @@ class LexicalIndex:
             ("counts.npy", counts.counts),
         ):
             np.save(folder / name, array, allow_pickle=False)
-        if self._model is not None:
-            self._model.save(str(folder / "bm25s"), show_progress=False, allow_pickle=False)
         params = {"k1": self.K1, "b": self.B, "num_docs": counts.n_docs, "lexical_version": LEXICAL_VERSION}
         (folder / "params.json").write_text(json.dumps(params), encoding="utf-8")
         (folder / "glossary.json").write_text(json.dumps(self.glossary.to_json()), encoding="utf-8")
@@ -238,22 +236,16 @@ class LexicalIndex:
         indptr, docs, counts = (
             np.load(folder / f"{name}.npy", allow_pickle=False) for name in ("indptr", "docs", "counts")
         )
+        n_docs = int(params["num_docs"])
         if (
             indptr.shape != (len(terms) + 1,)
             or docs.shape != (int(indptr[-1]),)
             or counts.shape != docs.shape
+            or (docs.size and (int(docs.min()) < 0 or int(docs.max()) >= n_docs))
         ):
             raise ValueError(f"the lexical index in {folder} is damaged")
-        n_docs = int(params["num_docs"])
-        model = None
-        if n_docs:
-            if not (folder / "bm25s").is_dir():
-                raise ValueError(f"the lexical index in {folder} has no bm25s arrays")
-            model = bm25s.BM25.load(str(folder / "bm25s"), mmap=False, allow_pickle=False)
-            if int(model.scores.get("num_docs", -1)) != n_docs:
-                raise ValueError(f"the lexical index in {folder} is damaged")
         glossary = Glossary.from_terms(json.loads((folder / "glossary.json").read_text(encoding="utf-8")))
-        return cls(TermCounts(tuple(terms), indptr, docs, counts, n_docs), model, glossary)
+        return cls(TermCounts(tuple(terms), indptr, docs, counts, n_docs), glossary)
 
     def postings(self, token: str) -> np.ndarray:
         """Indexes of the chunks that contain ``token`` (empty when the index never saw it)."""

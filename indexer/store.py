@@ -11,8 +11,9 @@ Layout under the index root::
                              article id, its chunks' hashes, the byte lengths of its lines above
                              (what the next build reuses without parsing or reading them)
         vectors.npy          float32 (chunks x dim), L2-normalised, saved without pickle
-        lexical/             term counts and BM25 weights (.npy), the terms one a line (terms.txt),
-                             parameters and the glossary they were built with (JSON)
+        lexical/             each chunk's term counts (.npy), the terms one a line (terms.txt),
+                             BM25 parameters and the glossary they were built with (JSON); bm25s
+                             derives its weights from them when the build is loaded
         hnsw.faiss           only for large indexes: the FAISS HNSW graph
 
 A build is written completely into a fresh folder and only then named in ``current``; readers read
@@ -39,7 +40,8 @@ from indexer.lexical import LexicalIndex
 from indexer.models import Article, Chunk
 from indexer.pieces import Pieces, write_pieces
 
-# 2 added sources.jsonl, the manifest's chunking_hash and lexical term counts (1 read bm25s files).
+# 2 added sources.jsonl, the manifest's chunking_hash and lexical term counts (1 read bm25s files;
+# builds since keep only the counts, and bm25s derives its weights from them when loading).
 FORMAT_VERSION = 2
 KEEP_BUILDS = 3
 
@@ -382,7 +384,7 @@ def load_build(folder: Path, *, model: str, dim: int) -> LoadedIndex:
         chunks=chunks,
         vectors=vectors,
         dense=load_dense_index(folder, vectors, manifest.dense_kind),
-        lexical=LexicalIndex.load(folder / "lexical"),
+        lexical=LexicalIndex.load(folder / "lexical").prepare(),
     )
 
 

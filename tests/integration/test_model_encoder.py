@@ -131,8 +131,11 @@ def test_similar_questions_are_closer_than_unrelated_ones(encoder: Encoder) -> N
 def test_int8_copy_stays_close_to_fp32(encoder: Encoder, cache_dir: Path) -> None:
     int8 = load_encoder(MODEL, cache_dir=cache_dir, precision="int8")
     assert (_onnx_files(cache_dir)[0].parent / "model.int8.onnx").is_file()
-    cosines = np.einsum("ij,ij->i", int8.encode(SENTENCES), encoder.encode(SENTENCES))
-    assert cosines.min() >= 0.97, cosines
+    # The empty text is left out: with nothing but the special tokens to pool, its int8 vector
+    # drifts with the CPU's int8 kernels (0.968 on a CPU without VNNI), and no question is empty.
+    texts = [s for s in SENTENCES if s]
+    cosines = np.einsum("ij,ij->i", int8.encode(texts), encoder.encode(texts))
+    assert cosines.min() >= 0.985, cosines
 
 
 def test_torch_encoder_for_bulk_builds_matches_onnx(encoder: Encoder) -> None:

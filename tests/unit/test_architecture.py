@@ -139,6 +139,11 @@ def test_importing_the_index_builder_does_not_load_torch_or_transformers(loaded:
     assert sorted(n for n in loaded["indexer.build"] if within(n, MODEL_TOOLCHAIN)) == []
 
 
+def test_importing_the_index_builder_does_not_load_bm25s_or_scipy(loaded: dict[str, set[str]]) -> None:
+    # A rebuild after one edit must stay well under a second: bm25s (with SciPy) is for searching.
+    assert sorted(n for n in loaded["indexer.build"] if within(n, ("bm25s", "scipy"))) == []
+
+
 def test_the_import_walk_sees_imports_inside_functions() -> None:
     # A check that finds nothing proves nothing: the walk must see the imports a module hides.
     source = "def export():\n    import torch\n    from slack_sdk import WebClient\n"

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from indexer.bm25 import TermCounts
+from indexer.bm25_weights import CountedCorpus, CountsBM25
 from indexer.lexical import Glossary, LexicalIndex, lexical_tokens
 
 NO_GLOSSARY = Glossary()
@@ -111,3 +112,23 @@ def test_an_updated_lexical_index_scores_like_one_built_from_its_texts() -> None
     for query in ("wow print spooler", "label printer", "scanner glass", "citrix"):
         tokens = expected.query_tokens(query)
         np.testing.assert_array_equal(updated.scores(tokens), expected.scores(tokens))
+
+
+@pytest.mark.parametrize("method", ["lucene", "robertson", "atire"])
+@pytest.mark.parametrize("seed", range(3))
+def test_counts_bm25_weighs_every_document_as_bm25s_does_from_token_lists(method: str, seed: int) -> None:
+    documents = random_documents(random.Random(seed), 60)
+    counts = TermCounts.of(documents)
+    ours = CountsBM25(k1=1.2, b=0.6, method=method)
+    ours.index(CountedCorpus(counts), show_progress=False)
+    reference = bm25s.BM25(k1=1.2, b=0.6, method=method)
+    reference.index(documents, show_progress=False)
+    for query in (["w1"], ["w2", "w3", "w3"], WORDS[::7], ["w39", "unseen"]):
+        np.testing.assert_allclose(ours.get_scores(query), reference.get_scores(query), rtol=1e-6)
+
+
+def test_counts_bm25_refuses_methods_that_score_absent_terms() -> None:
+    counts = TermCounts.of([["a", "b"], ["b"]])
+    model = CountsBM25(method="bm25+")
+    with pytest.raises(ValueError, match="bm25\\+"):
+        model.index(CountedCorpus(counts), show_progress=False)

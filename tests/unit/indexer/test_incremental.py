@@ -291,7 +291,8 @@ def test_a_build_of_an_unknown_format_lends_nothing(kb: Path, root: Path, tmp_pa
         ("sources.jsonl", False),
         ("vectors.npy", True),
         ("lexical/counts.npy", False),
-        ("lexical/bm25s/params.index.json", False),
+        ("lexical/params.json", False),
+        ("lexical/indptr.npy", False),
         ("lexical/terms.txt", False),
     ],
 )

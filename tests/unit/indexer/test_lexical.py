@@ -210,6 +210,15 @@ def test_a_saved_index_loads_with_the_same_scores_and_glossary(tmp_path: Path) -
     assert loaded.size == built.size
 
 
+def test_a_saved_index_naming_a_chunk_it_does_not_have_is_refused(tmp_path: Path) -> None:
+    LexicalIndex.build(CHUNKS, WOW).save(tmp_path)
+    docs = np.load(tmp_path / "docs.npy")
+    docs[-1] = len(CHUNKS)
+    np.save(tmp_path / "docs.npy", docs)
+    with pytest.raises(ValueError, match="damaged"):
+        LexicalIndex.load(tmp_path)
+
+
 def test_a_saved_index_is_plain_files_without_pickle(tmp_path: Path) -> None:
     LexicalIndex.build(CHUNKS, WOW).save(tmp_path)
     suffixes = {p.suffix for p in tmp_path.rglob("*") if p.is_file()}
