@@ -69,6 +69,38 @@ def test_an_update_equals_counting_the_new_documents_from_scratch(seed: int) -> 
     assert_same_counts(updated, TermCounts.of(new))
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_an_update_of_a_large_vocabulary_equals_counting_from_scratch(seed: int) -> None:
+    rng = random.Random(seed)
+    vocabulary = [f"t{n:03d}" for n in range(rng.randint(1, 300))]
+    old = [rng.choices(vocabulary, k=rng.randint(1, 15)) for _ in range(rng.randint(0, 40))]
+    order = list(range(len(old)))
+    if rng.random() < 0.3:
+        rng.shuffle(order)
+    new: list[list[str]] = []
+    rows: list[int] = []
+    for row in order:
+        roll = rng.random()
+        if roll < 0.15:
+            continue
+        if roll < 0.3:
+            # Unseen terms sort before, between and after the known ones.
+            new.append(rng.choices([*vocabulary, "a", "t0995", "zz", f"t{seed:03d}x"], k=rng.randint(1, 9)))
+            rows.append(-1)
+        else:
+            new.append(old[row])
+            rows.append(row)
+    updated = TermCounts.of(old).update(np.asarray(rows), {i: d for i, d in enumerate(new) if rows[i] < 0})
+    assert_same_counts(updated, TermCounts.of(new))
+
+
+def test_an_update_keeping_every_document_number_drops_only_the_edited_ones_terms() -> None:
+    old = [["a", "b"], ["b", "only-here"], ["c"]]
+    updated = TermCounts.of(old).update(np.asarray([0, -1, 2]), {1: ["b", "new"]})
+    assert updated.terms == ("a", "b", "c", "new")
+    assert_same_counts(updated, TermCounts.of([old[0], ["b", "new"], old[2]]))
+
+
 def test_an_update_may_reorder_the_kept_documents() -> None:
     old = [["a", "b"], ["b", "c"], ["c", "d"]]
     updated = TermCounts.of(old).update(np.asarray([2, -1, 0]), {1: ["e", "a"]})
