@@ -11,14 +11,14 @@ import os
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from indexer.markdown_text import collapse, first_h1
 from indexer.models import Article, ArticleProblem
 
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+if TYPE_CHECKING:
+    from types import ModuleType
+
 _BOM = b"\xef\xbb\xbf"
 _FIX_FOLDER = "set ITBOT_KB to your knowledge folder or create knowledge/"
 
@@ -130,11 +130,16 @@ def knowledge_files(root: Path) -> list[tuple[str, Path]]:
 
     Raises `KnowledgeFolderError` if ``root`` is missing, is not a folder, or holds no Markdown file.
     """
+    return [(relative, Path(path)) for relative, path in knowledge_paths(root)]
+
+
+def knowledge_paths(root: Path) -> list[tuple[str, str]]:
+    """`knowledge_files` with each file's path as a string, for callers that rarely need a `Path`."""
     if not root.exists():
         raise KnowledgeFolderError(f"knowledge folder {root} does not exist; {_FIX_FOLDER}")
     if not root.is_dir():
         raise KnowledgeFolderError(f"knowledge folder {root} is not a folder; {_FIX_FOLDER}")
-    files = sorted(_markdown_files(root), key=lambda file: file[0])
+    files = sorted(_markdown_files(os.fspath(root), ""))
     if not files:
         raise KnowledgeFolderError(f"knowledge folder {root} holds no .md file; {_FIX_FOLDER}")
     return files
@@ -144,26 +149,46 @@ class ArticleIds:
     """The article ids taken so far in one pass over the knowledge folder (ids ignore letter case)."""
 
     def __init__(self) -> None:
-        self._seen: dict[str, Path] = {}
+        self._seen: dict[str, Path | str] = {}
 
-    def claim(self, article_id: str, path: Path) -> None:
+    def claim(self, article_id: str, path: Path | str) -> None:
         """Take ``article_id`` for ``path``; `ArticleError` if an earlier file took it already."""
         key = unicodedata.normalize("NFC", article_id).casefold()
         other = self._seen.get(key)
         if other is not None:
-            raise _error(path, 1, f"duplicate article id, same as {other} (ids ignore letter case)")
+            raise _error(Path(path), 1, f"duplicate article id, same as {other} (ids ignore letter case)")
         self._seen[key] = path
 
 
-def _markdown_files(root: Path) -> Iterator[tuple[str, Path]]:
-    base = os.fspath(root)
-    for folder, dirs, files in os.walk(base):
-        dirs[:] = [name for name in dirs if not name.startswith(".")]
-        relative = os.path.relpath(folder, base)
-        prefix = "" if relative == os.curdir else relative.replace(os.sep, "/") + "/"
-        for name in files:
-            if name.endswith(".md") and not name.startswith("."):
-                yield prefix + name, Path(folder, name)
+def _markdown_files(folder: str, prefix: str) -> Iterator[tuple[str, str]]:
+    """(relative path, path) of the Markdown files under ``folder``, whose relative path is
+    ``prefix``. As `os.walk` does: a folder that cannot be listed is skipped, and links to
+    folders are not followed."""
+    files: list[tuple[str, str]] = []
+    subfolders: list[tuple[str, str]] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
+                    continue
+                if _is_folder(entry):
+                    if not entry.is_symlink():
+                        subfolders.append((entry.path, f"{prefix}{name}/"))
+                elif name.endswith(".md"):
+                    files.append((prefix + name, entry.path))
+    except OSError:
+        return
+    yield from files
+    for path, relative in subfolders:
+        yield from _markdown_files(path, relative)
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def _article_id(path: Path, root: Path) -> str:
@@ -191,10 +216,18 @@ def _decode(path: Path, raw: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _yaml() -> ModuleType:
+    # Imported on the first article parsed: a re-index that parses nothing never loads it.
+    import yaml
+
+    return yaml
+
+
 def _parse_front_matter(path: Path, lines: list[str], close: int) -> dict[str, Any]:
     source = "\n".join(lines[1:close])
+    yaml = _yaml()
     try:
-        data = yaml.load(source, Loader=_YAML_LOADER)
+        data = yaml.load(source, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
         line = 2 + mark.line if mark is not None else 1

@@ -10,11 +10,13 @@ import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field
-
-from markdown_it.token import Token
+from typing import TYPE_CHECKING
 
 from indexer.markdown_text import blocks_to_lines, collapse, inline_text, parse_markdown
 from indexer.models import Article, Chunk
+
+if TYPE_CHECKING:
+    from markdown_it.token import Token
 
 OVERVIEW = "Overview"
 _SEPARATOR = " > "

@@ -12,10 +12,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from functools import cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
-from markdown_it.rules_inline import StateInline
-from markdown_it.token import Token
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
+    from markdown_it.rules_inline import StateInline
+    from markdown_it.token import Token
 
 # `:::image ...:::` (dropped) and `:::no-loc text="X":::` (kept as X).
 _DIRECTIVE_RE = re.compile(
@@ -71,13 +74,14 @@ def _docfx(state: StateInline, silent: bool) -> bool:
     return True
 
 
-def _build_parser() -> MarkdownIt:
+@cache
+def _parser() -> MarkdownIt:
+    # Built on the first parse: a re-index that parses nothing never imports markdown-it.
+    from markdown_it import MarkdownIt
+
     parser = MarkdownIt("commonmark").enable("table")
     parser.inline.ruler.before("link", "docfx", _docfx)
     return parser
-
-
-_PARSER = _build_parser()
 
 
 def parse_markdown(markdown: str) -> list[Token]:
@@ -85,7 +89,7 @@ def parse_markdown(markdown: str) -> list[Token]:
 
     Token ``map`` line numbers are 0-based lines of ``markdown``.
     """
-    return _PARSER.parse(markdown)
+    return _parser().parse(markdown)
 
 
 def collapse(text: str) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from indexer.articles import ArticleError, KnowledgeFolderError, load_article, load_articles
+from indexer.articles import ArticleError, KnowledgeFolderError, knowledge_paths, load_article, load_articles
 from indexer.models import ArticleProblem
 
 FULL_ARTICLE = """---
@@ -270,6 +272,35 @@ def test_hidden_files_and_folders_are_skipped(tmp_path: Path) -> None:
 
     assert [article.id for article in articles] == ["visible"]
     assert problems == []
+
+
+def test_links_to_files_are_read_and_links_to_folders_are_not_followed(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    write(kb, "network/wifi.md", "Body.\n")
+    write(tmp_path, "elsewhere/printer.md", "Body.\n")
+    (kb / "printer.md").symlink_to(tmp_path / "elsewhere" / "printer.md")
+    (kb / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+
+    articles, problems = load_articles(kb)
+
+    assert [article.id for article in articles] == ["network/wifi", "printer"]
+    assert problems == []
+
+
+def test_knowledge_paths_are_relative_with_slashes_and_full_as_strings(tmp_path: Path) -> None:
+    write(tmp_path, "ehr/epic/login.md", "Body.\n")
+    write(tmp_path, "access.md", "Body.\n")
+
+    assert knowledge_paths(tmp_path) == [
+        ("access.md", str(tmp_path / "access.md")),
+        ("ehr/epic/login.md", str(tmp_path / "ehr" / "epic" / "login.md")),
+    ]
+
+
+def test_the_markdown_and_yaml_parsers_are_imported_only_to_parse_an_article() -> None:
+    probe = "import sys, indexer.sources; print(sorted({'markdown_it', 'yaml'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_ids_differing_only_in_letter_case_report_the_later_file(tmp_path: Path) -> None:
