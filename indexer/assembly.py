@@ -17,14 +17,15 @@ import numpy as np
 from indexer.pieces import Pieces
 from indexer.reuse import Lent
 from indexer.sources import Source
-from indexer.store import SourceRecord, StoredArticle, StoredChunk, json_line
+from indexer.store import FileStat, SourceRecord, StoredArticle, StoredChunk, json_line
 
 
 class Rows:
     """The new build's articles, chunks and source records, and where each chunk came from.
 
     Sources are added in order with `add`; ``articles`` and ``chunks`` then hold the two
-    JSON-lines files as pieces, ``records`` the source records, for `write_contents`.
+    JSON-lines files as pieces, ``records`` the source records and ``stats`` their file stats,
+    for `write_contents`.
     """
 
     def __init__(self, lent: Lent) -> None:
@@ -32,6 +33,7 @@ class Rows:
         self.articles = Pieces()
         self.chunks = Pieces()
         self.records: list[SourceRecord] = []
+        self.stats: list[FileStat | None] = []
         # Per chunk: its row in the live build when its whole file was reused, else -1.
         self.previous: list[int] = []
         self.hashes: list[str] = []
@@ -69,6 +71,7 @@ class Rows:
                 source.record, article_bytes=len(article), chunk_bytes=sum(map(len, lines))
             )
         self.records.append(record)
+        self.stats.append(source.stat)
         self.hashes.extend(record.chunk_hashes)
 
     def __len__(self) -> int:

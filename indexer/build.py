@@ -3,7 +3,8 @@
 The live build lends the next one what is keyed on content: a file with the same path and bytes
 (and the same chunking) keeps its article and chunks as written, and their lexical term counts
 when the glossary and tokenizer are the same; a chunk with the same text hash keeps its vector
-when the model is the same. Only new or edited files are parsed, tokenized and embedded, and the
+when the model is the same. A file whose stat is the one the live build read it with is not even
+read (`indexer.sources`). Only new or edited files are parsed, tokenized and embedded, and the
 encoder is not asked for anything when no chunk needs a vector. What a build holds does not
 depend on what it reused: an incremental build equals a full one.
 """
@@ -108,7 +109,8 @@ def build_index(
 
     previous = PreviousBuild.open(root)
     reusable = previous.reusable_sources(chunking) if previous is not None and not force else []
-    sources, problems = scan_knowledge(kb, options, reusable=reusable)
+    stats = previous.file_stats if previous is not None and reusable else []
+    sources, problems = scan_knowledge(kb, options, reusable=reusable, stats=stats)
     kb_hash = _digest([chunking] + [f"{s.record.path}:{s.record.digest}" for s in sources])
     live = previous.manifest if previous is not None else None
     if (
@@ -154,7 +156,12 @@ def build_index(
         else:
             lexical = LexicalIndex.build([rows.text(i) for i in range(len(rows))], glossary)
         write_contents(
-            folder, articles=rows.articles, chunks=rows.chunks, sources=rows.records, lexical=lexical
+            folder,
+            articles=rows.articles,
+            chunks=rows.chunks,
+            sources=rows.records,
+            stats=rows.stats,
+            lexical=lexical,
         )
         missing = rows.unembedded()
         fresh = early.vectors()

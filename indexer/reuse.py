@@ -22,11 +22,14 @@ import numpy as np
 from indexer.lexical import LexicalIndex
 from indexer.store import (
     FORMAT_VERSION,
+    FileStat,
     JsonLines,
     Manifest,
     SourceRecord,
     current_folder,
     load_chunks,
+    read_file_stats,
+    read_sources,
 )
 
 log = logging.getLogger(__name__)
@@ -90,6 +93,7 @@ class PreviousBuild:
 
     ``manifest`` is None, and ``sources`` empty, for a format-1 build or one whose records cannot
     be read: such a build lends only its vectors, found by the hashes in its ``chunks.jsonl``.
+    ``file_stats`` are its sources' file stats (None where unknown), empty when it has none.
     """
 
     folder: Path
@@ -98,6 +102,7 @@ class PreviousBuild:
     dim: int
     manifest: Manifest | None
     sources: list[SourceRecord]
+    file_stats: list[FileStat | None] = field(default_factory=list)
 
     @classmethod
     def open(cls, root: Path) -> PreviousBuild | None:
@@ -117,11 +122,11 @@ class PreviousBuild:
         if version == FORMAT_VERSION:
             try:
                 manifest = Manifest(**data)
-                lines = JsonLines.read(folder / "sources.jsonl", count=manifest.articles)
-                sources = [SourceRecord.from_line(lines.line(row)) for row in range(len(lines))]
+                sources = read_sources(folder / "sources.jsonl", count=manifest.articles)
                 if sum(len(s.chunk_hashes) for s in sources) != manifest.chunks:
                     raise ValueError("sources.jsonl does not add up to the manifest's chunks")
-                return cls(folder, version, manifest.model, manifest.dim, manifest, sources)
+                stats = _file_stats(folder, len(sources))
+                return cls(folder, version, manifest.model, manifest.dim, manifest, sources, stats)
             except _READ_ERRORS as exc:
                 _unreadable(folder, "sources", exc)  # its vectors may still be lent, by chunk hash
         try:
@@ -217,6 +222,17 @@ class PreviousBuild:
             return
         lent.vectors, lent.vectors_file = vectors, file
         lent.vector_rows = {h: i for i, h in enumerate(hashes)}
+
+
+def _file_stats(folder: Path, count: int) -> list[FileStat | None]:
+    """The build's file stats; none (every file is then read) when they cannot be read."""
+    try:
+        return read_file_stats(folder, count=count)
+    except FileNotFoundError:
+        return []  # a build made before file stats were kept
+    except _READ_ERRORS as exc:
+        _unreadable(folder, "file_stats", exc)
+        return []
 
 
 def _unreadable(folder: Path, part: str, exc: Exception) -> None:
