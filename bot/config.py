@@ -1,7 +1,8 @@
 """Settings: the one place that reads the environment.
 
 Build a ``Settings`` once at the edge (the CLI entry, ``create_app``) and pass it down; nothing else
-reads ``os.environ``.
+reads ``os.environ``, except ``itbot index``: to start fast it reads its five variables without
+pydantic (`bot.channels.cli_index.IndexSettings`), exactly as this class reads them.
 """
 
 from __future__ import annotations

@@ -12,14 +12,15 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from bot.channels import cli_slack, cli_tickets
-from bot.config import Settings
-from bot.core.models import Question, Reply
-from bot.core.scrub import scrub_text
+from bot.channels import cli_index, cli_slack, cli_tickets
 from bot.logging_setup import configure_logging
 
+# Each command imports what it needs when it runs: `itbot index` must start in a fraction of a
+# second, so nothing here loads pydantic, the core or the retrieval stack.
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.core.assistant import Assistant
+    from bot.core.models import Reply
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -36,42 +37,7 @@ def render_text(reply: Reply) -> str:
     return "\n".join(lines)
 
 
-def cmd_index(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Build or refresh the index; print what was done and every problem with file and line."""
-    from indexer.articles import KnowledgeFolderError
-    from indexer.build import build_index
-    from indexer.encoder import EncoderError, load_encoder
-
-    try:
-        encoder = load_encoder(
-            settings.model,
-            cache_dir=settings.models_dir,
-            precision=settings.build_precision,
-            max_tokens=settings.max_tokens,
-        )
-        report = build_index(settings.kb, settings.index_root, encoder, force=args.force)
-    except KnowledgeFolderError as exc:
-        print(f"itbot index: {exc}", file=err)
-        return EXIT_SETUP
-    except EncoderError as exc:
-        print(f"itbot index: {exc}", file=err)
-        return EXIT_SETUP
-    for problem in report.problems:
-        print(f"warning: {problem}", file=err)
-    m = report.manifest
-    if report.unchanged:
-        print(f"Index is up to date: {m.articles} articles, {m.chunks} chunks ({report.folder}).", file=out)
-    else:
-        print(
-            f"Indexed {m.articles} articles into {m.chunks} chunks in {report.seconds:.1f} s "
-            f"({m.embedded} embedded, {m.reused} reused; {len(report.problems)} problems) -> {report.folder}",
-            file=out,
-        )
-    return EXIT_OK
-
-
 def _load_assistant(settings: Settings, err: TextIO) -> Assistant | None:
-    # Imported here so `itbot index` and `itbot scrub` don't pay for the retrieval stack's imports.
     from bot.core.assistant import Assistant
 
     assistant = Assistant(settings)
@@ -85,6 +51,7 @@ def _load_assistant(settings: Settings, err: TextIO) -> Assistant | None:
 def cmd_ask(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     """Print what the bot would reply; with ``-`` read one question a line and answer each in order."""
     from bot.core.errors import IndexNotReadyError
+    from bot.core.models import Question
 
     assistant = _load_assistant(settings, err)
     if assistant is None:
@@ -112,6 +79,8 @@ def cmd_scrub(
     _settings: Settings, _args: argparse.Namespace, out: TextIO, _err: TextIO, stdin: TextIO
 ) -> int:
     """Print each standard-input line as itbot would store or forward it."""
+    from bot.core.scrub import scrub_text
+
     for line in stdin:
         out.write(scrub_text(line.rstrip("\n")) + "\n")
     out.flush()
@@ -152,8 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itbot", description="itbot: the hospital IT assistant.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (never message text)")
     sub = parser.add_subparsers(dest="command", required=True)
-    p_index = sub.add_parser("index", help="build or refresh the index from $ITBOT_KB")
-    p_index.add_argument("--force", action="store_true", help="rebuild even if nothing changed")
+    cli_index.add_parser(sub)
     p_ask = sub.add_parser("ask", help="print what the bot would reply (opens no ticket, sends nothing)")
     p_ask.add_argument("--json", action="store_true", help="print the reply as JSON (one object a line)")
     p_ask.add_argument("text", nargs="+", help="the question, or - to read one question a line from stdin")
@@ -184,10 +152,12 @@ def _run(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     # A server logs its events (ids, decisions, timings; never text) at INFO; commands stay quiet.
     configure_logging(verbose=args.verbose or args.command in ("serve", "worker"))
-    settings = Settings()
     out, err = sys.stdout, sys.stderr
     if args.command == "index":
-        return cmd_index(settings, args, out, err)
+        return cli_index.run(cli_index.IndexSettings.from_environment(), args, out, err)
+    from bot.config import Settings
+
+    settings = Settings()
     if args.command == "ask":
         return cmd_ask(settings, args, out, err, sys.stdin)
     if args.command == "scrub":

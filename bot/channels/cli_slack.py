@@ -6,9 +6,10 @@ import argparse
 import signal
 import threading
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.config import Settings
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 EXIT_OK = 0
 EXIT_SETUP = 2

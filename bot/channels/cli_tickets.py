@@ -16,11 +16,10 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.config import Settings
-
 if TYPE_CHECKING:
     from sqlmodel import Session
 
+    from bot.config import Settings
     from bot.tickets.models import TicketDetailPublic, TicketPublic
 
 EXIT_OK = 0

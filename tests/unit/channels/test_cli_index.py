@@ -1,0 +1,93 @@
+"""``itbot index`` reads its settings as `Settings` does, without loading pydantic to do it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.channels.cli_index import IndexSettings
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(autouse=True)
+def no_itbot_variables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    for name in list(os.environ):
+        if name.lower().startswith("itbot_"):
+            monkeypatch.delenv(name)
+    yield
+
+
+def test_without_variables_the_defaults_are_those_of_settings() -> None:
+    assert IndexSettings.from_environment() == IndexSettings.of(Settings()) == IndexSettings()
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"ITBOT_HOME": "/srv/itbot", "ITBOT_KB": "kb", "ITBOT_MODEL": "/models/mini"},
+        {"itbot_home": "/srv/itbot", "Itbot_Kb": "./knowledge/", "ITBOT_BUILD_PRECISION": "int8"},
+        {"ITBOT_MAX_TOKENS": "256", "ITBOT_HOME": ""},
+        {"ITBOT_MAX_TOKENS": "16"},
+        {"ITBOT_MAX_TOKENS": "512", "ITBOT_DATABASE_URL": "postgres://db/itbot"},
+    ],
+)
+def test_each_variable_is_read_as_settings_reads_it(
+    variables: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+    assert IndexSettings.from_environment() == IndexSettings.of(Settings())
+
+
+@pytest.mark.parametrize("value", [" 256", "0256", "2.5e2", "256.0"])
+def test_a_token_count_written_unusually_is_left_to_settings(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ITBOT_MAX_TOKENS", value)
+    try:
+        expected = IndexSettings.of(Settings())
+    except ValidationError:
+        with pytest.raises(ValidationError):
+            IndexSettings.from_environment()
+    else:
+        assert IndexSettings.from_environment() == expected
+
+
+@pytest.mark.parametrize("value", ["8", "513", "many", ""])
+def test_a_bad_token_count_is_refused_as_settings_refuses_it(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ITBOT_MAX_TOKENS", value)
+    with pytest.raises(ValidationError) as caught:
+        IndexSettings.from_environment()
+    with pytest.raises(ValidationError) as expected:
+        Settings()
+    assert caught.value.errors() == expected.value.errors()
+
+
+def test_the_index_paths_are_those_of_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ITBOT_HOME", "/srv/itbot")
+    index, settings = IndexSettings.from_environment(), Settings()
+    assert (index.index_root, index.models_dir) == (settings.index_root, settings.models_dir)
+
+
+def test_itbot_index_never_imports_pydantic(tmp_path: Path) -> None:
+    probe = (
+        "import sys; from bot.channels.cli import main; code = main(['index']); "
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_settings')))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("itbot_")}
+    env.update(ITBOT_HOME=str(tmp_path / "home"), ITBOT_KB=str(tmp_path / "no-kb"), ITBOT_MODEL=str(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["2", "[]"]
