@@ -23,15 +23,16 @@ from indexer.store import FileStat, SourceRecord, StoredArticle, StoredChunk, js
 class Rows:
     """The new build's articles, chunks and source records, and where each chunk came from.
 
-    Sources are added in order with `add`; ``articles`` and ``chunks`` then hold the two
-    JSON-lines files as pieces, ``records`` the source records and ``stats`` their file stats,
-    for `write_contents`.
+    Sources are added in order with `add`; ``articles``, ``chunks`` and ``sources`` then hold the
+    three JSON-lines files as pieces, ``records`` the source records and ``stats`` their file
+    stats, for `write_contents`.
     """
 
     def __init__(self, lent: Lent) -> None:
         self.lent = lent
         self.articles = Pieces()
         self.chunks = Pieces()
+        self.sources = Pieces()
         self.records: list[SourceRecord] = []
         self.stats: list[FileStat | None] = []
         # Per chunk: its row in the live build when its whole file was reused, else -1.
@@ -44,35 +45,52 @@ class Rows:
 
     def add(self, source: Source) -> None:
         """Append ``source``'s article and chunks: the live build's lines when it is reused."""
-        lent = self.lent
-        start = len(self.previous)
-        if source.previous is not None:
-            if lent.articles is None or lent.chunks is None:
-                raise ValueError("a reused file needs the live build's files")
-            at = source.previous
-            self.articles.copy(lent.articles, lent.article_offsets[at], lent.article_offsets[at + 1])
-            self.chunks.copy(lent.chunks, lent.chunk_offsets[at], lent.chunk_offsets[at + 1])
-            first, end = lent.rows[at], lent.rows[at + 1]
-            self.previous.extend(range(first, end))
-            self._runs.append((start, first, end - first))
-            record = source.record
-        else:
-            if source.article is None:
-                raise ValueError(f"{source.record.path} was neither reused nor parsed")
-            article = json_line(StoredArticle.from_article(source.article))
-            self.articles.add(article)
-            lines = [json_line(StoredChunk.from_chunk(chunk)) for chunk in source.chunks]
-            for chunk, line in zip(source.chunks, lines, strict=True):
-                self.texts[len(self.previous)] = chunk.text
-                self.chunks.add(line)
-                self.previous.append(-1)
-            self._runs.append((start, -1, len(lines)))
-            record = dataclasses.replace(
-                source.record, article_bytes=len(article), chunk_bytes=sum(map(len, lines))
-            )
+        record = self._add_parsed(source) if source.previous is None else self._add_reused(source.previous)
         self.records.append(record)
         self.stats.append(source.stat)
         self.hashes.extend(record.chunk_hashes)
+
+    def _add_reused(self, at: int) -> SourceRecord:
+        """Append the live build's source ``at``, its lines copied as they are."""
+        lent = self.lent
+        if lent.articles is None or lent.chunks is None or lent.source_lines is None:
+            raise ValueError("a reused file needs the live build's files")
+        self.articles.copy(lent.articles, lent.article_offsets[at], lent.article_offsets[at + 1])
+        self.chunks.copy(lent.chunks, lent.chunk_offsets[at], lent.chunk_offsets[at + 1])
+        self.sources.copy(lent.source_lines, lent.source_offsets[at], lent.source_offsets[at + 1])
+        first, end = lent.rows[at], lent.rows[at + 1]
+        self._extend_run(first, end - first)
+        self.previous.extend(range(first, end))
+        return lent.sources[at]
+
+    def _add_parsed(self, source: Source) -> SourceRecord:
+        """Append the freshly parsed ``source``, its lines written anew."""
+        if source.article is None:
+            raise ValueError(f"{source.record.path} was neither reused nor parsed")
+        article = json_line(StoredArticle.from_article(source.article))
+        self.articles.add(article)
+        lines = [json_line(StoredChunk.from_chunk(chunk)) for chunk in source.chunks]
+        self._extend_run(-1, len(lines))
+        for chunk, line in zip(source.chunks, lines, strict=True):
+            self.texts[len(self.previous)] = chunk.text
+            self.chunks.add(line)
+            self.previous.append(-1)
+        record = dataclasses.replace(
+            source.record, article_bytes=len(article), chunk_bytes=sum(map(len, lines))
+        )
+        self.sources.add(json_line(record))
+        return record
+
+    def _extend_run(self, first: int, count: int) -> None:
+        """Add ``count`` rows, from live row ``first`` on (-1: new rows), to the runs, joining the
+        last run when they follow it."""
+        start = len(self.previous)
+        if self._runs:
+            run_start, run_first, run_count = self._runs[-1]
+            if first >= 0 and run_first >= 0 and run_first + run_count == first:
+                self._runs[-1] = (run_start, run_first, run_count + count)
+                return
+        self._runs.append((start, first, count))
 
     def __len__(self) -> int:
         return len(self.previous)

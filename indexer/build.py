@@ -159,7 +159,7 @@ def build_index(
             folder,
             articles=rows.articles,
             chunks=rows.chunks,
-            sources=rows.records,
+            sources=rows.sources,
             stats=rows.stats,
             lexical=lexical,
         )

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 
-@dataclass(frozen=True)
-class FileRange:
+class FileRange(NamedTuple):
     """Bytes ``start`` to ``end`` (exclusive) of the open file ``file``."""
 
     file: BinaryIO

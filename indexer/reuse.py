@@ -43,9 +43,10 @@ _VECTORS_ONLY_FORMAT = 1
 class Lent:
     """What the live build lends the next one; `close` it when the build is written.
 
-    With its files: ``sources`` (its records), ``articles`` and ``chunks`` (its open JSON-lines
-    files) where source ``i`` has the bytes ``article_offsets[i]:article_offsets[i + 1]`` and
-    ``chunk_offsets[...]`` and the chunk rows ``rows[i]:rows[i + 1]``. With its vectors:
+    With its files: ``sources`` (its records), ``articles``, ``chunks`` and ``source_lines`` (its
+    open JSON-lines files) where source ``i`` has the bytes ``article_offsets[i]:article_offsets[i
+    + 1]``, ``chunk_offsets[...]`` and ``source_offsets[...]``, and the chunk rows ``rows[i]:rows[i +
+    1]``. With its vectors:
     ``vectors`` (memory-mapped) and ``vectors_file`` (open, the rows ending the file), and
     ``vector_rows``, their rows by chunk hash. ``lexical`` is its lexical index, lent with its
     files when made with the same glossary and tokenizer.
@@ -54,8 +55,10 @@ class Lent:
     sources: list[SourceRecord] = field(default_factory=list)
     articles: BinaryIO | None = None
     chunks: BinaryIO | None = None
+    source_lines: BinaryIO | None = None
     article_offsets: list[int] = field(default_factory=list)
     chunk_offsets: list[int] = field(default_factory=list)
+    source_offsets: list[int] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
     vectors: np.ndarray | None = None
     vectors_file: BinaryIO | None = None
@@ -82,7 +85,7 @@ class Lent:
 
     def close(self) -> None:
         """Close the lent files."""
-        for file in (self.articles, self.chunks, self.vectors_file):
+        for file in (self.articles, self.chunks, self.source_lines, self.vectors_file):
             if file is not None:
                 file.close()
 
@@ -93,7 +96,8 @@ class PreviousBuild:
 
     ``manifest`` is None, and ``sources`` empty, for a format-1 build or one whose records cannot
     be read: such a build lends only its vectors, found by the hashes in its ``chunks.jsonl``.
-    ``file_stats`` are its sources' file stats (None where unknown), empty when it has none.
+    ``source_offsets`` are where their lines start in ``sources.jsonl`` (with its end last), and
+    ``file_stats`` their file stats (None where unknown), empty when it has none.
     """
 
     folder: Path
@@ -102,6 +106,7 @@ class PreviousBuild:
     dim: int
     manifest: Manifest | None
     sources: list[SourceRecord]
+    source_offsets: list[int] = field(default_factory=list)
     file_stats: list[FileStat | None] = field(default_factory=list)
 
     @classmethod
@@ -122,11 +127,11 @@ class PreviousBuild:
         if version == FORMAT_VERSION:
             try:
                 manifest = Manifest(**data)
-                sources = read_sources(folder / "sources.jsonl", count=manifest.articles)
+                sources, offsets = read_sources(folder / "sources.jsonl", count=manifest.articles)
                 if sum(len(s.chunk_hashes) for s in sources) != manifest.chunks:
                     raise ValueError("sources.jsonl does not add up to the manifest's chunks")
                 stats = _file_stats(folder, len(sources))
-                return cls(folder, version, manifest.model, manifest.dim, manifest, sources, stats)
+                return cls(folder, version, manifest.model, manifest.dim, manifest, sources, offsets, stats)
             except _READ_ERRORS as exc:
                 _unreadable(folder, "sources", exc)  # its vectors may still be lent, by chunk hash
         try:
@@ -173,11 +178,12 @@ class PreviousBuild:
     def _lend_files(self, lent: Lent) -> None:
         opened: list[BinaryIO] = []
         try:
-            for name in ("articles.jsonl", "chunks.jsonl"):
+            for name in ("articles.jsonl", "chunks.jsonl", "sources.jsonl"):
                 opened.append((self.folder / name).open("rb"))
             article_offsets = [0, *itertools.accumulate(s.article_bytes for s in self.sources)]
             chunk_offsets = [0, *itertools.accumulate(s.chunk_bytes for s in self.sources)]
-            for file, offsets in zip(opened, (article_offsets, chunk_offsets), strict=True):
+            every_offsets = (article_offsets, chunk_offsets, self.source_offsets)
+            for file, offsets in zip(opened, every_offsets, strict=True):
                 if os.fstat(file.fileno()).st_size != offsets[-1]:
                     raise ValueError(f"{file.name} does not add up to its sources")
         except _READ_ERRORS as exc:
@@ -186,8 +192,9 @@ class PreviousBuild:
             _unreadable(self.folder, "files", exc)
             return
         lent.sources = self.sources
-        lent.articles, lent.chunks = opened
+        lent.articles, lent.chunks, lent.source_lines = opened
         lent.article_offsets, lent.chunk_offsets = article_offsets, chunk_offsets
+        lent.source_offsets = self.source_offsets
         lent.rows = [0, *itertools.accumulate(len(s.chunk_hashes) for s in self.sources)]
 
     def _lend_lexical(self, lent: Lent) -> None:

@@ -140,7 +140,7 @@ def test_a_build_remembers_each_settled_file_as_it_found_it(kb: Path, root: Path
     path.write_text(path.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
     folder = build_index(kb, root, HashingEncoder(dim=64)).folder
 
-    records = read_sources(folder / "sources.jsonl", count=len(ARTICLES))
+    records, _ = read_sources(folder / "sources.jsonl", count=len(ARTICLES))
     stats = read_file_stats(folder, count=len(ARTICLES))
     assert stats == [FileStat.of((kb / record.path).stat()) for record in records]
 
