@@ -219,6 +219,7 @@ class OnnxEncoder:
             return self._runtime
 
     def _load_runtime(self) -> _OnnxRuntime:
+        _keep_onnxruntime_offline()
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -287,6 +288,17 @@ class OnnxEncoder:
             summed = np.einsum("bsd,bs->bd", hidden, weights)
             pooled = (summed / weights.sum(axis=1, keepdims=True).clip(min=1e-9)).astype(np.float32)
         return pooled
+
+
+def _keep_onnxruntime_offline() -> None:
+    """Switch off ONNX Runtime's usage telemetry (unless the environment already decides).
+
+    ONNX Runtime on Linux (1.32 here) records usage events for Microsoft in an SQLite file under
+    ~/.cache/Microsoft/DeveloperTools, tries to upload them, and flushes them with fsyncs when the
+    process exits (about 30 ms of every one-article re-index). itbot runs offline. The variable
+    is read when ONNX Runtime is first imported, so this runs before every import of it.
+    """
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
 
 
 def model_max_tokens(model_dir: Path) -> int:
@@ -391,6 +403,12 @@ class BulkEncoder:
         self.name = small.name
         self.dim = small.dim
 
+    def load(self) -> None:
+        """Load the ONNX encoder's model now, if it loads on first use (small calls go to it)."""
+        load = getattr(self._small, "load", None)
+        if load is not None:
+            load()
+
     def encode(self, texts: Sequence[str]) -> Vectors:
         """Return (len(texts), dim) float32 unit rows in input order; (0, dim) if ``texts`` is empty."""
         if len(texts) < self.threshold:
@@ -456,6 +474,7 @@ def load_encoder(
     onnx_path = folder / "model.onnx"
     if not onnx_path.is_file():
         started = time.perf_counter()
+        _keep_onnxruntime_offline()
         from indexer.onnx_export import export_onnx
 
         _write_atomically(onnx_path, lambda tmp: export_onnx(model_dir, tmp))
@@ -541,6 +560,7 @@ def _external_copy(onnx_path: Path) -> Path:
 
 
 def _quantize_int8(fp32_path: Path, out_path: Path) -> None:
+    _keep_onnxruntime_offline()
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # Per-channel weights on MatMuls only: per-tensor scales (the default) and quantised embeddings

@@ -104,6 +104,25 @@ def test_cached_load_reuses_the_file_and_does_not_import_torch(
     assert _onnx_files(cache_dir) == [onnx_file]
 
 
+def test_the_onnx_encoder_leaves_no_usage_telemetry_behind(
+    encoder: Encoder, cache_dir: Path, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("ORT_DISABLE_TELEMETRY", "XDG_CACHE_HOME")}
+    env.update(
+        HOME=str(home), PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
+    subprocess.run(
+        [sys.executable, "-c", CACHED_LOAD_PROBE, MODEL, str(cache_dir), "fp32"],
+        env=env,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    assert sorted(p.relative_to(home).as_posix() for p in home.rglob("*")) == []
+
+
 def test_rows_come_back_in_input_order_despite_length_sorting(cache_dir: Path) -> None:
     small_batches = load_encoder(MODEL, cache_dir=cache_dir, batch_size=3)
     together = small_batches.encode(SENTENCES)
