@@ -11,11 +11,13 @@ depend on what it reused: an incremental build equals a full one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,6 +63,38 @@ def _digest(parts: list[str]) -> str:
     return h.hexdigest()
 
 
+class _ModelLoad:
+    """The encoder's model loading in a daemon thread, started as soon as a file has to be parsed.
+
+    A parsed file almost always brings a chunk to embed, so the model (0.2 s for ONNX Runtime to
+    import and load) is loaded while the rest of the folder is scanned and the live build is read,
+    not after. Encoders without a ``load`` method load on their first ``encode`` as before.
+    """
+
+    def __init__(self, encoder: Encoder) -> None:
+        self._load: Callable[[], None] | None = getattr(encoder, "load", None)
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start loading the model, unless it is loading or loaded already."""
+        if self._load is not None and self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, args=(self._load,), name="itbot-load", daemon=True
+            )
+            self._thread.start()
+
+    @staticmethod
+    def _run(load: Callable[[], None]) -> None:
+        # A model that fails to load fails again on the first encode, which raises where awaited.
+        with contextlib.suppress(Exception):
+            load()
+
+    def wait(self) -> None:
+        """Wait for a model load that was started, so that the process never exits in the middle of it."""
+        if self._thread is not None:
+            self._thread.join()
+
+
 class _Embedding:
     """Texts (by chunk hash) being embedded in a daemon thread while the build goes on."""
 
@@ -101,8 +135,24 @@ def build_index(
     and ``unchanged`` is True. ``force`` builds anew even then, parsing every file again (vectors
     are still reused). Raises ``KnowledgeFolderError`` for a missing or empty knowledge folder.
     """
+    model = _ModelLoad(encoder)
+    try:
+        return _build(kb, root, encoder, options or ChunkingOptions(), hnsw_threshold, force, model.start)
+    finally:
+        model.wait()
+
+
+def _build(
+    kb: Path,
+    root: Path,
+    encoder: Encoder,
+    options: ChunkingOptions,
+    hnsw_threshold: int,
+    force: bool,
+    on_parse: Callable[[], None],
+) -> BuildReport:
+    """`build_index`, calling ``on_parse`` before each file it parses."""
     started = time.perf_counter()
-    options = options or ChunkingOptions()
     glossary, glossary_problems = load_glossary(kb / GLOSSARY_FILE)
     glossary_hash = _digest([LEXICAL_VERSION, json.dumps(glossary.to_json())])
     chunking = chunking_hash(options)
@@ -110,7 +160,7 @@ def build_index(
     previous = PreviousBuild.open(root)
     reusable = previous.reusable_sources(chunking) if previous is not None and not force else []
     stats = previous.file_stats if previous is not None and reusable else []
-    sources, problems = scan_knowledge(kb, options, reusable=reusable, stats=stats)
+    sources, problems = scan_knowledge(kb, options, reusable=reusable, stats=stats, on_parse=on_parse)
     kb_hash = _digest([chunking] + [f"{s.record.path}:{s.record.digest}" for s in sources])
     live = previous.manifest if previous is not None else None
     if (
@@ -146,7 +196,7 @@ def build_index(
         folder = new_build_folder(root)
         if reused_files and lent.chunks is None:
             # The live build's files could not be read after all: parse every file.
-            sources, problems = scan_knowledge(kb, options)
+            sources, problems = scan_knowledge(kb, options, on_parse=on_parse)
         problems = problems + glossary_problems
         rows = Rows(lent)
         for source in sources:

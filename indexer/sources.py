@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,13 +77,15 @@ def scan_knowledge(
     *,
     reusable: Sequence[SourceRecord] = (),
     stats: Sequence[FileStat | None] = (),
+    on_parse: Callable[[], None] | None = None,
 ) -> tuple[list[Source], list[ArticleProblem]]:
     """The files under ``kb`` to index, sorted by article id, and the problems of those left out.
 
     A file matching one of ``reusable`` (the previous build's records, which must have been made
     with ``options``) by path and digest is not parsed; nor read, when its stat equals the one
-    ``stats`` holds for that record (None where unknown; ignored unless one a record). Raises
-    `KnowledgeFolderError` for a missing or empty knowledge folder.
+    ``stats`` holds for that record (None where unknown; ignored unless one a record).
+    ``on_parse`` is called before each file that has to be parsed. Raises `KnowledgeFolderError`
+    for a missing or empty knowledge folder.
     """
     previous = _Previous(reusable, stats)
     trusted_before = time.time_ns() - RACY_NANOSECONDS
@@ -92,7 +94,7 @@ def scan_knowledge(
     ids = ArticleIds()
     for relative, path in knowledge_paths(kb):
         try:
-            source = _scan_file(kb, relative, path, previous, options, trusted_before)
+            source = _scan_file(kb, relative, path, previous, options, trusted_before, on_parse)
             ids.claim(source.record.article_id, path)
         except ArticleError as error:
             problems.append(error.problem)
@@ -102,7 +104,13 @@ def scan_knowledge(
 
 
 def _scan_file(
-    kb: Path, relative: str, path: str, previous: _Previous, options: ChunkingOptions, trusted_before: int
+    kb: Path,
+    relative: str,
+    path: str,
+    previous: _Previous,
+    options: ChunkingOptions,
+    trusted_before: int,
+    on_parse: Callable[[], None] | None,
 ) -> Source:
     """The file ``path`` (``relative`` to ``kb``): reused when its stat or its bytes say it can be,
     else parsed; `ArticleError` when it cannot be indexed."""
@@ -117,6 +125,8 @@ def _scan_file(
     position = previous.same_bytes(relative, digest)
     if position is not None:
         return Source(previous.records[position], previous=position, stat=stat)
+    if on_parse is not None:
+        on_parse()
     article = parse_article(Path(path), kb, raw)
     chunks = tuple(chunk_article(article, options))
     record = SourceRecord(relative, digest, article.id, tuple(c.hash for c in chunks))

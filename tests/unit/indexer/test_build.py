@@ -14,7 +14,7 @@ import pytest
 
 from indexer.articles import KnowledgeFolderError
 from indexer.build import build_index
-from indexer.encoder import HashingEncoder, Vectors
+from indexer.encoder import EncoderError, HashingEncoder, Vectors
 from indexer.store import current_folder, load_chunks, load_current, read_manifest
 from tests.tiny_kb import ARTICLES
 
@@ -177,3 +177,58 @@ def test_a_missing_knowledge_folder_is_a_knowledge_folder_error(tmp_path: Path, 
     with pytest.raises(KnowledgeFolderError, match="does not exist"):
         build_index(tmp_path / "nowhere", root, HashingEncoder(dim=64))
     assert not (root / "current").exists()
+
+
+class LoadingEncoder(CountingEncoder):
+    """A counting encoder whose model is loaded ahead by ``load`` (as the ONNX encoder's is)."""
+
+    def __init__(self, *, fails: bool = False) -> None:
+        super().__init__()
+        self.events: list[str] = []
+        self._fails = fails
+
+    def load(self) -> None:
+        self.events.append("load")
+        if self._fails:
+            raise EncoderError("the model cannot be loaded")
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        if self._fails:
+            raise EncoderError("the model cannot be loaded")
+        self.events.append("encode")
+        return super().encode(texts)
+
+
+def edit_citrix(kb: Path) -> None:
+    path = kb / f"{CITRIX}.md"
+    path.write_text(path.read_text(encoding="utf-8") + "\nRestart the Citrix Workspace app.\n", "utf-8")
+
+
+def test_the_model_is_loaded_ahead_once_a_file_has_to_be_parsed(kb: Path, root: Path) -> None:
+    build_index(kb, root, HashingEncoder(dim=64))
+    edit_citrix(kb)
+    encoder = LoadingEncoder()
+
+    build_index(kb, root, encoder)
+
+    assert sorted(encoder.events) == ["encode", "load"]
+
+
+def test_a_build_that_parses_nothing_never_loads_the_model(kb: Path, root: Path) -> None:
+    build_index(kb, root, HashingEncoder(dim=64))
+    encoder = LoadingEncoder()
+
+    assert build_index(kb, root, encoder).unchanged
+
+    assert encoder.events == []
+
+
+def test_a_model_that_cannot_be_loaded_fails_the_build_and_keeps_the_live_one(kb: Path, root: Path) -> None:
+    live = build_index(kb, root, HashingEncoder(dim=64)).folder
+    edit_citrix(kb)
+
+    with pytest.raises(EncoderError):
+        build_index(kb, root, LoadingEncoder(fails=True))
+
+    assert current_folder(root) == live
+    assert finished_builds(root) == [live]
