@@ -78,6 +78,16 @@ def _full_settings() -> Settings:
     return Settings()
 
 
+def _single_blas_thread() -> None:
+    """Have numpy's OpenBLAS start no worker threads (unless the environment already decides).
+
+    At import, OpenBLAS starts a thread per core that spins for about 0.1 s waiting for work; an
+    index build gives it none (ONNX Runtime and torch run their own threads), and on a two-core
+    machine the spinning slows the build. Only takes effect before numpy is first imported.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def add_parser(sub: Any) -> None:
     """Register ``itbot index`` on the CLI's subparsers."""
     p_index = sub.add_parser("index", help="build or refresh the index from $ITBOT_KB")
@@ -86,6 +96,7 @@ def add_parser(sub: Any) -> None:
 
 def run(settings: IndexSettings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Build or refresh the index; print what was done and every problem with file and line."""
+    _single_blas_thread()
     from indexer.articles import KnowledgeFolderError
     from indexer.build import build_index
     from indexer.encoder import EncoderError, load_encoder

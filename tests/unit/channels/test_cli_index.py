@@ -80,14 +80,30 @@ def test_the_index_paths_are_those_of_settings(monkeypatch: pytest.MonkeyPatch) 
     assert (index.index_root, index.models_dir) == (settings.index_root, settings.models_dir)
 
 
-def test_itbot_index_never_imports_pydantic(tmp_path: Path) -> None:
+def run_index_in_a_new_process(tmp_path: Path, report: str) -> list[str]:
+    """Run ``itbot index`` (a model folder without weights: it stops at exit code 2) in a fresh
+    interpreter; the exit code and what ``report`` (a Python expression) says afterwards."""
     probe = (
-        "import sys; from bot.channels.cli import main; code = main(['index']); "
-        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_settings')))"
+        f"import os, sys; from bot.channels.cli import main; code = main(['index']); print(code, {report})"
     )
-    env = {k: v for k, v in os.environ.items() if not k.lower().startswith("itbot_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.lower().startswith("itbot_") and k != "OPENBLAS_NUM_THREADS"
+    }
     env.update(ITBOT_HOME=str(tmp_path / "home"), ITBOT_KB=str(tmp_path / "no-kb"), ITBOT_MODEL=str(tmp_path))
     done = subprocess.run(
         [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
-    assert done.stdout.split() == ["2", "[]"]
+    return done.stdout.split()
+
+
+def test_itbot_index_never_imports_pydantic(tmp_path: Path) -> None:
+    loaded = "sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_settings'))"
+    assert run_index_in_a_new_process(tmp_path, loaded) == ["2", "[]"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc")
+def test_itbot_index_runs_numpy_without_blas_worker_threads(tmp_path: Path) -> None:
+    threads = "'numpy' in sys.modules, len(os.listdir('/proc/self/task'))"
+    assert run_index_in_a_new_process(tmp_path, threads) == ["2", "True", "1"]
