@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
 import subprocess
 import sys
@@ -11,6 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from bot.channels.cli import main
 from bot.channels.cli_index import IndexSettings
 from bot.config import Settings
 
@@ -80,30 +83,67 @@ def test_the_index_paths_are_those_of_settings(monkeypatch: pytest.MonkeyPatch) 
     assert (index.index_root, index.models_dir) == (settings.index_root, settings.models_dir)
 
 
-def run_index_in_a_new_process(tmp_path: Path, report: str) -> list[str]:
-    """Run ``itbot index`` (a model folder without weights: it stops at exit code 2) in a fresh
-    interpreter; the exit code and what ``report`` (a Python expression) says afterwards."""
-    probe = (
-        f"import os, sys; from bot.channels.cli import main; code = main(['index']); print(code, {report})"
-    )
+def index_environment(tmp_path: Path) -> dict[str, str]:
+    """``ITBOT_*`` for an ``itbot index`` that stops at exit code 2: a model folder without weights."""
+    return {
+        "ITBOT_HOME": str(tmp_path / "home"),
+        "ITBOT_KB": str(tmp_path / "no-kb"),
+        "ITBOT_MODEL": str(tmp_path),
+    }
+
+
+def run_in_a_new_process(tmp_path: Path, code: str) -> list[str]:
+    """What the Python ``code`` prints in a fresh interpreter with `index_environment`, as words."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.lower().startswith("itbot_") and k != "OPENBLAS_NUM_THREADS"
     }
-    env.update(ITBOT_HOME=str(tmp_path / "home"), ITBOT_KB=str(tmp_path / "no-kb"), ITBOT_MODEL=str(tmp_path))
+    env.update(index_environment(tmp_path))
     done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     return done.stdout.split()
 
 
 def test_itbot_index_never_imports_pydantic(tmp_path: Path) -> None:
-    loaded = "sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_settings'))"
-    assert run_index_in_a_new_process(tmp_path, loaded) == ["2", "[]"]
+    code = (
+        "import sys; from bot.channels.cli import main; code = main(['index']); "
+        "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_settings')))"
+    )
+    assert run_in_a_new_process(tmp_path, code) == ["2", "[]"]
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc")
 def test_itbot_index_runs_numpy_without_blas_worker_threads(tmp_path: Path) -> None:
-    threads = "'numpy' in sys.modules, len(os.listdir('/proc/self/task'))"
-    assert run_index_in_a_new_process(tmp_path, threads) == ["2", "True", "1"]
+    code = (
+        "import os, sys; from bot.channels.cli import main; code = main(['index']); "
+        "print(code, 'numpy' in sys.modules, len(os.listdir('/proc/self/task')))"
+    )
+    assert run_in_a_new_process(tmp_path, code) == ["2", "True", "1"]
+
+
+def test_as_the_console_script_itbot_index_spares_the_shutdown_its_garbage_collections(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import gc, sys; from bot.channels.cli import main; sys.argv = ['itbot', 'index']; "
+        "print(main(), gc.get_freeze_count() > 0)"
+    )
+    assert run_in_a_new_process(tmp_path, code) == ["2", "True"]
+
+
+def test_called_in_process_itbot_index_leaves_the_garbage_collector_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in index_environment(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    frozen = gc.get_freeze_count()
+    try:
+        assert main(["index"]) == 2
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert gc.get_freeze_count() == frozen
