@@ -43,10 +43,10 @@ _VECTORS_ONLY_FORMAT = 1
 class Lent:
     """What the live build lends the next one; `close` it when the build is written.
 
-    With its files: ``sources`` (its records), ``articles``, ``chunks`` and ``source_lines`` (its
-    open JSON-lines files) where source ``i`` has the bytes ``article_offsets[i]:article_offsets[i
-    + 1]``, ``chunk_offsets[...]`` and ``source_offsets[...]``, and the chunk rows ``rows[i]:rows[i +
-    1]``. With its vectors:
+    With its files: ``sources`` (its records) and ``articles``, ``chunks`` and ``source_lines``
+    (its open JSON-lines files), where source ``i`` has the bytes
+    ``article_offsets[i]:article_offsets[i + 1]`` of the first, likewise in ``chunk_offsets`` and
+    ``source_offsets``, and the chunk rows ``rows[i]:rows[i + 1]``. With its vectors:
     ``vectors`` (memory-mapped) and ``vectors_file`` (open, the rows ending the file), and
     ``vector_rows``, their rows by chunk hash. ``lexical`` is its lexical index, lent with its
     files when made with the same glossary and tokenizer.

@@ -83,7 +83,7 @@ def scan_knowledge(
 
     A file matching one of ``reusable`` (the previous build's records, which must have been made
     with ``options``) by path and digest is not parsed; nor read, when its stat equals the one
-    ``stats`` holds for that record (None where unknown; ignored unless one a record).
+    ``stats`` holds for that record (None where unknown; ignored unless there is one a record).
     ``on_parse`` is called before each file that has to be parsed. Raises `KnowledgeFolderError`
     for a missing or empty knowledge folder.
     """
