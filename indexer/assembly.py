@@ -17,15 +17,14 @@ import numpy as np
 from indexer.pieces import Pieces
 from indexer.reuse import Lent
 from indexer.sources import Source
-from indexer.store import FileStat, SourceRecord, StoredArticle, StoredChunk, json_line
+from indexer.store import SourceRecord, StoredArticle, StoredChunk, json_line
 
 
 class Rows:
     """The new build's articles, chunks and source records, and where each chunk came from.
 
     Sources are added in order with `add`; ``articles``, ``chunks`` and ``sources`` then hold the
-    three JSON-lines files as pieces, ``records`` the source records and ``stats`` their file
-    stats, for `write_contents`.
+    three JSON-lines files as pieces and ``records`` the source records, for `write_contents`.
     """
 
     def __init__(self, lent: Lent) -> None:
@@ -34,7 +33,6 @@ class Rows:
         self.chunks = Pieces()
         self.sources = Pieces()
         self.records: list[SourceRecord] = []
-        self.stats: list[FileStat | None] = []
         # Per chunk: its row in the live build when its whole file was reused, else -1.
         self.previous: list[int] = []
         self.hashes: list[str] = []
@@ -47,7 +45,6 @@ class Rows:
         """Append ``source``'s article and chunks: the live build's lines when it is reused."""
         record = self._add_parsed(source) if source.previous is None else self._add_reused(source.previous)
         self.records.append(record)
-        self.stats.append(source.stat)
         self.hashes.extend(record.chunk_hashes)
 
     def _add_reused(self, at: int) -> SourceRecord:

@@ -32,7 +32,7 @@ from indexer.glossary import GLOSSARY_FILE, load_glossary
 from indexer.lexical import LEXICAL_VERSION, LexicalIndex
 from indexer.models import ArticleProblem
 from indexer.reuse import Lent, PreviousBuild
-from indexer.sources import scan_knowledge
+from indexer.sources import file_stats, scan_knowledge
 from indexer.store import (
     FORMAT_VERSION,
     Manifest,
@@ -40,6 +40,7 @@ from indexer.store import (
     new_build_folder,
     publish,
     write_contents,
+    write_file_stats,
     write_vectors,
 )
 
@@ -210,7 +211,6 @@ def _build(
             articles=rows.articles,
             chunks=rows.chunks,
             sources=rows.sources,
-            stats=rows.stats,
             lexical=lexical,
         )
         missing = rows.unembedded()
@@ -236,6 +236,7 @@ def _build(
             problems=[str(p) for p in problems],
             chunking_hash=chunking,
         )
+        write_file_stats(folder, file_stats(kb, sources))
         finish_build(folder, manifest=manifest, dense=dense)
     except BaseException:
         if folder is not None:

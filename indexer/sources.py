@@ -9,7 +9,9 @@ Either way the files come in article-id order with the same problems (file and l
 
 A file's stat vouches for its bytes only if the file cannot still change within the same
 timestamp: as git does for "racy" entries, a stat taken moments after the file last changed is
-not kept, so the next build reads and hashes that file again.
+not trusted. When the build ends long enough after such a change (a full build takes minutes),
+the file is read again and its stat kept if it still holds the bytes indexed; otherwise the
+next build reads and hashes that file again.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ class Source:
 
     ``previous`` is the file's position among the previous build's records when it is reused
     (same path, same bytes); otherwise ``article`` and ``chunks`` hold it freshly parsed. ``stat``
-    is the file's stat to remember, None when it cannot vouch for the bytes read.
+    is the file's stat as it was read, and ``settled`` whether that stat vouches for the bytes
+    read (the file had not changed moments before).
     """
 
     record: SourceRecord
@@ -46,6 +49,7 @@ class Source:
     article: Article | None = None
     chunks: tuple[Chunk, ...] = ()
     stat: FileStat | None = None
+    settled: bool = False
 
 
 class _Previous:
@@ -88,7 +92,7 @@ def scan_knowledge(
     for a missing or empty knowledge folder.
     """
     previous = _Previous(reusable, stats)
-    trusted_before = time.time_ns() - RACY_NANOSECONDS
+    trusted_before = _now_ns() - RACY_NANOSECONDS
     sources: list[Source] = []
     problems: list[ArticleProblem] = []
     ids = ArticleIds()
@@ -117,20 +121,53 @@ def _scan_file(
     stat = _stat(path)
     position = None if stat is None else previous.unchanged(relative, stat)
     if position is not None:
-        return Source(previous.records[position], previous=position, stat=stat)
+        return Source(previous.records[position], previous=position, stat=stat, settled=True)
     raw = read_source(Path(path))
-    if stat is not None and max(stat.mtime_ns, stat.ctime_ns) >= trusted_before:
-        stat = None  # it may change again without its stat showing it
+    settled = stat is not None and _changed_before(stat, trusted_before)
     digest = hashlib.sha256(raw).hexdigest()
     position = previous.same_bytes(relative, digest)
     if position is not None:
-        return Source(previous.records[position], previous=position, stat=stat)
+        return Source(previous.records[position], previous=position, stat=stat, settled=settled)
     if on_parse is not None:
         on_parse()
     article = parse_article(Path(path), kb, raw)
     chunks = tuple(chunk_article(article, options))
     record = SourceRecord(relative, digest, article.id, tuple(c.hash for c in chunks))
-    return Source(record, article=article, chunks=chunks, stat=stat)
+    return Source(record, article=article, chunks=chunks, stat=stat, settled=settled)
+
+
+def file_stats(kb: Path, sources: Sequence[Source]) -> list[FileStat | None]:
+    """The stats for the next build to trust, one per source of ``kb`` (None where it cannot).
+
+    A file read moments after it changed is looked at again: if it has settled since, still has
+    the stat it was read with and still holds the bytes indexed (read again to make sure), its
+    stat is kept after all.
+    """
+    trusted_before = _now_ns() - RACY_NANOSECONDS
+    return [source.stat if source.settled else _settle(kb, source, trusted_before) for source in sources]
+
+
+def _settle(kb: Path, source: Source, trusted_before: int) -> FileStat | None:
+    stat = source.stat
+    if stat is None or not _changed_before(stat, trusted_before):
+        return None
+    path = kb / source.record.path
+    try:
+        if FileStat.of(path.stat()) != stat:
+            return None
+        unchanged = hashlib.sha256(path.read_bytes()).hexdigest() == source.record.digest
+    except OSError:
+        return None
+    return stat if unchanged else None
+
+
+def _changed_before(stat: FileStat, moment_ns: int) -> bool:
+    """True when the file's data and metadata last changed before ``moment_ns``."""
+    return max(stat.mtime_ns, stat.ctime_ns) < moment_ns
+
+
+def _now_ns() -> int:
+    return time.time_ns()
 
 
 def _stat(path: str) -> FileStat | None:

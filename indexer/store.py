@@ -292,11 +292,9 @@ def write_contents(
     articles: Pieces,
     chunks: Pieces,
     sources: Pieces,
-    stats: Sequence[FileStat | None],
     lexical: LexicalIndex,
 ) -> None:
-    """Write a build's articles, chunks, sources (with their file ``stats``, None where unknown)
-    and lexical index into ``folder`` (not live yet).
+    """Write a build's articles, chunks, sources and lexical index into ``folder`` (not live yet).
 
     ``articles``, ``chunks`` and ``sources`` are the JSON-lines files as pieces of whole lines:
     lines from `json_line`, or ranges of the live build's files. The build is finished by
@@ -305,9 +303,13 @@ def write_contents(
     write_pieces(folder / "articles.jsonl", articles)
     write_pieces(folder / "chunks.jsonl", chunks)
     write_pieces(folder / "sources.jsonl", sources)
+    lexical.save(folder / "lexical")
+
+
+def write_file_stats(folder: Path, stats: Sequence[FileStat | None]) -> None:
+    """Write the file stats of a build's sources, in article order (None where unknown)."""
     table = np.array([_UNKNOWN_STAT if s is None else s for s in stats], dtype=np.int64).reshape(-1, 3)
     np.save(folder / "file_stats.npy", table, allow_pickle=False)
-    lexical.save(folder / "lexical")
 
 
 def read_file_stats(folder: Path, *, count: int) -> list[FileStat | None]:

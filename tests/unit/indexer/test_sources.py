@@ -9,7 +9,9 @@ file as written long before the build.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -131,6 +133,52 @@ def test_files_changed_moments_before_a_build_are_read_again_by_the_next(
 
     assert sorted(read) == sorted(ARTICLES)
     assert parsed == []
+
+
+@contextlib.contextmanager
+def clock_jumping_ahead_after_the_scan(then: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Within, the build's clock reads ten seconds late from its second reading on (as at the end
+    of a full build that took minutes), after calling ``then`` once."""
+    real = indexer.sources._now_ns
+    readings: list[int] = []
+
+    def clock() -> int:
+        readings.append(real())
+        if len(readings) == 2:
+            then()
+        return readings[-1] + (10_000_000_000 if len(readings) > 1 else 0)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(indexer.sources, "_now_ns", clock)
+        yield
+
+
+def test_a_build_ending_long_after_its_files_changed_remembers_their_stats(
+    kb: Path, root: Path, read: list[str]
+) -> None:
+    with clock_jumping_ahead_after_the_scan():
+        folder = build_index(kb, root, HashingEncoder(dim=64)).folder
+    read.clear()
+
+    assert None not in read_file_stats(folder, count=len(ARTICLES))
+    assert build(kb, root)
+    assert read == []
+
+
+def test_a_file_changed_while_it_was_being_indexed_is_read_and_parsed_again_next_time(
+    kb: Path, root: Path, read: list[str], parsed: list[str]
+) -> None:
+    path = citrix(kb)
+    with clock_jumping_ahead_after_the_scan(
+        lambda: path.write_text(path.read_text(encoding="utf-8") + "\nLate line.\n", "utf-8")
+    ):
+        build_index(kb, root, HashingEncoder(dim=64))
+    read.clear()
+    parsed.clear()
+
+    assert not build(kb, root)
+    assert read == [CITRIX]
+    assert parsed == [CITRIX]
 
 
 @pytest.mark.usefixtures("settled")
