@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import stat
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,17 +48,56 @@ def load_article(path: Path, root: Path) -> Article:
     invalid, non-mapping or unclosed front matter, a malformed field, or a file with no body text.
     Raises ValueError if ``path`` is not under ``root``.
     """
-    return parse_article(path, root, read_source(path))
+    return parse_article(path, root, read_source(path, root))
 
 
-def read_source(path: Path) -> bytes:
-    """The bytes of the knowledge file ``path``; `ArticleError` when it cannot be read."""
+def read_source(path: Path, root: Path) -> bytes:
+    """The bytes of the knowledge file ``path`` under ``root``.
+
+    Only regular files inside ``root`` are read: a link is followed only when it leads to a file
+    inside ``root`` (`confined_path`), and the file is opened without following a link, so one
+    swapped in after the check is refused too. `ArticleError` when the file cannot be read, leads
+    outside ``root``, or is not a regular file (a device, a FIFO, a folder).
+    """
+    real = confined_path(os.fspath(path), root)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        return path.read_bytes()
+        descriptor = os.open(real, flags)
     except PermissionError:
         raise _error(path, 1, "cannot read the file: permission denied") from None
     except OSError as error:
         raise _error(path, 1, f"cannot read the file: {error.strerror or error}") from None
+    with open(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise _error(path, 1, "not a regular file; only Markdown files are indexed")
+        try:
+            return file.read()
+        except OSError as error:
+            raise _error(path, 1, f"cannot read the file: {error.strerror or error}") from None
+
+
+def confined_path(path: str, root: Path) -> str:
+    """``path`` itself, or, when it is a symbolic link, the real path it leads to.
+
+    Raises `ArticleError` for a link that leads outside the real path of ``root`` (such as a link
+    to ``/proc/self/environ`` or ``/etc/passwd``): the file it names is never read, so no secret
+    of the server can become an article. Costs one ``lstat`` for a file that is not a link.
+    """
+    try:
+        is_link = stat.S_ISLNK(os.lstat(path).st_mode)
+    except OSError:
+        return path  # reading it reports why
+    if not is_link:
+        return path
+    real = os.path.realpath(path)
+    inside = os.path.realpath(root)
+    if os.path.commonpath([real, inside]) != inside:
+        raise _error(
+            Path(path),
+            1,
+            f"a link to {real}, outside the knowledge folder; not read (copy the article into the folder)",
+        )
+    return real
 
 
 def parse_article(path: Path, root: Path, raw: bytes) -> Article:

@@ -23,7 +23,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from indexer.articles import ArticleError, ArticleIds, knowledge_paths, parse_article, read_source
+from indexer.articles import (
+    ArticleError,
+    ArticleIds,
+    confined_path,
+    knowledge_paths,
+    parse_article,
+    read_source,
+)
 from indexer.chunking import ChunkingOptions, chunk_article
 from indexer.models import Article, ArticleProblem, Chunk
 from indexer.store import FileStat, SourceRecord
@@ -118,11 +125,11 @@ def _scan_file(
 ) -> Source:
     """The file ``path`` (``relative`` to ``kb``): reused when its stat or its bytes say it can be,
     else parsed; `ArticleError` when it cannot be indexed."""
-    stat = _stat(path)
+    stat = _stat(confined_path(path, kb))
     position = None if stat is None else previous.unchanged(relative, stat)
     if position is not None:
         return Source(previous.records[position], previous=position, stat=stat, settled=True)
-    raw = read_source(Path(path))
+    raw = read_source(Path(path), kb)
     settled = stat is not None and _changed_before(stat, trusted_before)
     digest = hashlib.sha256(raw).hexdigest()
     position = previous.same_bytes(relative, digest)

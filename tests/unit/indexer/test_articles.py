@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -181,11 +182,11 @@ def test_non_utf8_file_is_a_problem_at_the_line_of_the_first_bad_byte(tmp_path: 
 def test_unreadable_file_is_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "secret.md", "# Secret\nBody.\n")
 
-    def refuse(self: Path) -> bytes:
-        raise PermissionError(13, "Permission denied", str(self))
+    def refuse(file: str, flags: int, mode: int = 0o777) -> int:
+        raise PermissionError(13, "Permission denied", file)
 
     # Simulated: a chmod 000 file is still readable when the tests run as root.
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(ArticleError) as caught:
         load_article(path, tmp_path)
 
@@ -274,17 +275,21 @@ def test_hidden_files_and_folders_are_skipped(tmp_path: Path) -> None:
     assert problems == []
 
 
-def test_links_to_files_are_read_and_links_to_folders_are_not_followed(tmp_path: Path) -> None:
+def test_links_to_files_inside_are_read_outside_refused_and_links_to_folders_not_followed(
+    tmp_path: Path,
+) -> None:
     kb = tmp_path / "kb"
     write(kb, "network/wifi.md", "Body.\n")
     write(tmp_path, "elsewhere/printer.md", "Body.\n")
+    (kb / "wifi-again.md").symlink_to(kb / "network" / "wifi.md")
     (kb / "printer.md").symlink_to(tmp_path / "elsewhere" / "printer.md")
     (kb / "linked").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
 
     articles, problems = load_articles(kb)
 
-    assert [article.id for article in articles] == ["network/wifi", "printer"]
-    assert problems == []
+    assert [article.id for article in articles] == ["network/wifi", "wifi-again"]
+    assert [(problem.path.name, problem.line) for problem in problems] == [("printer.md", 1)]
+    assert "outside the knowledge folder" in problems[0].message
 
 
 def test_knowledge_paths_are_relative_with_slashes_and_full_as_strings(tmp_path: Path) -> None:
