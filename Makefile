@@ -17,10 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## run: build the index from knowledge/ and serve the web chat on http://$(HOST):$(PORT)
+## run: build the index from knowledge/, then serve the web chat on http://$(HOST):$(PORT) and run the
+## worker (IT's replies, tickets to the service desk) until Ctrl-C stops both
 run: $(STAMP)
 	$(BIN)/itbot index
-	$(BIN)/itbot serve --host $(HOST) --port $(PORT)
+	$(BIN)/itbot run --host $(HOST) --port $(PORT)
 
 index: $(STAMP)
 	$(BIN)/itbot index

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from bot.channels import cli_index, cli_slack, cli_tickets
+from bot.channels import cli_index, cli_run, cli_slack, cli_tickets
 from bot.logging_setup import configure_logging
 
 # Each command imports what it needs when it runs: `itbot index` must start in a fraction of a
@@ -132,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--port", type=int, default=8000)
     p_worker = sub.add_parser("worker", help="deliver the outbox: tickets to the service desk, chat messages")
     p_worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
+    cli_run.add_parser(sub)
     cli_slack.add_parser(sub)
     cli_tickets.add_parser(sub)
     return parser
@@ -154,6 +155,8 @@ def _run(argv: Sequence[str] | None) -> int:
     # A server logs its events (ids, decisions, timings; never text) at INFO; commands stay quiet.
     configure_logging(verbose=args.verbose or args.command in ("serve", "worker"))
     out, err = sys.stdout, sys.stderr
+    if args.command == "run":
+        return cli_run.run(args, out, err)
     if args.command == "index":
         code = cli_index.run(cli_index.IndexSettings.from_environment(), args, out, err)
         if argv is None:  # the console script: the process ends as soon as this returns
