@@ -85,6 +85,13 @@ def stuck_message(settings: Settings) -> str:
     return f"I've noted that. Call the service desk at {settings.service_desk_phone} if it's urgent."
 
 
+def dial_string(phone: str) -> str:
+    """What a ``tel:`` link dials for ``phone`` as people write it ("x4357" -> "4357",
+    "+1 (555) 010-4357" -> "+15550104357"); empty when it holds no digit."""
+    digits = re.sub(r"[^0-9+]", "", phone)
+    return digits if any(c.isdigit() for c in digits) else ""
+
+
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse({"error": code, "message": message}, status_code=status)
 
@@ -145,8 +152,14 @@ def converse(
         )
     reply = outcome.reply
     if reply is None:
-        reply = Reply(Decision.ESCALATE, f"Sent to IT on {outcome.relayed_to}.", reason="relayed")
+        reply = Reply(
+            Decision.ESCALATE,
+            f"Sent to IT on {outcome.relayed_to}.",
+            reason="relayed",
+            asked=outcome.relayed_text,
+        )
     body = reply.to_json()
+    body["asked"] = reply.asked
     body.update(
         conversation=conversation,
         ticket=ticket_json(sessions, outcome.ticket_number),
@@ -216,6 +229,7 @@ def chat_page(request: Request, settings: SettingsDep) -> Response:
     poll = getattr(request.app.state, "web_poll_seconds", DEFAULT_POLL_SECONDS)
     context = {
         "phone": settings.service_desk_phone,
+        "phone_dial": dial_string(settings.service_desk_phone),
         "stuck": stuck_message(settings),
         "max_chars": settings.max_question_chars,
         "poll_seconds": f"{float(poll):g}",

@@ -67,6 +67,7 @@ class Outcome:
     relayed_to: str | None = None
     ticket_number: str | None = None
     escalation: str | None = None  # the escalation step's kind, when one ran
+    relayed_text: str = ""  # the message sent to the ticket, scrubbed, when it was relayed
 
 
 class ConversationFlow:
@@ -210,7 +211,8 @@ class ConversationFlow:
             return None
         if ticket is None or ticket.status not in _LIVE_STATUSES:
             return None
-        relayed = Outcome(None, relayed_to=ticket.number, ticket_number=ticket.number)
+        scrubbed = scrub(text).text
+        relayed = Outcome(None, relayed_to=ticket.number, ticket_number=ticket.number, relayed_text=scrubbed)
         try:
             add_requester_message(
                 session=session, settings=self.settings, ticket_id=ticket.id, requester=user, text=text
@@ -224,7 +226,7 @@ class ConversationFlow:
             return Outcome(Reply(Decision.ESCALATE, text), ticket_number=ticket.number)
         except TicketError:  # nothing left once scrubbed, or the ticket closed meanwhile: nothing to relay
             return relayed
-        turn = StoredTurn(role="user", text=scrub(text).text)
+        turn = StoredTurn(role="user", text=scrubbed)
         self._remember(session, conversation.thread_key, user, [turn])
         log.info("event=relayed_to_ticket channel=%s number=%s", self.channel, ticket.number)
         return relayed

@@ -82,15 +82,72 @@ def test_a_clarify_choice_answers_from_the_chosen_article(page: Page, fake_serve
     expect(choices.get_by_role("button", name="Printer shows offline")).to_be_disabled()
 
 
-def test_the_citation_opens_the_article_page(page: Page, live_server: LiveServer) -> None:
+def test_the_citation_opens_the_article_in_a_new_tab_and_the_chat_stays(
+    page: Page, live_server: LiveServer
+) -> None:
     page.goto(live_server.url)
     ask(page, "citrix frozen black screen on the wow")
+    answer = page.locator('.msg.bot[data-decision="answer"]')
 
-    page.locator('.msg.bot[data-decision="answer"]').get_by_role("link").first.click()
+    with page.expect_popup() as opened:
+        answer.get_by_role("link").first.click()
 
-    expect(page).to_have_url(re.compile(r"/kb/citrix/citrix-frozen$"))
-    expect(page.get_by_role("heading", name="Citrix is frozen or shows a black screen")).to_be_visible()
-    expect(page.get_by_text("end-user-computing")).to_be_visible()
+    article = opened.value
+    expect(article).to_have_url(re.compile(r"/kb/citrix/citrix-frozen$"))
+    expect(article.get_by_role("heading", name="Citrix is frozen or shows a black screen")).to_be_visible()
+    expect(article.get_by_text("end-user-computing")).to_be_visible()
+    expect(answer).to_be_visible()
+
+
+def test_a_reload_keeps_the_conversation_as_stored_with_patient_details_scrubbed(
+    page: Page, live_server: LiveServer
+) -> None:
+    page.goto(live_server.url)
+    ask(page, "epic won't let me log in for MRN 12345678, password refused")
+    answer = page.locator('.msg.bot[data-decision="answer"]')
+    expect(answer).to_be_visible()
+    answer.get_by_role("button", name="That fixed it").click()
+    expect(answer.get_by_text("Glad that helped.")).to_be_visible()
+
+    page.reload()
+
+    expect(page.locator(".msg.user")).to_have_text(re.compile(r"\[MRN\]"))
+    restored = page.locator('.msg.bot[data-decision="answer"]')
+    expect(restored.locator(".answer strong", has_text="Caps Lock")).to_be_visible()
+    expect(restored.get_by_text("Glad that helped.")).to_be_visible()
+    expect(restored.get_by_role("button", name="That fixed it")).to_be_disabled()
+    stored = page.evaluate("JSON.stringify(Object.assign({}, window.sessionStorage))")
+    assert "12345678" not in stored
+    assert "12345678" not in page.content()
+
+
+def test_new_conversation_forgets_the_kept_transcript(page: Page, live_server: LiveServer) -> None:
+    page.goto(live_server.url)
+    ask(page, "citrix frozen black screen on the wow")
+    expect(page.locator('.msg.bot[data-decision="answer"]')).to_be_visible()
+
+    page.get_by_role("button", name="New conversation").click()
+    page.reload()
+
+    expect(page.locator(".msg.user")).to_have_count(0)
+
+
+def test_choices_are_buttons_only_and_focus_stays_in_the_box(page: Page, fake_server: LiveServer) -> None:
+    page.goto(fake_server.url)
+    ask(page, "printer broken")
+
+    choices = page.locator('.msg.bot[data-decision="clarify"]')
+    expect(choices.get_by_role("button", name="Label printer prints blank labels")).to_be_visible()
+    expect(choices.locator("ol")).to_have_count(0)
+    choices.get_by_role("button", name="Label printer prints blank labels").click()
+    expect(page.locator('.msg.bot[data-decision="answer"]')).to_be_visible()
+    expect(page.get_by_label("Your question")).to_be_focused()
+
+
+def test_the_service_desk_number_can_be_tapped_to_call(page: Page, live_server: LiveServer) -> None:
+    page.goto(live_server.url)
+
+    expect(page.locator(".intro a.call")).to_have_attribute("href", "tel:4357")
 
 
 def test_the_chat_fits_a_phone_screen(browser: Browser, live_server: LiveServer) -> None:

@@ -37,7 +37,7 @@ from tests.fakes.assistant import FakeAssistant
 from tests.live_server import LiveServer, serve
 
 CONTRACT_KEYS = {"decision", "text", "citations", "notice", "actions", "interaction_id"}
-CONVERSATION_KEYS = {"conversation", "ticket", "relayed_to", "escalation"}
+CONVERSATION_KEYS = {"conversation", "ticket", "relayed_to", "escalation", "asked"}
 CONVERSATION = "web-" + "3f" * 16
 OTHER_CONVERSATION = "web-" + "0c" * 16
 USER = "web-nurse0001"

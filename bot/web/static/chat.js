@@ -1,7 +1,8 @@
 // The web chat: posts questions to /api/ask, shows the cited answer, sends feedback, and, once the
 // conversation has a ticket, polls for IT's replies. No framework and no build step. Server HTML
 // (reply.html, message.html) is rendered by markdown-it with raw HTML disabled; everything else is
-// inserted with textContent.
+// inserted with textContent. The transcript is kept in sessionStorage (the question as the server
+// stored it, scrubbed of patient identifiers), so a reload shows the conversation again.
 (() => {
   "use strict";
 
@@ -19,6 +20,8 @@
   // After a ticket is resolved, look a little longer: the "resolved" message may still be on its way.
   const LINGER_POLLS = 12;
   const CONVERSATION_KEY = "itbot.conversation";
+  const TRANSCRIPT_KEY = "itbot.transcript.";
+  const MAX_TRANSCRIPT = 80;
   const CONVERSATION_ID = /^web-[0-9a-f]{32}$/;
   const DONE = new Set(["resolved", "closed"]);
   const STATUS_WORDS = {
@@ -38,6 +41,7 @@
   let shown = new Set();
   let pollTimer = null;
   let lingering = 0;
+  let transcript = []; // what the page shows, to show again after a reload
 
   function randomHex(byteCount) {
     const bytes = new Uint8Array(byteCount);
@@ -90,6 +94,46 @@
     return "/kb/" + id.split("/").map(encodeURIComponent).join("/");
   }
 
+  // Articles open in a tab of their own: going back never loses the conversation.
+  function openInNewTab(link) {
+    link.target = "_blank";
+    link.rel = "noopener";
+  }
+
+  function loadTranscript(id) {
+    if (!id) return [];
+    try {
+      const stored = JSON.parse(window.sessionStorage.getItem(TRANSCRIPT_KEY + id) || "[]");
+      return Array.isArray(stored) ? stored : [];
+    } catch (_e) {
+      return [];
+    }
+  }
+
+  function saveTranscript() {
+    if (!conversationId) return;
+    try {
+      window.sessionStorage.setItem(
+        TRANSCRIPT_KEY + conversationId, JSON.stringify(transcript.slice(-MAX_TRANSCRIPT)));
+    } catch (_e) {
+      // Storage full or off: the conversation still works, it just won't survive a reload.
+    }
+  }
+
+  function remember(entry) {
+    transcript.push(entry);
+    saveTranscript();
+    return entry;
+  }
+
+  function dropTranscript(id) {
+    try {
+      if (id) window.sessionStorage.removeItem(TRANSCRIPT_KEY + id);
+    } catch (_e) {
+      // nothing to drop
+    }
+  }
+
   function addMessage(kind, build) {
     const message = el("div", "msg " + kind);
     build(message);
@@ -124,6 +168,7 @@
 
   async function ask(text, article) {
     const mine = addMessage("user", (m) => m.appendChild(el("p", "", text)));
+    mine.dataset.typed = "true";
     const pendingText = ticketIsLive() ? "Sending to IT…" : "Looking that up…";
     const waiting = addMessage("bot pending", (m) => m.appendChild(el("p", "", pendingText)));
     setBusy(true);
@@ -144,10 +189,13 @@
         return;
       }
       history.push({ role: "user", text }, { role: "bot", text: data.text });
+      const stored = typeof data.asked === "string" ? data.asked : text;
       if (typeof data.relayed_to === "string" && data.relayed_to) {
         mine.appendChild(el("p", "relayed", "Sent to IT on " + data.relayed_to));
+        remember({ kind: "user", text: stored, relayed: data.relayed_to });
       } else {
-        showReply(data);
+        remember({ kind: "user", text: stored });
+        showReply(data, remember({ kind: "bot", reply: data, pressed: null, followup: null }));
       }
       if (data.ticket) setTicket(data.ticket);
     } catch (_e) {
@@ -164,8 +212,10 @@
     addMessage("bot error", (m) => m.appendChild(el("p", "", text)));
   }
 
-  function showReply(reply) {
-    addMessage("bot", (m) => {
+  // entry: the reply's place in the transcript; it records which button was pressed, and what the
+  // bot said after, so that a reload shows the same thing.
+  function showReply(reply, entry) {
+    return addMessage("bot", (m) => {
       m.dataset.decision = reply.decision;
       if (reply.escalation) m.dataset.escalation = reply.escalation;
       if (reply.notice) {
@@ -177,6 +227,14 @@
       } else {
         answer.appendChild(el("p", "", reply.text));
       }
+      const actionList = reply.actions || [];
+      if (reply.decision === "clarify" && actionList.some((a) => a.startsWith("choose:"))) {
+        // The choices are buttons: the same titles as a numbered list would show them twice.
+        for (const list of answer.querySelectorAll("ol")) list.remove();
+      }
+      for (const link of answer.querySelectorAll("a[href]")) {
+        if (new URL(link.href, window.location.href).pathname.startsWith("/kb/")) openInNewTab(link);
+      }
       m.appendChild(answer);
 
       const citations = Array.isArray(reply.citations) ? reply.citations : [];
@@ -187,45 +245,62 @@
         const source = el("p", "source", "From: ");
         const link = el("a", "", top.title || top.article);
         link.href = articleHref(top.article);
+        openInNewTab(link);
         source.appendChild(link);
         if (top.section) source.appendChild(document.createTextNode(" › " + top.section));
         m.appendChild(source);
       }
       const actions = el("div", "actions");
-      for (const action of reply.actions || []) {
+      for (const action of actionList) {
         if (action === "fixed") {
-          actions.appendChild(feedbackButton("That fixed it", true, reply, m));
+          actions.appendChild(feedbackButton("That fixed it", true, reply, m, entry));
         } else if (action === "stuck") {
-          actions.appendChild(feedbackButton("Still stuck", false, reply, m));
+          actions.appendChild(feedbackButton("Still stuck", false, reply, m, entry));
         } else if (action.startsWith("choose:")) {
           const id = action.slice("choose:".length);
           const cited = citations.find((c) => c.article === id);
           const title = cited ? cited.title : id;
           const button = el("button", "choice", title);
           button.type = "button";
+          button.dataset.action = action;
           button.addEventListener("click", () => {
             disableAll(actions);
             button.setAttribute("aria-pressed", "true");
+            pressed(entry, action);
             ask(title, id);
           });
           actions.appendChild(button);
         }
       }
       if (actions.childElementCount > 0) m.appendChild(actions);
+      if (entry && entry.pressed) {
+        disableAll(actions);
+        const button = actions.querySelector('[data-action="' + entry.pressed + '"]');
+        if (button) button.setAttribute("aria-pressed", "true");
+      }
+      if (entry && entry.followup) m.appendChild(el("p", "followup", entry.followup));
     });
+  }
+
+  function pressed(entry, action) {
+    if (!entry) return;
+    entry.pressed = action;
+    saveTranscript();
   }
 
   function disableAll(container) {
     for (const button of container.querySelectorAll("button")) button.disabled = true;
   }
 
-  function feedbackButton(label, helpful, reply, message) {
+  function feedbackButton(label, helpful, reply, message, entry) {
     const button = el("button", helpful ? "fixed" : "stuck", label);
     button.type = "button";
+    button.dataset.action = helpful ? "fixed" : "stuck";
     button.addEventListener("click", async () => {
       const actions = button.parentElement;
       disableAll(actions);
       button.setAttribute("aria-pressed", "true");
+      pressed(entry, button.dataset.action);
       let text = helpful ? "Glad that helped." : stuckText;
       let next = null; // what the bot says next (the escalation), as a reply of its own
       if (reply.interaction_id) {
@@ -246,11 +321,16 @@
         }
       }
       message.appendChild(el("p", "followup", text));
+      if (entry) {
+        entry.followup = text;
+        saveTranscript();
+      }
       if (next) {
-        showReply(next);
+        showReply(next, remember({ kind: "bot", reply: next, pressed: null, followup: null }));
       } else {
         message.scrollIntoView({ block: "end", behavior: "smooth" });
       }
+      box.focus();
     });
     return button;
   }
@@ -281,9 +361,10 @@
     }
   }
 
-  function showItMessage(message) {
+  function showItMessage(message, restoring) {
     if (shown.has(message.index)) return;
     shown.add(message.index);
+    if (!restoring) remember({ kind: "it", message });
     addMessage("it", (m) => {
       const number = message.ticket || (ticket ? ticket.number : "");
       m.appendChild(el("p", "who", number ? "IT · " + number : "IT"));
@@ -343,6 +424,8 @@
       if (keep) return;
     }
     stopPolling();
+    dropTranscript(conversationId);
+    transcript = [];
     conversationId = newConversation();
     ticket = null;
     after = 0;
@@ -379,7 +462,30 @@
     if (document.visibilityState === "visible" && ticket) schedulePoll(0);
   });
 
-  // A reloaded tab keeps its conversation: show IT's replies again, and poll on if the ticket is open.
-  if (restored) poll();
+  // A reloaded tab keeps its conversation: what was said, then IT's replies since, polling on while
+  // the ticket is open.
+  function restoreTranscript() {
+    transcript = loadTranscript(conversationId);
+    for (const entry of transcript) {
+      if (!entry || typeof entry !== "object") continue;
+      if (entry.kind === "user" && typeof entry.text === "string") {
+        const mine = addMessage("user", (m) => m.appendChild(el("p", "", entry.text)));
+        if (entry.relayed) mine.appendChild(el("p", "relayed", "Sent to IT on " + entry.relayed));
+        history.push({ role: "user", text: entry.text });
+      } else if (entry.kind === "bot" && entry.reply && typeof entry.reply.text === "string") {
+        showReply(entry.reply, entry);
+        history.push({ role: "bot", text: entry.reply.text });
+        if (entry.reply.ticket) setTicket(entry.reply.ticket);
+      } else if (entry.kind === "it" && entry.message && typeof entry.message.index === "number") {
+        showItMessage(entry.message, true);
+        if (entry.message.index > after) after = entry.message.index;
+      }
+    }
+  }
+
+  if (restored) {
+    restoreTranscript();
+    poll();
+  }
   box.focus();
 })();
