@@ -4,12 +4,15 @@ Each runs as its own child process (``itbot serve`` and ``itbot worker``), exact
 ``web`` and ``worker`` run in production, in a process group of its own, so Ctrl-C reaches this
 process alone and each child is told to stop once, with SIGTERM, and stops gracefully. When either
 child ends by itself the other is stopped too: a single-machine install never keeps answering while
-IT's replies silently stop reaching the chat.
+IT's replies silently stop reaching the chat. On Linux a child also stops when this process dies
+without stopping it (killed with SIGKILL, say): nothing is left listening on the port.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import signal
 import socket
 import subprocess
@@ -60,10 +63,10 @@ def run(args: argparse.Namespace, _out: TextIO, err: TextIO) -> int:
     children: dict[str, subprocess.Popen[bytes]] = {}
     try:
         commands = child_commands(args)
-        children["web server"] = subprocess.Popen(commands["web server"], start_new_session=True)
+        children["web server"] = _start(commands["web server"])
         ended = _wait_for_listening(stop, children, args.host, args.port)
         if ended is None and not stop.is_set():
-            children["worker"] = subprocess.Popen(commands["worker"], start_new_session=True)
+            children["worker"] = _start(commands["worker"])
             ended = _wait_for_stop_or_end(stop, children)
         if ended is not None:
             code = children[ended].returncode
@@ -99,6 +102,20 @@ def _wait_for_listening(
         except OSError:
             stop.wait(0.2)
     return None
+
+
+def _start(command: list[str]) -> subprocess.Popen[bytes]:
+    """Start one child in a process group of its own, told to stop when this process dies."""
+    preexec = _stop_with_parent if sys.platform.startswith("linux") else None
+    return subprocess.Popen(command, start_new_session=True, preexec_fn=preexec)
+
+
+def _stop_with_parent() -> None:
+    """In the child, before it runs: ask Linux for SIGTERM when the parent dies."""
+    pr_set_pdeathsig = 1
+    # Where it fails, the child outlives a killed parent, as it would on any other system.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _wait_for_stop_or_end(stop: threading.Event, children: dict[str, subprocess.Popen[bytes]]) -> str | None:

@@ -144,3 +144,20 @@ def test_when_the_worker_dies_the_web_server_is_stopped_and_run_says_why(tmp_pat
     assert process.returncode == 1
     assert re.search(r"the worker ended with exit code -9; stopping the web server", err)
     assert not [pid for pid in children if alive(pid)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux's parent-death signal")
+def test_killing_run_outright_leaves_nothing_running(tmp_path: Path) -> None:
+    port = free_port()
+    process = start(tmp_path, port)
+    try:
+        wait_for_server(f"http://127.0.0.1:{port}", process)
+        children = both_children(process)
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+    deadline = time.monotonic() + 30
+    while [pid for pid in children if alive(pid)] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if alive(pid)]
