@@ -6,7 +6,9 @@
 * a synthetic 100,000 chunks: the officedocs chunks repeated with perturbed vectors and a
   per-copy marker word, so both the dense and the lexical side really search 100k rows.
 
-Queries are the officedocs dev queries (short and symptoms kinds). Prints p50/p99 per size.
+Queries are the officedocs dev queries (short and symptoms kinds). Prints p50/p99 per size, then
+for each size where ``ask`` spends its time, stage by stage, and its p50 by question length
+(``benchmarks/ask_stages.py``).
 
     .venv/bin/python benchmarks/speed.py [--queries 300] [--skip-100k]
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import tempfile
@@ -28,6 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.ask_stages import print_profile  # noqa: E402
 from bot.config import DEFAULT_MAX_TOKENS, Settings  # noqa: E402
 from bot.core.assistant import Assistant  # noqa: E402
 from bot.core.models import Question  # noqa: E402
@@ -144,6 +148,8 @@ def main() -> int:
         with (DATASET / "queries" / "dev.jsonl").open(encoding="utf-8") as src:
             rows = [json.loads(line) for line in src]
         queries = [r["query"] for r in rows if r["kind"] in ("short", "symptoms")]
+    # The profile mixes short and long questions (the first ones of the file are all long).
+    mixed = random.Random(7).sample(queries, len(queries))[: args.queries]
     queries = (queries * (1 + args.queries // max(1, len(queries))))[: args.queries]
 
     sizes: list[tuple[str, LoadedIndex]] = []
@@ -169,8 +175,10 @@ def main() -> int:
         print()
         print("| index | chunks | dense | itbot p50 | itbot p99 | plain p50 | plain p99 | ratio p50 |")
         print("|---|---|---|---|---|---|---|---|")
+        assistants = []
         for name, index in sizes:
             assistant = assistant_over(index, encoder, home)
+            assistants.append((name, assistant))
             ours = time_each(lambda q, a=assistant: a.ask(Question(text=q)), queries)
             plain = (float("nan"), float("nan")) if args.no_plain else time_each(plain_path(index), queries)
             print(
@@ -178,6 +186,8 @@ def main() -> int:
                 f"{plain[0]:.1f} | {plain[1]:.1f} | {plain[0] / ours[0]:.1f}x |",
                 flush=True,
             )
+        for name, assistant in assistants:
+            print_profile(name, assistant, mixed)
     return 0
 
 
