@@ -187,7 +187,7 @@ def _retry(args: argparse.Namespace, session: Session, out: TextIO) -> int:
         for ticket in untouched:
             delivery = found.get(ticket.id)
             state = delivery.text if delivery is not None else "nothing sent to the service desk"
-            out.write(f"{ticket.number}: nothing dead-lettered to requeue ({state}).\n")
+            out.write(f"{ticket.number}: nothing dead-lettered to requeue; {state}.\n")
     if report.count:
         out.write(
             f"Requeued {_plural(report.count, 'delivery', 'deliveries')} of "
@@ -255,8 +255,8 @@ def render_list(rows: list[TicketPublic]) -> str:
         lines += [
             "",
             f"{_plural(len(dead), 'ticket', 'tickets')} dead-lettered at the service desk, "
-            f"{_plural(held, 'follow-up', 'follow-ups')} held behind them: "
-            "`itbot tickets retry NUMBER ...` or `itbot tickets retry --all-dead` sends them again.",
+            f"{_plural(held, 'follow-up', 'follow-ups')} held behind {'it' if len(dead) == 1 else 'them'}.",
+            "Fix the cause, then `itbot tickets retry NUMBER ...` or `itbot tickets retry --all-dead`.",
         ]
     return "\n".join(lines) + "\n"
 
