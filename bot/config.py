@@ -72,9 +72,25 @@ class Settings(BaseSettings):
     itsm_password: str = Field(default="", description="Service desk password or API token.")
     jira_service_desk_id: str = Field(default="", description="Jira Service Management: the service desk id.")
     jira_request_type_id: str = Field(default="", description="Jira Service Management: the request type id.")
-    outbox_max_attempts: int = Field(default=20, ge=1, description="Deliveries tried before a dead letter.")
+    outbox_max_attempts: int = Field(
+        default=20, ge=1, description="Tries at least before a dead letter (and see the next setting)."
+    )
+    outbox_dead_letter_after_seconds: float = Field(
+        default=86400.0,
+        ge=0,
+        description="Time at least since a message's first try before it is dead-lettered (a day: a desk "
+        "that is down or throttling for hours must not lose tickets).",
+    )
     outbox_backoff_seconds: float = Field(default=2.0, gt=0, description="First retry delay; doubles.")
-    outbox_backoff_max_seconds: float = Field(default=300.0, gt=0, description="Longest retry delay.")
+    outbox_backoff_max_seconds: float = Field(
+        default=300.0, gt=0, description="Longest retry delay, before jitter."
+    )
+    outbox_backoff_jitter: float = Field(
+        default=0.2, ge=0, le=1, description="Each delay is lengthened by up to this fraction, at random."
+    )
+    outbox_retry_after_max_seconds: float = Field(
+        default=3600.0, gt=0, description="A receiver's Retry-After is believed up to this long."
+    )
     worker_poll_seconds: float = Field(default=1.0, gt=0, description="How often the worker looks for work.")
     index_poll_seconds: float = Field(default=1.0, description="How often the server checks for a new index.")
     max_question_chars: int = Field(default=4000, description="Longer questions are cut before retrieval.")

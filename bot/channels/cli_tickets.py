@@ -1,8 +1,11 @@
 """``itbot tickets ...``: IT works the escalated tickets from a terminal.
 
 * ``itbot tickets list [--json] [--status S] [--failed]``: newest first; ``--json`` prints a JSON array
-  of ``TicketPublic`` (a fixed contract); ``--failed``: tickets the service desk never received.
-* ``itbot tickets show NUMBER [--json]``: details, reporters, history and the scrubbed transcript.
+  of ``TicketPublic`` (a fixed contract); ``--failed``: tickets the service desk never received. Each
+  ticket says where it is on its way to the service desk (``delivery``).
+* ``itbot tickets show NUMBER [--json]``: details, delivery, reporters, history and the transcript.
+* ``itbot tickets retry NUMBER ... | --all-dead [--json]``: requeue dead-lettered service-desk
+  deliveries; the follow-ups they held go after them. Prints what it requeued.
 * ``itbot tickets reply NUMBER TEXT [--as AGENT]``: the reply reaches every reporter's thread.
 * ``itbot tickets take NUMBER --as AGENT`` and ``itbot tickets resolve NUMBER [--note T] [--as AGENT]``.
 
@@ -20,7 +23,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from bot.config import Settings
-    from bot.tickets.models import TicketDetailPublic, TicketPublic
+    from bot.tickets.models import RequeuedPublic, TicketDetailPublic, TicketPublic
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -51,6 +54,12 @@ def add_parser(sub: Any) -> None:
     p_resolve.add_argument("number")
     p_resolve.add_argument("--note", default="", help="what was done, for the people who reported it")
     p_resolve.add_argument("--as", dest="agent", default="", help="your name")
+    p_retry = tickets.add_parser(
+        "retry", help="send dead-lettered tickets to the service desk again (their held follow-ups follow)"
+    )
+    p_retry.add_argument("numbers", nargs="*", metavar="NUMBER", help="e.g. IT-000123 (or 123)")
+    p_retry.add_argument("--all-dead", action="store_true", help="every dead-lettered delivery")
+    p_retry.add_argument("--json", action="store_true", help="print what was requeued as JSON")
 
 
 def run(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -81,7 +90,9 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) 
 
 
 def _dispatch(settings: Settings, args: argparse.Namespace, session: Session, out: TextIO) -> int:
+    from bot.interactions.models import utcnow
     from bot.tickets.actions import reply_to_requester, resolve_ticket, take_ticket
+    from bot.tickets.delivery_state import deliveries
     from bot.tickets.errors import TicketNotFoundError
     from bot.tickets.models import TicketStatus, ticket_detail_public, ticket_public
     from bot.tickets.numbers import normalize_number
@@ -90,7 +101,9 @@ def _dispatch(settings: Settings, args: argparse.Namespace, session: Session, ou
     command = args.tickets_command
     if command == "list":
         status = TicketStatus(args.status) if args.status else None
-        rows = [ticket_public(t) for t in list_tickets(session=session, status=status, failed=args.failed)]
+        tickets = list_tickets(session=session, status=status, failed=args.failed)
+        found = deliveries(session=session, tickets=tickets, now=utcnow())
+        rows = [ticket_public(t, found.get(t.id)) for t in tickets]
         if args.json:
             out.write(json.dumps([r.model_dump(mode="json") for r in rows], ensure_ascii=False) + "\n")
         else:
@@ -104,6 +117,7 @@ def _dispatch(settings: Settings, args: argparse.Namespace, session: Session, ou
             ticket,
             list_events(session=session, ticket_id=ticket.id),
             list_reporters(session=session, ticket_id=ticket.id),
+            deliveries(session=session, tickets=[ticket], now=utcnow()).get(ticket.id),
         )
         if args.json:
             out.write(json.dumps(detail.model_dump(mode="json"), ensure_ascii=False) + "\n")
@@ -133,21 +147,117 @@ def _dispatch(settings: Settings, args: argparse.Namespace, session: Session, ou
             file=out,
         )
         return EXIT_OK
+    if command == "retry":
+        return _retry(args, session, out)
     return EXIT_FAILED
 
 
+def _retry(args: argparse.Namespace, session: Session, out: TextIO) -> int:
+    from bot.interactions.models import utcnow
+    from bot.tickets.delivery_state import deliveries, requeue_dead
+    from bot.tickets.errors import TicketError, TicketNotFoundError
+    from bot.tickets.models import Ticket
+    from bot.tickets.queries import get_ticket_by_number
+
+    if bool(args.numbers) == bool(args.all_dead):
+        raise TicketError(
+            "retry: numbers xor --all-dead",
+            user_message="retry: name the tickets (IT-000123 ...) or give --all-dead, one or the other.",
+        )
+    tickets: list[Ticket] | None = None
+    if args.numbers:
+        # Every number is checked before anything is requeued: a typo changes nothing.
+        tickets = []
+        for number in args.numbers:
+            ticket = get_ticket_by_number(session=session, number=number)
+            if ticket is None:
+                raise TicketNotFoundError(number)
+            if ticket not in tickets:
+                tickets.append(ticket)
+    report = requeue_dead(session=session, now=utcnow(), tickets=tickets)
+    if args.json:
+        out.write(json.dumps(report.model_dump(mode="json"), ensure_ascii=False) + "\n")
+        return EXIT_OK
+    for line in report.data:
+        out.write(render_requeued(line) + "\n")
+    done = {line.number for line in report.data}
+    untouched = [t for t in tickets or [] if t.number not in done]
+    if untouched:
+        found = deliveries(session=session, tickets=untouched, now=utcnow())
+        for ticket in untouched:
+            delivery = found.get(ticket.id)
+            state = delivery.text if delivery is not None else "nothing sent to the service desk"
+            out.write(f"{ticket.number}: nothing dead-lettered to requeue; {state}.\n")
+    if report.count:
+        out.write(
+            f"Requeued {_plural(report.count, 'delivery', 'deliveries')} of "
+            f"{_plural(len(report.data), 'ticket', 'tickets')}; the worker sends them next.\n"
+        )
+    elif args.all_dead:
+        out.write("Nothing is dead-lettered.\n")
+    return EXIT_OK
+
+
+def render_requeued(line: RequeuedPublic) -> str:
+    """One ticket's requeue as a line: what was requeued (why and after how many tries it had died),
+    and how many follow-ups now go after it."""
+    what = ", ".join(
+        f"{m.topic} (was {m.last_error or 'failed'} after {_plural(m.attempts, 'try', 'tries')})"
+        for m in line.requeued
+    )
+    text = f"{line.number or '(no ticket)'}: requeued {what}"
+    if line.follow_ups:
+        text += f"; {_plural(line.follow_ups, 'follow-up', 'follow-ups')} will go after it"
+    return text + "."
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def delivery_label(row: TicketPublic) -> str:
+    """A ticket's service-desk delivery in a dozen characters, for the list's SERVICE DESK column:
+    the desk's id once delivered, ``RETRYING 7`` (tries so far), ``DEAD +3 held``..."""
+    d = row.delivery
+    if d is None:
+        return "-"
+    held = f" +{d.follow_ups_held} held" if d.follow_ups_held else ""
+    if d.state == "delivered":
+        label = d.desk_id or "delivered"
+        return label + (f" +{d.follow_ups_dead} dead" if d.follow_ups_dead else "")
+    if d.state == "dead":
+        return "DEAD" + held
+    if d.state == "retrying":
+        return f"retrying {d.attempts}{held}"
+    if d.state == "not_forwarded":
+        return "not forwarded"
+    return d.state.value + held
+
+
 def render_list(rows: list[TicketPublic]) -> str:
-    """Tickets as a terminal table (number, status, priority, people, system, assignee, summary)."""
+    """Tickets as a terminal table (number, status, priority, people, system, assignee, service-desk
+    delivery, summary); a footer counts the tickets the service desk has not got."""
     if not rows:
         return "No tickets.\n"
     lines = [
-        f"{'NUMBER':<10} {'STATUS':<8} {'PRIORITY':<9} {'PEOPLE':>6}  {'SYSTEM':<22} {'ASSIGNEE':<14} SUMMARY"
+        f"{'NUMBER':<10} {'STATUS':<8} {'PRIORITY':<9} {'PEOPLE':>6}  {'SYSTEM':<22} {'ASSIGNEE':<14} "
+        f"{'SERVICE DESK':<20} SUMMARY"
     ]
     for r in rows:
         lines.append(
             f"{r.number:<10} {r.status.value:<8} {r.priority_label:<9} {r.affected_count:>6}  "
-            f"{(r.system or '-')[:22]:<22} {(r.assignee or '-')[:14]:<14} {r.summary}"
+            f"{(r.system or '-')[:22]:<22} {(r.assignee or '-')[:14]:<14} "
+            f"{delivery_label(r)[:20]:<20} {r.summary}"
         )
+    dead = [r for r in rows if r.delivery is not None and r.delivery.state == "dead"]
+    if dead:
+        held = sum(r.delivery.follow_ups_held for r in dead if r.delivery is not None)
+        lines += [
+            "",
+            f"{_plural(len(dead), 'ticket', 'tickets')} dead-lettered at the service desk, "
+            f"{_plural(held, 'follow-up', 'follow-ups')} held behind {'it' if len(dead) == 1 else 'them'}.",
+            "Fix the cause, then `itbot tickets retry NUMBER ...` or `itbot tickets retry --all-dead`.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -166,7 +276,12 @@ def render_detail(detail: TicketDetailPublic) -> str:
         f"Opened:    {detail.created_at:%Y-%m-%d %H:%M} UTC via {detail.channel}",
         f"Requester: {detail.requester or '-'}",
         f"People:    {detail.affected_count}",
+        f"Service desk: {detail.delivery.text if detail.delivery is not None else '-'}",
     ]
+    if detail.delivery is not None and detail.delivery.state == "dead":
+        facts.append(
+            f"              `itbot tickets retry {detail.number}` sends it again (fix the cause first)."
+        )
     lines = [*facts, "", "Reporters:"]
     lines += [
         f"  {r.joined_at:%H:%M} {r.requester or '-'} ({r.channel}): {r.report_text}" for r in detail.reporters

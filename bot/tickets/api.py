@@ -5,7 +5,12 @@
 * ``GET /api/tickets/{number}`` → ``TicketDetailPublic`` (transcript, history, reporters);
 * ``POST /api/tickets/{number}/reply`` ``{"text", "agent"}`` → the history line;
 * ``POST /api/tickets/{number}/take`` ``{"agent"}`` and ``POST .../resolve`` ``{"note"?, "agent"?}``
-  → the ticket.
+  → the ticket;
+* ``POST /api/tickets/{number}/retry`` and ``POST /api/tickets/retry`` ``{"numbers": [...]}`` or
+  ``{"all_dead": true}`` → ``RequeuesPublic``: the ticket's (the tickets', every) dead-lettered
+  service-desk deliveries requeued; the follow-ups they held go after them.
+
+A ticket's JSON carries ``delivery``: where it is on its way to the service desk.
 
 Every request needs ``Authorization: Bearer <ITBOT_TICKETS_API_TOKEN>`` (compared in constant time);
 a missing or wrong token is 401. With no token configured the API is off: 404, as if absent. Errors
@@ -28,9 +33,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.deps import SessionDep, SettingsDep
+from bot.interactions.models import utcnow
 from bot.tickets.actions import reply_to_requester, resolve_ticket, take_ticket
+from bot.tickets.delivery_state import deliveries, requeue_dead
 from bot.tickets.errors import EmptyMessageError, TicketClosedError, TicketError, TicketNotFoundError
 from bot.tickets.models import (
+    RequeuesPublic,
+    Ticket,
     TicketDetailPublic,
     TicketEventPublic,
     TicketPublic,
@@ -45,6 +54,7 @@ log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
 MAX_AGENT = 64
+MAX_RETRY_NUMBERS = 500
 
 
 class ApiError(Exception):
@@ -135,6 +145,15 @@ class ResolveBody(BaseModel):
     agent: str = Field(default="", max_length=MAX_AGENT)
 
 
+class RetryBody(BaseModel):
+    """``POST /api/tickets/retry``: the tickets whose dead letters to requeue, or all of them."""
+
+    numbers: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        default_factory=list, max_length=MAX_RETRY_NUMBERS
+    )
+    all_dead: bool = False
+
+
 router = APIRouter(prefix="/api/tickets", route_class=TicketsRoute)
 
 
@@ -145,8 +164,30 @@ def get_tickets(
     failed: Annotated[bool, Query()] = False,
 ) -> TicketsPublic:
     """The tickets, newest first, optionally by status or only those the service desk never got."""
-    data = [ticket_public(t) for t in list_tickets(session=session, status=status, failed=failed)]
+    tickets = list_tickets(session=session, status=status, failed=failed)
+    found = deliveries(session=session, tickets=tickets, now=utcnow())
+    data = [ticket_public(t, found.get(t.id)) for t in tickets]
     return TicketsPublic(data=data, count=len(data))
+
+
+@router.post("/retry")
+def post_retry_many(body: RetryBody, session: SessionDep) -> RequeuesPublic:
+    """Requeue the dead-lettered service-desk deliveries of ``numbers``, or every one (``all_dead``).
+
+    Every number is checked first: an unknown one is a 404 and nothing is requeued.
+    """
+    if bool(body.numbers) == body.all_dead:
+        raise ApiError(422, "invalid_request", 'Give "numbers" or "all_dead": true, one or the other.')
+    if body.all_dead:
+        return requeue_dead(session=session, now=utcnow(), tickets=None)
+    tickets: list[Ticket] = []
+    for number in body.numbers:
+        ticket = get_ticket_by_number(session=session, number=number)
+        if ticket is None:
+            raise TicketNotFoundError(number[:32])
+        if ticket not in tickets:
+            tickets.append(ticket)
+    return requeue_dead(session=session, now=utcnow(), tickets=tickets)
 
 
 @router.get("/{number}")
@@ -157,7 +198,17 @@ def get_ticket(number: str, session: SessionDep) -> TicketDetailPublic:
         raise TicketNotFoundError(number[:32])
     events = list_events(session=session, ticket_id=ticket.id)
     reporters = list_reporters(session=session, ticket_id=ticket.id)
-    return ticket_detail_public(ticket, events, reporters)
+    delivery = deliveries(session=session, tickets=[ticket], now=utcnow()).get(ticket.id)
+    return ticket_detail_public(ticket, events, reporters, delivery)
+
+
+@router.post("/{number}/retry")
+def post_retry(number: str, session: SessionDep) -> RequeuesPublic:
+    """Requeue the ticket's dead-lettered service-desk deliveries (none dead: nothing changes)."""
+    ticket = get_ticket_by_number(session=session, number=number)
+    if ticket is None:
+        raise TicketNotFoundError(number[:32])
+    return requeue_dead(session=session, now=utcnow(), tickets=[ticket])
 
 
 @router.post("/{number}/reply")

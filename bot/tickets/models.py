@@ -186,8 +186,67 @@ def priority_label(priority: int) -> str:
     return PRIORITY_LABELS.get(priority, "moderate")
 
 
+class DeliveryState(StrEnum):
+    """Where a ticket is on its way to the service desk (its ``ticket.created`` message)."""
+
+    NONE = "none"
+    NOT_FORWARDED = "not_forwarded"
+    QUEUED = "queued"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    DELIVERED = "delivered"
+    DEAD = "dead"
+
+
+class TicketDeliveryPublic(SQLModel):
+    """A ticket's delivery to the service desk, as JSON shows it.
+
+    ``state`` and ``desk_id`` (e.g. ``INC0010001``) are its ``ticket.created``'s; ``attempts``,
+    ``next_attempt_at`` and ``last_error`` too. The follow-ups (comments, status changes) are counted:
+    ``held`` wait for a create that is not delivered, ``pending`` are on their way after a delivered
+    create, ``dead`` were given up. ``text`` says it all in one line for people.
+    """
+
+    state: DeliveryState
+    text: str
+    desk_id: str = ""
+    attempts: int = 0
+    first_attempt_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    last_error: str = ""
+    requeues: int = 0
+    follow_ups_held: int = 0
+    follow_ups_pending: int = 0
+    follow_ups_dead: int = 0
+
+
+class RequeuedMessagePublic(SQLModel):
+    """A dead letter put back in the queue: what it was, and why and after how many tries it died."""
+
+    topic: str
+    last_error: str
+    attempts: int
+
+
+class RequeuedPublic(SQLModel):
+    """What a requeue did for one ticket (``number`` null: messages of no ticket): the dead letters
+    requeued, and how many of its follow-ups now go after them."""
+
+    number: str | None
+    requeued: list[RequeuedMessagePublic]
+    follow_ups: int
+
+
+class RequeuesPublic(SQLModel):
+    """Every ticket a requeue touched, and how many messages it requeued in all."""
+
+    data: list[RequeuedPublic]
+    count: int
+
+
 class TicketPublic(TicketBase):
-    """A ticket as ``itbot tickets list --json`` and ``GET /api/tickets`` show it."""
+    """A ticket as ``itbot tickets list --json`` and ``GET /api/tickets`` show it; ``delivery`` is
+    where it is on its way to the service desk (null when not looked up)."""
 
     id: str
     number: str
@@ -196,6 +255,7 @@ class TicketPublic(TicketBase):
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    delivery: TicketDeliveryPublic | None = None
 
 
 class TicketsPublic(SQLModel):
@@ -233,20 +293,26 @@ class TicketDetailPublic(TicketPublic):
     reporters: list[TicketReporterPublic]
 
 
-def ticket_public(ticket: Ticket) -> TicketPublic:
-    """The public view of ``ticket``."""
-    return TicketPublic.model_validate(ticket, update={"priority_label": priority_label(ticket.priority)})
+def ticket_public(ticket: Ticket, delivery: TicketDeliveryPublic | None = None) -> TicketPublic:
+    """The public view of ``ticket`` (with its service-desk ``delivery`` when given)."""
+    return TicketPublic.model_validate(
+        ticket, update={"priority_label": priority_label(ticket.priority), "delivery": delivery}
+    )
 
 
 def ticket_detail_public(
-    ticket: Ticket, events: list[TicketEvent], reporters: list[TicketReporter]
+    ticket: Ticket,
+    events: list[TicketEvent],
+    reporters: list[TicketReporter],
+    delivery: TicketDeliveryPublic | None = None,
 ) -> TicketDetailPublic:
-    """The public view of ``ticket`` with its history and reporters."""
+    """The public view of ``ticket`` with its history and reporters (and ``delivery`` when given)."""
     return TicketDetailPublic.model_validate(
         ticket,
         update={
             "priority_label": priority_label(ticket.priority),
             "events": [TicketEventPublic.model_validate(e) for e in events],
             "reporters": [TicketReporterPublic.model_validate(r) for r in reporters],
+            "delivery": delivery,
         },
     )

@@ -17,22 +17,20 @@ held.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, exists, func, or_, update
+from sqlalchemy import ColumnElement, Table, and_, case, exists, func, literal, or_, update
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.interactions.models import UtcDateTime
 from bot.tickets.outbox_models import OutboxMessage, OutboxStatus
 
 CREATED_TOPIC = "ticket.created"
 CHAT_TARGET = "chat"
-# A Retry-After longer than this is a misconfigured receiver, not a plan: try again within the hour.
-MAX_RETRY_AFTER_SECONDS = 3600.0
-# Retry-After: 0 would make a message due again at once; a second is the smallest polite delay.
-MIN_RETRY_AFTER_SECONDS = 1.0
 MAX_TEXT_CHARS = 255
 # The table itself, for the set-based updates and the due condition (typed columns for SQL Core).
 OUTBOX: Table = OutboxMessage.metadata.tables["outbox_message"]
@@ -69,20 +67,30 @@ def enqueue(
 
 
 def backoff_seconds(
-    *, attempts: int, base_seconds: float, max_seconds: float, retry_after: float | None = None
+    *,
+    attempts: int,
+    base_seconds: float,
+    max_seconds: float,
+    retry_after: float | None = None,
+    retry_after_max_seconds: float = 3600.0,
+    jitter: float = 0.0,
+    rand: Callable[[], float] = random.random,
 ) -> float:
-    """How long to wait after the ``attempts``-th failed try: ``base``, doubling, at most ``max``.
+    """How long to wait after the ``attempts``-th failed try.
 
-    A receiver's Retry-After wins over the schedule (it knows when it will be back), kept between one
-    second and an hour.
+    The schedule: ``base``, doubling, at most ``max``, then lengthened by up to ``jitter`` of itself
+    at random (``rand()`` in [0, 1)), so that workers and messages that failed together do not come
+    back together. A receiver's Retry-After can only lengthen that wait, never shorten it (a desk
+    answering ``Retry-After: 1`` to every try must not burn the tries in seconds), and is believed up
+    to ``retry_after_max_seconds``.
     """
-    if retry_after is not None:
-        return min(max(retry_after, MIN_RETRY_AFTER_SECONDS), MAX_RETRY_AFTER_SECONDS)
     exponent = max(attempts - 1, 0)
     # Cap the exponent before computing: 2.0 ** 2000 overflows a float.
-    if exponent >= 64:
-        return max_seconds
-    return float(min(base_seconds * 2.0**exponent, max_seconds))
+    scheduled = max_seconds if exponent >= 64 else min(base_seconds * 2.0**exponent, max_seconds)
+    delay = float(scheduled) * (1.0 + jitter * rand())
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, retry_after_max_seconds))
+    return delay
 
 
 def _due_condition(*, now: datetime) -> ColumnElement[bool]:
@@ -130,7 +138,8 @@ def claim_due(
     """Take up to ``limit`` due messages for ``worker_id`` until ``now + lease_seconds``; commits.
 
     Oldest due first. No two workers get the same message while its lease runs, whatever the backend
-    and however many processes claim at once. Each claimed message's ``attempts`` goes up by one.
+    and however many processes claim at once. Each claimed message's ``attempts`` goes up by one, and
+    its first claim (since it was enqueued or requeued) sets ``first_attempt_at``.
     Call it on a session with no transaction open (a fresh one, or right after a commit).
     """
     until = now + timedelta(seconds=lease_seconds)
@@ -153,7 +162,12 @@ def claim_due(
     session.execute(
         update(OUTBOX)
         .where(OUTBOX.c.id.in_(ids), OUTBOX.c.status == OutboxStatus.PENDING.value, _unleased(now=now))
-        .values(locked_by=worker_id, locked_until=until, attempts=OUTBOX.c.attempts + 1)
+        .values(
+            locked_by=worker_id,
+            locked_until=until,
+            attempts=OUTBOX.c.attempts + 1,
+            first_attempt_at=func.coalesce(OUTBOX.c.first_attempt_at, literal(now, UtcDateTime())),
+        )
     )
     session.commit()
     taken = session.exec(
@@ -215,14 +229,35 @@ def mark_delivered(
     )
 
 
-def retry_delay(*, settings: Settings, attempts: int, retry_after: float | None = None) -> float:
-    """Seconds until the next try after ``attempts`` failed ones, by the outbox settings."""
+def retry_delay(
+    *,
+    settings: Settings,
+    attempts: int,
+    retry_after: float | None = None,
+    rand: Callable[[], float] = random.random,
+) -> float:
+    """Seconds until the next try after ``attempts`` failed ones, by the outbox settings (jitter
+    included; see ``backoff_seconds``)."""
     return backoff_seconds(
         attempts=attempts,
         base_seconds=settings.outbox_backoff_seconds,
         max_seconds=settings.outbox_backoff_max_seconds,
         retry_after=retry_after,
+        retry_after_max_seconds=settings.outbox_retry_after_max_seconds,
+        jitter=settings.outbox_backoff_jitter,
+        rand=rand,
     )
+
+
+def spent(*, message: OutboxMessage, now: datetime, settings: Settings) -> bool:
+    """True when a failing ``message`` may be given up: it has been tried at least
+    ``outbox_max_attempts`` times *and* for at least ``outbox_dead_letter_after_seconds`` since its
+    first try. Either alone is not enough: many quick tries are not a long outage, and one slow try
+    is not many."""
+    if message.attempts < settings.outbox_max_attempts:
+        return False
+    first = message.first_attempt_at or message.created_at
+    return now - first >= timedelta(seconds=settings.outbox_dead_letter_after_seconds)
 
 
 def mark_retry(
@@ -234,16 +269,18 @@ def mark_retry(
     error: str,
     settings: Settings,
     retry_after: float | None = None,
+    delay: float | None = None,
 ) -> OutboxStatus | None:
-    """Record a failed try: due again after ``retry_delay``, or ``failed`` (the dead letter) once
-    ``settings.outbox_max_attempts`` tries have failed.
+    """Record a failed try: due again after ``delay`` (default ``retry_delay``), or ``failed`` (the
+    dead letter) once the message is ``spent``.
 
     ``error`` is an error type or HTTP status, never text from the message. Commits; returns the new
     status, or None if ``worker_id`` no longer holds the message.
     """
-    if message.attempts >= settings.outbox_max_attempts:
+    if spent(message=message, now=now, settings=settings):
         return mark_failed(session=session, message_id=message.id, worker_id=worker_id, now=now, error=error)
-    delay = retry_delay(settings=settings, attempts=message.attempts, retry_after=retry_after)
+    if delay is None:
+        delay = retry_delay(settings=settings, attempts=message.attempts, retry_after=retry_after)
     settled = _settle(
         session=session,
         message_id=message.id,
@@ -293,6 +330,7 @@ def release(*, session: Session, message_id: str, worker_id: str, not_before: da
             "next_attempt_at": not_before,
             # A claim counted the attempt; this one was never tried.
             "attempts": OUTBOX.c.attempts - 1,
+            "first_attempt_at": case((OUTBOX.c.attempts <= 1, None), else_=OUTBOX.c.first_attempt_at),
         },
     )
 
@@ -339,6 +377,18 @@ def list_messages(
     return list(session.exec(statement).all())
 
 
+def list_for_tickets(*, session: Session, ticket_ids: Sequence[str], target: str) -> list[OutboxMessage]:
+    """The messages to ``target`` of these tickets, oldest first."""
+    if not ticket_ids:
+        return []
+    statement = (
+        select(OutboxMessage)
+        .where(col(OutboxMessage.ticket_id).in_(list(ticket_ids)), OutboxMessage.target == target)
+        .order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))
+    )
+    return list(session.exec(statement).all())
+
+
 def list_failed(*, session: Session, target: str | None = None, limit: int = 100) -> list[OutboxMessage]:
     """The dead letters (``failed``), newest first, optionally of one target only."""
     statement = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
@@ -348,23 +398,67 @@ def list_failed(*, session: Session, target: str | None = None, limit: int = 100
     return list(session.exec(statement.limit(limit)).all())
 
 
+def _requeue_values(*, now: datetime) -> dict[str, Any]:
+    """What a requeue writes: pending, due ``now``, fresh attempts and first try, one more requeue.
+
+    ``locked_by`` is cleared so that no worker that once held the message can record a result for
+    it; ``last_error`` stays, saying what happened before the requeue.
+    """
+    return {
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "first_attempt_at": None,
+        "next_attempt_at": now,
+        "locked_by": None,
+        "locked_until": None,
+        "requeues": OUTBOX.c.requeues + 1,
+    }
+
+
 def requeue_failed(
     *, session: Session, now: datetime, message_ids: Sequence[str] | None = None, target: str | None = None
 ) -> int:
     """Make dead letters pending again with fresh attempts (IT fixed the receiver); commits.
 
-    All of them, or only ``message_ids`` / one ``target``. Returns how many were requeued.
+    All of them, or only ``message_ids`` / one ``target``. Returns how many were requeued. The
+    messages a requeued ``ticket.created`` held go out after it, in their order.
     """
     statement = update(OUTBOX).where(OUTBOX.c.status == OutboxStatus.FAILED.value)
     if message_ids is not None:
         statement = statement.where(OUTBOX.c.id.in_(list(message_ids)))
     if target is not None:
         statement = statement.where(OUTBOX.c.target == target)
-    result = session.execute(
-        statement.values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, locked_until=None)
-    )
+    result = session.execute(statement.values(**_requeue_values(now=now)))
     session.commit()
     return int(getattr(result, "rowcount", 0))
+
+
+def requeue_dead_of_tickets(
+    *, session: Session, now: datetime, target: str, ticket_ids: Sequence[str] | None = None
+) -> list[OutboxMessage]:
+    """Requeue the dead letters to ``target`` of these tickets (None: every dead letter to ``target``,
+    with or without a ticket); commits. Returns them as they were before (last error, attempts),
+    oldest first; a message another process requeued meanwhile is not among them."""
+    statement = select(OutboxMessage).where(
+        OutboxMessage.status == OutboxStatus.FAILED, OutboxMessage.target == target
+    )
+    if ticket_ids is not None:
+        statement = statement.where(col(OutboxMessage.ticket_id).in_(list(ticket_ids)))
+    dead = list(session.exec(statement.order_by(col(OutboxMessage.created_at), col(OutboxMessage.id))).all())
+    for message in dead:
+        session.expunge(message)
+    session.commit()
+    if not dead:
+        return []
+    taken = session.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.id.in_([m.id for m in dead]), OUTBOX.c.status == OutboxStatus.FAILED.value)
+        .values(**_requeue_values(now=now))
+        .returning(OUTBOX.c.id)
+    )
+    ids = set(taken.scalars().all())
+    session.commit()
+    return [m for m in dead if m.id in ids]
 
 
 def count_by_status(*, session: Session) -> dict[str, int]:

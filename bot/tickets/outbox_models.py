@@ -3,8 +3,11 @@ that causes them, and delivered afterwards by the worker (``itbot worker``).
 
 A message is ``pending`` until the worker takes it (``locked_by`` / ``locked_until``), then
 ``delivered``, or back to ``pending`` with a later ``next_attempt_at`` after a failure, or ``failed``
-(the dead letter) once its attempts are spent. ``idempotency_key`` is unique: enqueuing the same
-message twice stores it once, and the receiver gets the key so a redelivery creates nothing new.
+(the dead letter) once it has been tried ``outbox_max_attempts`` times *and* for
+``outbox_dead_letter_after_seconds`` since ``first_attempt_at`` (or at once when the receiver refused
+it for good). ``itbot tickets retry`` requeues a dead letter: fresh attempts, ``requeues`` + 1.
+``idempotency_key`` is unique: enqueuing the same message twice stores it once, and the receiver gets
+the key so a redelivery creates nothing new.
 """
 
 from __future__ import annotations
@@ -45,7 +48,11 @@ class OutboxMessage(SQLModel, table=True):
     idempotency_key: str = Field(max_length=255, unique=True)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: OutboxStatus = Field(default=OutboxStatus.PENDING, sa_type=OUTBOX_STATUS_TYPE, index=True)
-    attempts: int = Field(default=0, ge=0)
+    attempts: int = Field(default=0, ge=0, description="Tries since it was enqueued or last requeued.")
+    first_attempt_at: datetime | None = Field(
+        default=None, sa_type=UtcDateTime, description="When the first of those tries started."
+    )
+    requeues: int = Field(default=0, ge=0, description="How often IT requeued it from the dead letter.")
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
     locked_by: str | None = Field(default=None, max_length=64)
     locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)

@@ -197,6 +197,8 @@ class Worker:
         self, session: Session, message: OutboxMessage, error: DeliveryError, *, report: PassReport
     ) -> datetime | None:
         now = self.clock()
+        # Drawn once (it has jitter): the same delay is recorded, logged and used to hold the receiver.
+        delay = retry_delay(settings=self.settings, attempts=message.attempts, retry_after=error.retry_after)
         if error.permanent:
             status = mark_failed(
                 session=session, message_id=message.id, worker_id=self.worker_id, now=now, error=error.code
@@ -209,7 +211,7 @@ class Worker:
                 now=now,
                 error=error.code,
                 settings=self.settings,
-                retry_after=error.retry_after,
+                delay=delay,
             )
         if status is None:
             self._log_lost_lease(message)
@@ -224,13 +226,15 @@ class Worker:
         )
         if status == OutboxStatus.FAILED:
             report.failed += 1
+            first = message.first_attempt_at or message.created_at
             log.error(
-                "event=outbox_dead_letter message_id=%s ticket_id=%s target=%s topic=%s attempts=%d error=%s",
+                "event=outbox_dead_letter message_id=%s ticket_id=%s target=%s topic=%s attempts=%d error=%s "
+                "tried_for_s=%.0f",
                 *fields,
+                (now - first).total_seconds(),
             )
             return None
         report.retried += 1
-        delay = retry_delay(settings=self.settings, attempts=message.attempts, retry_after=error.retry_after)
         log.warning(
             "event=outbox_retry message_id=%s ticket_id=%s target=%s topic=%s attempts=%d error=%s "
             "retry_in_s=%.1f",

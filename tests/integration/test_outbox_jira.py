@@ -88,7 +88,7 @@ def test_a_create_that_timed_out_after_jira_stored_it_is_found_not_created_again
     worker = make_worker(settings, db_engine, clock)
 
     assert worker.run_once().retried == 1
-    clock.advance(settings.outbox_backoff_seconds)
+    clock.advance(settings.outbox_backoff_seconds * (1 + settings.outbox_backoff_jitter))
     assert worker.run_once().delivered == 1
 
     assert jira.summaries() == {"[IT-000001] Epic keeps logging me out on the WOW": 1}

@@ -182,7 +182,13 @@ def test_failures_back_off_doubling_and_end_in_the_dead_letter(
     db_engine: Engine, db_settings: Settings, session: Session
 ) -> None:
     settings = db_settings.model_copy(
-        update={"outbox_max_attempts": 4, "outbox_backoff_seconds": 2.0, "outbox_backoff_max_seconds": 5.0}
+        update={
+            "outbox_max_attempts": 4,
+            "outbox_dead_letter_after_seconds": 10.0,
+            "outbox_backoff_seconds": 2.0,
+            "outbox_backoff_max_seconds": 5.0,
+            "outbox_backoff_jitter": 0.0,
+        }
     )
     clock = FakeClock()
     message_id = add_ticket(session, "IT-000001")

@@ -107,7 +107,7 @@ def test_a_create_that_timed_out_after_the_desk_stored_it_is_not_created_twice(
     worker = make_worker(settings, db_engine, clock)
 
     first = worker.run_once()
-    clock.advance(settings.outbox_backoff_seconds)
+    clock.advance(settings.outbox_backoff_seconds * (1 + settings.outbox_backoff_jitter))
     second = worker.run_once()
 
     assert (first.retried, second.delivered) == (1, 1)

@@ -2,8 +2,9 @@
 
 Exactly once despite lost answers: a ``ticket.created`` whose earlier try may have arrived (the
 message's ``attempts`` is above 1: a failure, a timeout after sending, or a worker that died before
-recording the result) is first looked up by its key, and created only when it is not there. Logs
-carry ids, numbers, status codes and error types, never payload text.
+recording the result; or it was requeued from the dead letter) is first looked up by its key, and
+created only when it is not there. Logs carry ids, numbers, status codes and error types, never
+payload text.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ class HttpForwarder:
         """
         number = text_field(message.payload, "number")
         if message.topic == CREATED:
-            if message.attempts > 1:
+            # A requeued create may have arrived before it was dead-lettered (a try that timed out).
+            if message.attempts > 1 or message.requeues > 0:
                 found = self._find(message, number=number, idempotency_key=message.idempotency_key)
                 if found:
                     log.info(
