@@ -125,7 +125,20 @@ def converse(
 ) -> dict[str, Any]:
     """Answer ``data`` in its conversation (``ConversationFlow``): the ``/api/ask`` body, extra keys
     included. A clarify choice is answered from the chosen article; a blank message changes nothing
-    in the conversation. Never raises."""
+    in the conversation. Never raises: whatever fails below the flow's own guards (a database error
+    it did not expect), the person gets the fallback sentence in the same shape."""
+    try:
+        return _converse(data, settings=settings, assistant=assistant, sessions=sessions)
+    except Exception as exc:  # the last guard: a 500 would lose the reply
+        log_failure(log, "converse_failed", exc, channel=CHANNEL)
+        body = fallback_reply(settings, None, data.text, actions=("stuck",)).to_json()
+        body.update(conversation=data.conversation or "", ticket=None, relayed_to=None, escalation=None)
+        return body
+
+
+def _converse(
+    data: AskInput, *, settings: Settings, assistant: AssistantLike, sessions: SessionFactory
+) -> dict[str, Any]:
     conversation = data.conversation or ""
     flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
     user = data.user or conversation
