@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.channels import slack_http, web
 from bot.config import Settings
+from bot.conversations.memory import RecentConversations
 from bot.db import SessionFactory, create_db_engine, init_db, session_factory
 from bot.deps import AssistantLike
 from bot.http_guards import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, SafeErrors, SecurityHeaders
@@ -104,6 +105,7 @@ def create_app(
     app.state.sessions = sessions
     app.state.assistant = core
     app.state.slack = slack
+    app.state.conversation_memory = RecentConversations()
     # Added last runs first: headers on every answer, then errors caught, then the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=DEFAULT_MAX_BODY_BYTES)
     app.add_middleware(SafeErrors)

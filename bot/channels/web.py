@@ -53,6 +53,7 @@ from bot.channels.web_markdown import article_url, render_markdown
 from bot.channels.web_sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply, history_of, last_user_text
+from bot.conversations.memory import RecentConversations
 from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
 from bot.core.errors import ItbotError
@@ -121,14 +122,20 @@ def answer(data: AskInput, *, settings: Settings, assistant: AssistantLike, sess
 
 
 def converse(
-    data: AskInput, *, settings: Settings, assistant: AssistantLike, sessions: SessionFactory
+    data: AskInput,
+    *,
+    settings: Settings,
+    assistant: AssistantLike,
+    sessions: SessionFactory,
+    memory: RecentConversations | None = None,
 ) -> dict[str, Any]:
     """Answer ``data`` in its conversation (``ConversationFlow``): the ``/api/ask`` body, extra keys
     included. A clarify choice is answered from the chosen article; a blank message changes nothing
     in the conversation. Never raises: whatever fails below the flow's own guards (a database error
     it did not expect), the person gets the fallback sentence in the same shape."""
     try:
-        return _converse(data, settings=settings, assistant=assistant, sessions=sessions)
+        flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL, memory=memory)
+        return _converse(flow, data)
     except Exception as exc:  # the last guard: a 500 would lose the reply
         log_failure(log, "converse_failed", exc, channel=CHANNEL)
         body = fallback_reply(settings, None, data.text, actions=("stuck",)).to_json()
@@ -136,11 +143,9 @@ def converse(
         return body
 
 
-def _converse(
-    data: AskInput, *, settings: Settings, assistant: AssistantLike, sessions: SessionFactory
-) -> dict[str, Any]:
+def _converse(flow: ConversationFlow, data: AskInput) -> dict[str, Any]:
+    settings, assistant, sessions = flow.settings, flow.assistant, flow.sessions
     conversation = data.conversation or ""
-    flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
     user = data.user or conversation
     outcome = _choose(flow, data, user) if data.article else None
     if outcome is None and not data.text.strip():
@@ -193,6 +198,12 @@ def _choose(flow: ConversationFlow, data: AskInput, user: str) -> Outcome | None
         flow.remember_event(session, key, user, f"chose {data.article}")
         flow.remember_reply(session, key, user, reply, include_question=False)
     return Outcome(reply)
+
+
+def _memory(request: Request) -> RecentConversations | None:
+    """The web conversations this process saw last (``create_app`` makes one per app)."""
+    memory = getattr(request.app.state, "conversation_memory", None)
+    return memory if isinstance(memory, RecentConversations) else None
 
 
 def ticket_json(sessions: SessionFactory, number: str | None) -> dict[str, Any] | None:
@@ -254,7 +265,12 @@ async def ask(
     if data.conversation is not None:
         sessions: SessionFactory = request.app.state.sessions
         body = await run_in_threadpool(
-            converse, data, settings=settings, assistant=assistant, sessions=sessions
+            converse,
+            data,
+            settings=settings,
+            assistant=assistant,
+            sessions=sessions,
+            memory=_memory(request),
         )
     else:
         reply = await run_in_threadpool(answer, data, settings=settings, assistant=assistant, session=session)
@@ -283,6 +299,7 @@ async def feedback(
         return _error(422, "invalid_feedback", 'Send {"interaction_id": "...", "helpful": true or false}.')
     if bad_conversation(payload):
         return _error(422, "invalid_conversation", BAD_CONVERSATION)
+    conversation = conversation_of(payload)
     try:
         row = await run_in_threadpool(
             record_feedback, session=session, interaction_id=interaction_id, helpful=helpful
@@ -291,23 +308,27 @@ async def feedback(
         with contextlib.suppress(SQLAlchemyError):
             session.rollback()
         log_failure(log, "feedback_failed", exc, interaction_id=interaction_id)
-        message = "Thanks. I couldn't save that just now." if helpful else stuck_message(settings)
-        return _error(503, "unavailable", message)
-    if row is None:
-        return _error(404, "not_found", "I can't find that conversation any more.")
-    log.info("event=feedback interaction_id=%s feedback=%s", row.id, row.feedback.value)
+        if helpful or conversation is None:
+            message = "Thanks. I couldn't save that just now." if helpful else stuck_message(settings)
+            return _error(503, "unavailable", message)
+        row = None  # "Still stuck" in a conversation still goes to IT (the spool keeps it)
+    else:
+        if row is None:
+            return _error(404, "not_found", "I can't find that conversation any more.")
+        log.info("event=feedback interaction_id=%s feedback=%s", row.id, row.feedback.value)
     message = "Glad that helped." if helpful else stuck_message(settings)
-    body: dict[str, Any] = {"interaction_id": row.id, "feedback": row.feedback.value, "message": message}
-    conversation = conversation_of(payload)
+    body: dict[str, Any] = {"interaction_id": interaction_id, "feedback": "unhelpful", "message": message}
+    if row is not None:
+        body["feedback"] = row.feedback.value
     if conversation is not None:
         user = clean_user(payload.get("user"))
         sessions: SessionFactory = request.app.state.sessions
-        flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
+        flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL, memory=_memory(request))
         extra = await run_in_threadpool(
             _after_feedback,
             flow,
             conversation,
-            user or row.user_id or conversation,
+            user or (row.user_id if row is not None else None) or conversation,
             helpful,
             render_html=isinstance(payload, dict) and payload.get("render") == "html",
         )
