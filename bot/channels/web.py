@@ -61,7 +61,7 @@ from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
 from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
 from bot.interactions.queries import record_feedback
-from bot.interactions.recording import log_failure, record_reply
+from bot.interactions.recording import BackgroundRecorder, log_failure
 from bot.tickets.models import Ticket
 from bot.tickets.queries import get_ticket_by_number, open_ticket_for_conversation
 
@@ -98,11 +98,14 @@ async def _read_json(request: Request) -> tuple[bool, Any]:
         return False, None
 
 
-def answer(data: AskInput, *, settings: Settings, assistant: AssistantLike, session: Session) -> Reply:
+def answer(
+    data: AskInput, *, settings: Settings, assistant: AssistantLike, recorder: BackgroundRecorder
+) -> Reply:
     """Ask the core, record the interaction (scrubbed), and return the reply with its id.
 
-    Never raises: a failing core gives ``fallback_reply``; a failing database leaves
-    ``interaction_id`` empty and is logged by id only.
+    Never raises, and never waits on the database for more than the recorder's short wait: a failing
+    core gives ``fallback_reply``; a failing or slow database leaves ``interaction_id`` empty and is
+    logged by id only.
     """
     started = time.perf_counter()
     question = Question(text=data.text, channel=CHANNEL, user=data.user, history=data.history)
@@ -117,8 +120,14 @@ def answer(data: AskInput, *, settings: Settings, assistant: AssistantLike, sess
         log_failure(log, "ask_failed", exc, channel=CHANNEL)
         reply = fallback_reply(settings, None, data.text, actions=("stuck",))
     latency_ms = int((time.perf_counter() - started) * 1000)
-    row = record_reply(session=session, question=question, reply=reply, latency_ms=latency_ms)
-    return replace(reply, interaction_id=row.id if row is not None else None)
+    interaction_id = recorder.record(question=question, reply=reply, latency_ms=latency_ms)
+    return replace(reply, interaction_id=interaction_id)
+
+
+def recorder_of(request: Request) -> BackgroundRecorder:
+    """The app's ``BackgroundRecorder`` (``create_app`` makes one)."""
+    recorder: BackgroundRecorder = request.app.state.recorder
+    return recorder
 
 
 def converse(
@@ -127,6 +136,7 @@ def converse(
     settings: Settings,
     assistant: AssistantLike,
     sessions: SessionFactory,
+    recorder: BackgroundRecorder,
     memory: RecentConversations | None = None,
 ) -> dict[str, Any]:
     """Answer ``data`` in its conversation (``ConversationFlow``): the ``/api/ask`` body, extra keys
@@ -135,7 +145,7 @@ def converse(
     it did not expect), the person gets the fallback sentence in the same shape."""
     try:
         flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL, memory=memory)
-        return _converse(flow, data)
+        return _converse(flow, data, recorder)
     except Exception as exc:  # the last guard: a 500 would lose the reply
         log_failure(log, "converse_failed", exc, channel=CHANNEL)
         body = fallback_reply(settings, None, data.text, actions=("stuck",)).to_json()
@@ -143,16 +153,14 @@ def converse(
         return body
 
 
-def _converse(flow: ConversationFlow, data: AskInput) -> dict[str, Any]:
+def _converse(flow: ConversationFlow, data: AskInput, recorder: BackgroundRecorder) -> dict[str, Any]:
     settings, assistant, sessions = flow.settings, flow.assistant, flow.sessions
     conversation = data.conversation or ""
     user = data.user or conversation
     outcome = _choose(flow, data, user) if data.article else None
     if outcome is None and not data.text.strip():
-        with sessions() as session:
-            outcome = Outcome(
-                answer(replace(data, article=None), settings=settings, assistant=assistant, session=session)
-            )
+        blank = replace(data, article=None)
+        outcome = Outcome(answer(blank, settings=settings, assistant=assistant, recorder=recorder))
     if outcome is None:
         outcome = flow.on_message(
             thread_key=conversation,
@@ -248,9 +256,7 @@ def chat_page(request: Request, settings: SettingsDep) -> Response:
 
 
 @router.post("/api/ask")
-async def ask(
-    request: Request, settings: SettingsDep, assistant: AssistantDep, session: SessionDep
-) -> Response:
+async def ask(request: Request, settings: SettingsDep, assistant: AssistantDep) -> Response:
     """Answer ``{"text": ..., "user"?, "history"?, "article"?, "conversation"?}`` with the ``itbot ask
     --json`` object (and, with a conversation, its extra keys: see the module docstring).
 
@@ -271,9 +277,12 @@ async def ask(
             assistant=assistant,
             sessions=sessions,
             memory=_memory(request),
+            recorder=recorder_of(request),
         )
     else:
-        reply = await run_in_threadpool(answer, data, settings=settings, assistant=assistant, session=session)
+        reply = await run_in_threadpool(
+            answer, data, settings=settings, assistant=assistant, recorder=recorder_of(request)
+        )
         body = reply.to_json()
     if data.render_html:
         body["html"] = render_markdown(body["text"])

@@ -1,7 +1,8 @@
 """Databases that misbehave, over real TCP on 127.0.0.1, for the fault tests.
 
 * ``SwitchableProxy``: a TCP proxy in front of a real server (PostgreSQL) that a test can ``cut``
-  (open connections dropped, new ones refused: the port is closed) and ``restore`` on the same port.
+  (open connections dropped, new ones refused: the port is closed), ``hang`` (open connections
+  dropped, new ones accepted and never answered: a black hole) and ``restore`` on the same port.
 * ``BlackHole``: a listener that accepts every connection and never says a word, as a database
   host that hangs does; ``connections`` counts what it accepted.
 """
@@ -35,7 +36,10 @@ class SwitchableProxy:
         self._listener: socket.socket | None = None
         self._stop = threading.Event()
         self._acceptor: threading.Thread | None = None
+        self._hanging = False
+        self._held: list[socket.socket] = []
         self.port = 0
+        self.swallowed = 0  # connections accepted while hanging
 
     def __enter__(self) -> SwitchableProxy:
         self.restore()
@@ -46,8 +50,17 @@ class SwitchableProxy:
     ) -> None:
         self.cut()
 
+    def hang(self) -> None:
+        """Drop the open connections; accept new ones and never answer them (until ``restore``)."""
+        self._hanging = True
+        self._drop()
+
     def restore(self) -> None:
         """Listen again (on the same port once one was chosen) and forward new connections."""
+        self._hanging = False
+        self._drop(held_only=True)
+        if self._listener is not None:
+            return
         self._listener = _listen(self.port)
         self.port = int(self._listener.getsockname()[1])
         self._stop = threading.Event()
@@ -64,8 +77,13 @@ class SwitchableProxy:
         if self._listener is not None:
             self._listener.close()
             self._listener = None
+        self._drop()
+
+    def _drop(self, *, held_only: bool = False) -> None:
         with self._lock:
-            doomed, self._open = self._open, []
+            doomed, self._held = self._held, []
+            if not held_only:
+                doomed, self._open = doomed + self._open, []
         for sock in doomed:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
@@ -79,6 +97,11 @@ class SwitchableProxy:
                 continue
             except OSError:
                 return
+            if self._hanging:
+                with self._lock:
+                    self._held.append(client)
+                    self.swallowed += 1
+                continue
             try:
                 upstream = socket.create_connection(self._target, timeout=5)
             except OSError:

@@ -79,6 +79,7 @@ def settings(tmp_path: Path, proxy: SwitchableProxy, slack: FakeSlackApi) -> Ite
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=slack.api_url,
+            db_retry_seconds=0,  # the test restores the database and goes on at once
         )
 
 
