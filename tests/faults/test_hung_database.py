@@ -30,11 +30,15 @@ from bot.main import create_app
 from tests.databases import postgres_settings, private_schema, require_postgres, sqlite_settings
 from tests.fakes.assistant import FakeAssistant
 from tests.fakes.database import BlackHole, SwitchableProxy
+from tests.fakes.slack_api import FakeSlackApi
 from tests.live_server import LiveServer, free_port, serve
+from tests.slack_payloads import BOT_TOKEN, SIGNING_SECRET, dm, event_body, post_event
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[2]
 CONNECT_TIMEOUT = 2  # the least libpq takes
+# The live server's: long enough that a request waiting for one connection is told from one that doesn't.
+SERVER_CONNECT_TIMEOUT = 4
 
 
 def within(seconds: float, work: Callable[[], T]) -> tuple[float, T | BaseException]:
@@ -101,7 +105,13 @@ def test_postgresql_connections_get_a_statement_timeout_and_keep_the_urls_own_op
 
 
 @pytest.fixture
-def hung(tmp_path: Path) -> Iterator[tuple[LiveServer, SwitchableProxy]]:
+def slack() -> Iterator[FakeSlackApi]:
+    with FakeSlackApi() as fake:
+        yield fake
+
+
+@pytest.fixture
+def hung(tmp_path: Path, slack: FakeSlackApi) -> Iterator[tuple[LiveServer, SwitchableProxy]]:
     """A live server on PostgreSQL through a proxy, after one good answer; then the database hangs
     and the pool is empty, so every request would need a new connection."""
     target = make_url(require_postgres())
@@ -113,9 +123,12 @@ def hung(tmp_path: Path) -> Iterator[tuple[LiveServer, SwitchableProxy]]:
         settings = sqlite_settings(
             tmp_path,
             database_url=proxied,
-            db_connect_timeout_seconds=CONNECT_TIMEOUT,
+            db_connect_timeout_seconds=SERVER_CONNECT_TIMEOUT,
             db_health_cache_seconds=0.5,
             db_retry_seconds=0.5,
+            slack_bot_token=BOT_TOKEN,
+            slack_signing_secret=SIGNING_SECRET,
+            slack_api_url=slack.api_url,
         )
         with serve(create_app(settings, assistant=FakeAssistant())) as live:
             assert ask(live, 0).json()["interaction_id"]  # the database answered
@@ -147,7 +160,7 @@ def test_parallel_answers_do_not_wait_on_a_hung_database(
 
     for took, response in results:
         assert response.status_code == 200 and response.json()["decision"] == "answer"
-        assert took < CONNECT_TIMEOUT + 4, f"an answer waited {took:.1f} s on the database"
+        assert took < SERVER_CONNECT_TIMEOUT + 4, f"an answer waited {took:.1f} s on the database"
     plain = [r.json() for _took, r in results if "conversation" not in r.json()]
     assert plain and all(body["interaction_id"] is None for body in plain)
     assert "won't let me log in" not in caplog.text
@@ -176,6 +189,21 @@ def test_healthz_says_the_database_is_unreachable_at_once_and_probes_it_once(
     while httpx.get(f"{server.url}/healthz").json()["status"] != "ok":
         assert time.monotonic() < deadline, "healthz never saw the database come back"
         time.sleep(0.1)
+
+
+def test_slack_acks_and_answers_without_waiting_on_a_hung_database(
+    hung: tuple[LiveServer, SwitchableProxy], slack: FakeSlackApi
+) -> None:
+    server, _proxy = hung
+
+    with httpx.Client(timeout=30) as http:
+        started = time.monotonic()
+        acked = post_event(http, server.url, event_body(dm("epic won't let me log in")))
+        ack_took = time.monotonic() - started
+
+    assert acked.status_code == 200 and ack_took < 2.5, f"the ack took {ack_took:.1f} s"
+    [answer] = slack.wait_for("chat.postMessage", timeout=SERVER_CONNECT_TIMEOUT + 4)
+    assert "Caps Lock" in str(answer.body.get("blocks"))
 
 
 # -- start-up ---------------------------------------------------------------------------------------
