@@ -93,6 +93,33 @@ class Settings(BaseSettings):
     )
     worker_poll_seconds: float = Field(default=1.0, gt=0, description="How often the worker looks for work.")
     index_poll_seconds: float = Field(default=1.0, description="How often the server checks for a new index.")
+    db_connect_timeout_seconds: int = Field(
+        default=3, ge=1, description="Longest wait for a new database connection (PostgreSQL: at least 2)."
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Longest a statement may run (PostgreSQL) or wait for a lock (SQLite)."
+    )
+    db_pool_timeout_seconds: float = Field(
+        default=3.0, gt=0, description="Longest wait for a free connection of the pool."
+    )
+    db_retry_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="After the database failed to answer, how long new connections fail at once before "
+        "one is tried again (so requests do not pile up on a hung database).",
+    )
+    db_health_timeout_seconds: float = Field(
+        default=1.0, gt=0, description="How long /healthz waits for the database to answer."
+    )
+    db_health_cache_seconds: float = Field(
+        default=5.0, ge=0, description="How long /healthz reuses its last look at the database."
+    )
+    db_record_wait_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="How long an answer waits for its interaction to be recorded before it goes out "
+        "without an id (the recording goes on in the background).",
+    )
     max_question_chars: int = Field(default=4000, description="Longer questions are cut before retrieval.")
 
     @field_validator("database_url")

@@ -33,6 +33,7 @@ def configure_logging(*, verbose: bool = False) -> None:
     level = logging.INFO if verbose else logging.WARNING
     handler.setLevel(level)
     root.setLevel(level)
-    # Libraries that log at DEBUG on their own loggers (bm25s) stay quiet unless asked.
-    for noisy in ("bm25s", "httpx", "httpcore"):
+    # Libraries that log at DEBUG on their own loggers (bm25s), or their set-up at INFO (alembic's
+    # plugins, at every start), stay quiet unless asked.
+    for noisy in ("bm25s", "httpx", "httpcore", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

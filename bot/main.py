@@ -20,11 +20,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bot.channels import slack_http, web
 from bot.config import Settings
-from bot.db import SessionFactory, create_db_engine, init_db, session_factory
+from bot.conversations.memory import RecentConversations
+from bot.db import SessionFactory, create_db_engine, database_health, init_db, session_factory
 from bot.deps import AssistantLike
 from bot.http_guards import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, SafeErrors, SecurityHeaders
-from bot.interactions.recording import log_failure
+from bot.interactions.recording import BackgroundRecorder, log_failure
 from bot.tickets import api as tickets_api
+from bot.tickets.spool import pending_files
 
 if TYPE_CHECKING:
     from slack_sdk import WebClient
@@ -83,6 +85,7 @@ def create_app(
     init_db(settings, engine=engine)
     core = assistant if assistant is not None else _build_assistant(settings)
     sessions = session_factory(engine)
+    recorder = BackgroundRecorder(sessions, wait_seconds=settings.db_record_wait_seconds)
     slack = _build_slack(settings, core, sessions, slack_client)
 
     @asynccontextmanager
@@ -96,6 +99,7 @@ def create_app(
                 await poller
             if slack is not None:
                 await asyncio.to_thread(slack.close)
+            await asyncio.to_thread(recorder.close)
             engine.dispose()
 
     app = FastAPI(title="itbot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -104,6 +108,8 @@ def create_app(
     app.state.sessions = sessions
     app.state.assistant = core
     app.state.slack = slack
+    app.state.conversation_memory = RecentConversations()
+    app.state.recorder = recorder
     # Added last runs first: headers on every answer, then errors caught, then the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=DEFAULT_MAX_BODY_BYTES)
     app.add_middleware(SafeErrors)
@@ -113,12 +119,30 @@ def create_app(
     app.include_router(slack_http.router)
     app.include_router(tickets_api.router)
 
+    health = database_health(engine)
+
     @app.get("/healthz")
     def healthz() -> Response:
-        """200 with an index summary once an index is loaded; 503 before."""
+        """200 with an index summary once an index is loaded (answering works); 503 before.
+
+        ``database`` is "ok" or "unreachable" (asked with a short timeout, the answer reused for a few
+        seconds); ``status`` is "ok", or "degraded" with ``degraded`` naming the parts that are not
+        (the database; escalations waiting in the spool: ``spooled``).
+        """
         if not core.ready:
             return JSONResponse({"status": "starting", "index": None}, status_code=503)
-        return JSONResponse({"status": "ok", "index": dict(core.manifest_summary)})
+        database = health.check(engine)
+        spooled = len(pending_files(settings))
+        degraded = [part for part, bad in (("database", database != "ok"), ("spool", spooled > 0)) if bad]
+        body: dict[str, object] = {
+            "status": "degraded" if degraded else "ok",
+            "index": dict(core.manifest_summary),
+            "database": database,
+            "spooled": spooled,
+        }
+        if degraded:
+            body["degraded"] = degraded
+        return JSONResponse(body)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, _exc: RequestValidationError) -> Response:

@@ -88,32 +88,54 @@ def cmd_scrub(
     return EXIT_OK
 
 
-def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, _err: TextIO) -> int:
-    """Run the HTTP server (web chat, API, Slack events) with uvicorn."""
-    import uvicorn
+def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, err: TextIO) -> int:
+    """Run the HTTP server (web chat, API, Slack events) with uvicorn.
 
+    A database that cannot be reached at start-up (the schema is migrated first) is one line on
+    ``err`` and exit code 1, not a traceback.
+    """
+    import uvicorn
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.db import unreachable_message
     from bot.main import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
+    try:
+        app = create_app(settings)
+    except SQLAlchemyError as exc:
+        print(f"itbot serve: {unreachable_message(settings, exc)}", file=err)
+        return EXIT_FAILED
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return EXIT_OK
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace, _out: TextIO, err: TextIO) -> int:
-    """Deliver the outbox (tickets to the service desk, messages to chat) until stopped."""
+    """Deliver the outbox (tickets to the service desk, messages to chat) until stopped.
+
+    A database that cannot be reached at start-up is one line on ``err`` and exit code 1 (an outage
+    after a good start is waited out); tables not made yet are waited for.
+    """
+    from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.channels.senders import chat_senders
+    from bot.db import create_db_engine, unreachable_message
     from bot.tickets.itsm import ItsmConfigError
     from bot.tickets.worker import run_worker
 
+    engine = create_db_engine(settings)
     try:
-        run_worker(settings, senders=chat_senders(settings), once=args.once)
+        with engine.connect() as connection:
+            connection.execute(text("select 1"))
+        run_worker(settings, senders=chat_senders(settings), once=args.once, engine=engine)
     except ItsmConfigError as exc:
         print(f"itbot worker: {exc}", file=err)
         return EXIT_SETUP
     except SQLAlchemyError as exc:
-        print(f"itbot worker: the database is unavailable ({type(exc).__name__})", file=err)
+        print(f"itbot worker: {unreachable_message(settings, exc)}", file=err)
         return EXIT_FAILED
+    finally:
+        engine.dispose()
     return EXIT_OK
 
 

@@ -15,7 +15,9 @@ Each handler is parse (``slack_events``) → core (``ConversationFlow`` over the
 Delivery semantics: Slack's HTTP request is acknowledged before the answer is computed (bolt runs the
 listeners on its executor after the ack). A delivery Slack retries (the same ``event_id``, the same
 click) is claimed in the database first, so it is answered once however many server processes share
-that database. The ``WebClient`` retries 429s after Retry-After, 5xx answers and connection errors;
+that database; a claim the database does not confirm within ``CLAIM_WAIT_SECONDS`` (it hangs) is
+taken as granted, so Slack's ack and the answer never wait on a hung database (answering twice
+beats not answering). The ``WebClient`` retries 429s after Retry-After, 5xx answers and connection errors;
 a post that still fails is logged with ids (never message text) and queued in the outbox, which the
 worker delivers once Slack is back.
 """
@@ -28,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +65,9 @@ from bot.tickets.outbox import enqueue
 
 CHANNEL = "slack"
 LISTENER_THREADS = 8
+CLAIM_THREADS = 4
+# Slack wants its ack within 3 s; a claim normally takes milliseconds.
+CLAIM_WAIT_SECONDS = 1.0
 RELAYED_REACTION = "incoming_envelope"
 CHOOSE_ACTION = re.compile(f"^{ACTION_CHOOSE_PREFIX}\\d+$")
 
@@ -77,8 +83,9 @@ class SlackRuntime:
     executor: ThreadPoolExecutor
 
     def close(self) -> None:
-        """Finish the listeners in flight and stop the executor."""
+        """Finish the listeners in flight and stop the executors."""
         self.executor.shutdown(wait=True, cancel_futures=False)
+        self.handlers.close()
 
 
 def build_slack_app(
@@ -130,7 +137,12 @@ class SlackHandlers:
         self.sessions = sessions
         self.client = client
         self.flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
+        self._claims = ThreadPoolExecutor(max_workers=CLAIM_THREADS, thread_name_prefix="slack-claim")
         self.triage = TriageHandlers(settings, sessions, client, claim=self._claim)
+
+    def close(self) -> None:
+        """Let the claims under way finish and stop their threads."""
+        self._claims.shutdown(wait=True, cancel_futures=False)
 
     # -- delivery ------------------------------------------------------------------------------
 
@@ -146,6 +158,18 @@ class SlackHandlers:
         return next()
 
     def _claim(self, key: str) -> bool:
+        """Claim ``key``; True also when the database fails or does not answer within the wait."""
+        try:
+            future = self._claims.submit(self._claim_now, key)
+        except RuntimeError:  # shutting down: answer rather than drop
+            return True
+        try:
+            return future.result(timeout=CLAIM_WAIT_SECONDS)
+        except FutureTimeout:
+            log.warning("event=slack_claim_slow key=%s", key)
+            return True
+
+    def _claim_now(self, key: str) -> bool:
         try:
             with self.sessions() as session:
                 return claim_delivery(session=session, key=key, channel=CHANNEL)

@@ -53,6 +53,7 @@ from bot.channels.web_markdown import article_url, render_markdown
 from bot.channels.web_sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply, history_of, last_user_text
+from bot.conversations.memory import RecentConversations
 from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
 from bot.core.errors import ItbotError
@@ -60,7 +61,7 @@ from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
 from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
 from bot.interactions.queries import record_feedback
-from bot.interactions.recording import log_failure, record_reply
+from bot.interactions.recording import BackgroundRecorder, log_failure
 from bot.tickets.models import Ticket
 from bot.tickets.queries import get_ticket_by_number, open_ticket_for_conversation
 
@@ -104,11 +105,14 @@ async def _read_json(request: Request) -> tuple[bool, Any]:
         return False, None
 
 
-def answer(data: AskInput, *, settings: Settings, assistant: AssistantLike, session: Session) -> Reply:
+def answer(
+    data: AskInput, *, settings: Settings, assistant: AssistantLike, recorder: BackgroundRecorder
+) -> Reply:
     """Ask the core, record the interaction (scrubbed), and return the reply with its id.
 
-    Never raises: a failing core gives ``fallback_reply``; a failing database leaves
-    ``interaction_id`` empty and is logged by id only.
+    Never raises, and never waits on the database for more than the recorder's short wait: a failing
+    core gives ``fallback_reply``; a failing or slow database leaves ``interaction_id`` empty and is
+    logged by id only.
     """
     started = time.perf_counter()
     question = Question(text=data.text, channel=CHANNEL, user=data.user, history=data.history)
@@ -123,25 +127,47 @@ def answer(data: AskInput, *, settings: Settings, assistant: AssistantLike, sess
         log_failure(log, "ask_failed", exc, channel=CHANNEL)
         reply = fallback_reply(settings, None, data.text, actions=("stuck",))
     latency_ms = int((time.perf_counter() - started) * 1000)
-    row = record_reply(session=session, question=question, reply=reply, latency_ms=latency_ms)
-    return replace(reply, interaction_id=row.id if row is not None else None)
+    interaction_id = recorder.record(question=question, reply=reply, latency_ms=latency_ms)
+    return replace(reply, interaction_id=interaction_id)
+
+
+def recorder_of(request: Request) -> BackgroundRecorder:
+    """The app's ``BackgroundRecorder`` (``create_app`` makes one)."""
+    recorder: BackgroundRecorder = request.app.state.recorder
+    return recorder
 
 
 def converse(
-    data: AskInput, *, settings: Settings, assistant: AssistantLike, sessions: SessionFactory
+    data: AskInput,
+    *,
+    settings: Settings,
+    assistant: AssistantLike,
+    sessions: SessionFactory,
+    recorder: BackgroundRecorder,
+    memory: RecentConversations | None = None,
 ) -> dict[str, Any]:
     """Answer ``data`` in its conversation (``ConversationFlow``): the ``/api/ask`` body, extra keys
     included. A clarify choice is answered from the chosen article; a blank message changes nothing
-    in the conversation. Never raises."""
+    in the conversation. Never raises: whatever fails below the flow's own guards (a database error
+    it did not expect), the person gets the fallback sentence in the same shape."""
+    try:
+        flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL, memory=memory)
+        return _converse(flow, data, recorder)
+    except Exception as exc:  # the last guard: a 500 would lose the reply
+        log_failure(log, "converse_failed", exc, channel=CHANNEL)
+        body = fallback_reply(settings, None, data.text, actions=("stuck",)).to_json()
+        body.update(conversation=data.conversation or "", ticket=None, relayed_to=None, escalation=None)
+        return body
+
+
+def _converse(flow: ConversationFlow, data: AskInput, recorder: BackgroundRecorder) -> dict[str, Any]:
+    settings, assistant, sessions = flow.settings, flow.assistant, flow.sessions
     conversation = data.conversation or ""
-    flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
     user = data.user or conversation
     outcome = _choose(flow, data, user) if data.article else None
     if outcome is None and not data.text.strip():
-        with sessions() as session:
-            outcome = Outcome(
-                answer(replace(data, article=None), settings=settings, assistant=assistant, session=session)
-            )
+        blank = replace(data, article=None)
+        outcome = Outcome(answer(blank, settings=settings, assistant=assistant, recorder=recorder))
     if outcome is None:
         outcome = flow.on_message(
             thread_key=conversation,
@@ -195,6 +221,12 @@ def _choose(flow: ConversationFlow, data: AskInput, user: str) -> Outcome | None
     return Outcome(reply)
 
 
+def _memory(request: Request) -> RecentConversations | None:
+    """The web conversations this process saw last (``create_app`` makes one per app)."""
+    memory = getattr(request.app.state, "conversation_memory", None)
+    return memory if isinstance(memory, RecentConversations) else None
+
+
 def ticket_json(sessions: SessionFactory, number: str | None) -> dict[str, Any] | None:
     """``{"number", "status"}`` of ticket ``number`` (status null when the database can't say)."""
     if not number:
@@ -238,9 +270,7 @@ def chat_page(request: Request, settings: SettingsDep) -> Response:
 
 
 @router.post("/api/ask")
-async def ask(
-    request: Request, settings: SettingsDep, assistant: AssistantDep, session: SessionDep
-) -> Response:
+async def ask(request: Request, settings: SettingsDep, assistant: AssistantDep) -> Response:
     """Answer ``{"text": ..., "user"?, "history"?, "article"?, "conversation"?}`` with the ``itbot ask
     --json`` object (and, with a conversation, its extra keys: see the module docstring).
 
@@ -255,10 +285,18 @@ async def ask(
     if data.conversation is not None:
         sessions: SessionFactory = request.app.state.sessions
         body = await run_in_threadpool(
-            converse, data, settings=settings, assistant=assistant, sessions=sessions
+            converse,
+            data,
+            settings=settings,
+            assistant=assistant,
+            sessions=sessions,
+            memory=_memory(request),
+            recorder=recorder_of(request),
         )
     else:
-        reply = await run_in_threadpool(answer, data, settings=settings, assistant=assistant, session=session)
+        reply = await run_in_threadpool(
+            answer, data, settings=settings, assistant=assistant, recorder=recorder_of(request)
+        )
         body = reply.to_json()
     if data.render_html:
         body["html"] = render_markdown(body["text"])
@@ -284,6 +322,7 @@ async def feedback(
         return _error(422, "invalid_feedback", 'Send {"interaction_id": "...", "helpful": true or false}.')
     if bad_conversation(payload):
         return _error(422, "invalid_conversation", BAD_CONVERSATION)
+    conversation = conversation_of(payload)
     try:
         row = await run_in_threadpool(
             record_feedback, session=session, interaction_id=interaction_id, helpful=helpful
@@ -292,23 +331,27 @@ async def feedback(
         with contextlib.suppress(SQLAlchemyError):
             session.rollback()
         log_failure(log, "feedback_failed", exc, interaction_id=interaction_id)
-        message = "Thanks. I couldn't save that just now." if helpful else stuck_message(settings)
-        return _error(503, "unavailable", message)
-    if row is None:
-        return _error(404, "not_found", "I can't find that conversation any more.")
-    log.info("event=feedback interaction_id=%s feedback=%s", row.id, row.feedback.value)
+        if helpful or conversation is None:
+            message = "Thanks. I couldn't save that just now." if helpful else stuck_message(settings)
+            return _error(503, "unavailable", message)
+        row = None  # "Still stuck" in a conversation still goes to IT (the spool keeps it)
+    else:
+        if row is None:
+            return _error(404, "not_found", "I can't find that conversation any more.")
+        log.info("event=feedback interaction_id=%s feedback=%s", row.id, row.feedback.value)
     message = "Glad that helped." if helpful else stuck_message(settings)
-    body: dict[str, Any] = {"interaction_id": row.id, "feedback": row.feedback.value, "message": message}
-    conversation = conversation_of(payload)
+    body: dict[str, Any] = {"interaction_id": interaction_id, "feedback": "unhelpful", "message": message}
+    if row is not None:
+        body["feedback"] = row.feedback.value
     if conversation is not None:
         user = clean_user(payload.get("user"))
         sessions: SessionFactory = request.app.state.sessions
-        flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
+        flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL, memory=_memory(request))
         extra = await run_in_threadpool(
             _after_feedback,
             flow,
             conversation,
-            user or row.user_id or conversation,
+            user or (row.user_id if row is not None else None) or conversation,
             helpful,
             render_html=isinstance(payload, dict) and payload.get("render") == "html",
         )

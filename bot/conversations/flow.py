@@ -12,8 +12,11 @@ An adapter parses its payload, calls ``ConversationFlow``, and renders what come
 
 Every turn is remembered in the ``conversation`` table, scrubbed, so a follow-up in the thread,
 another server process, and the ticket's transcript all see the same conversation. A database
-failure never costs the person their answer: the turn is not remembered and the failure is logged by
-id; an escalation with the database down is kept in the spool (``bot.tickets.spool``).
+failure never costs the person their answer: the turn is not stored and the failure is logged by
+id. Every escalation path (the bot escalates, "Still stuck", "talk to a human", the answer to the
+follow-up question) reaches the spool (``bot.tickets.spool``) when the database fails: the flow then
+works from the conversation as this process last saw it (``RecentConversations``), or, for a thread
+it never saw, from the message in hand, and the person is told IT has the request.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.conversations.memory import KEPT_STATE, RecentConversations
 from bot.conversations.models import Conversation
 from bot.conversations.models import Turn as StoredTurn
 from bot.conversations.queries import add_turns, get_conversation
@@ -37,6 +41,7 @@ from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
 from bot.deps import AssistantLike
+from bot.interactions.models import utcnow
 from bot.interactions.recording import log_failure, record_reply
 from bot.tickets.actions import add_requester_message
 from bot.tickets.errors import TicketError
@@ -45,6 +50,7 @@ from bot.tickets.escalation import finish_escalation as finish_ticket
 from bot.tickets.human import wants_human
 from bot.tickets.models import TicketStatus
 from bot.tickets.queries import open_ticket_for_conversation
+from bot.tickets.replies import kept_text
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +80,20 @@ class ConversationFlow:
     """Answers, escalates and relays messages of conversations in one channel."""
 
     def __init__(
-        self, settings: Settings, assistant: AssistantLike, sessions: SessionFactory, *, channel: str
+        self,
+        settings: Settings,
+        assistant: AssistantLike,
+        sessions: SessionFactory,
+        *,
+        channel: str,
+        memory: RecentConversations | None = None,
     ) -> None:
+        """``memory``: share one per process between the flows of a channel (a new one otherwise)."""
         self.settings = settings
         self.assistant = assistant
         self.sessions = sessions
         self.channel = channel
+        self.memory = memory if memory is not None else RecentConversations()
 
     # -- entry points ---------------------------------------------------------------------------
 
@@ -179,26 +193,44 @@ class ConversationFlow:
             return fallback_reply(self.settings, None, question.text)
 
     def _conversation(self, session: Session, thread_key: str) -> Conversation | None:
+        """The stored conversation; when the database fails, the one this process saw last (or None)."""
         try:
-            return get_conversation(session=session, channel=self.channel, thread_key=thread_key)
+            found = get_conversation(session=session, channel=self.channel, thread_key=thread_key)
         except SQLAlchemyError as exc:
             with contextlib.suppress(SQLAlchemyError):
                 session.rollback()
             log_failure(log, "conversation_lookup_failed", exc, channel=self.channel)
-            return None
+            return self.memory.recall(self.channel, thread_key)
+        if found is not None:
+            self.memory.keep(found)
+        return found
 
     def _remember(
         self, session: Session, thread_key: str, user: str, turns: list[StoredTurn]
     ) -> Conversation | None:
+        """Store ``turns``; when the database fails, add them to this process's copy only (kept
+        for an escalation's spool file) and return that copy."""
         try:
-            return add_turns(
+            stored = add_turns(
                 session=session, channel=self.channel, thread_key=thread_key, user_id=user, turns=turns
             )
         except SQLAlchemyError as exc:
             with contextlib.suppress(SQLAlchemyError):
                 session.rollback()
             log_failure(log, "conversation_remember_failed", exc, channel=self.channel)
-            return None
+            return self._remember_here(thread_key, user, turns)
+        self.memory.keep(stored)
+        return stored
+
+    def _remember_here(self, thread_key: str, user: str, turns: list[StoredTurn]) -> Conversation:
+        """``turns`` added to the conversation as this process last saw it (a new one if never)."""
+        known = self.memory.recall(self.channel, thread_key) or Conversation(
+            channel=self.channel, thread_key=thread_key[:255], user_id=user[:255]
+        )
+        at = utcnow().isoformat(timespec="seconds")
+        known.turns = [*known.turns, *(t.model_copy(update={"at": t.at or at}).model_dump() for t in turns)]
+        self.memory.keep(known)
+        return known
 
     def _relay(self, session: Session, conversation: Conversation, user: str, text: str) -> Outcome | None:
         """Send the message to the conversation's open ticket; None when it has none."""
@@ -233,7 +265,17 @@ class ConversationFlow:
 
     def _finish(self, session: Session, conversation: Conversation, text: str) -> Outcome:
         step = finish_ticket(session=session, settings=self.settings, conversation=conversation, details=text)
+        self._after_step(session, conversation, step)
         return self._step_outcome(step, lead="")
+
+    def _after_step(self, session: Session, conversation: Conversation, step: EscalationStep) -> None:
+        """Bring this process's copy of the conversation up to what the escalation step did."""
+        if step.kind == "kept":
+            kept = self.memory.recall(self.channel, conversation.thread_key) or conversation
+            kept.state = KEPT_STATE
+            self.memory.keep(kept)
+        elif step.kind != "failed":
+            self._conversation(session, conversation.thread_key)
 
     def _escalate(
         self,
@@ -247,10 +289,12 @@ class ConversationFlow:
         lead: str,
     ) -> Outcome:
         if conversation is None:
-            # The database is down: nothing to escalate from; the spool needs a conversation row.
-            phone = self.settings.service_desk_phone
-            text = f"I couldn't pass this to IT just now. Please call the service desk at {phone}."
-            return Outcome(Reply(Decision.ESCALATE, f"{lead} {text}".strip()), escalation="failed")
+            # The database failed and this process never saw the thread: escalate what is in hand.
+            conversation = self._remember_here(thread_key, user, [])
+        if conversation.state == KEPT_STATE:
+            # Already kept while the database is down: the same request again adds nothing.
+            step = EscalationStep("kept", kept_text(self.settings.service_desk_phone))
+            return self._step_outcome(step, lead=lead)
         articles = _offered(conversation)
         step = start_escalation(
             session=session,
@@ -263,6 +307,7 @@ class ConversationFlow:
             articles=articles,
             systems=self._systems(articles),
         )
+        self._after_step(session, conversation, step)
         return self._step_outcome(step, lead=lead)
 
     def _step_outcome(self, step: EscalationStep, *, lead: str) -> Outcome:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
 from bot.conversations.models import MAX_TURNS, Conversation, Delivery, Turn
@@ -14,6 +15,15 @@ from bot.interactions.models import utcnow
 
 # Writers racing for one conversation retry this often (each retry re-reads the row).
 ADD_TURNS_ATTEMPTS = 20
+# What SQLite and PostgreSQL say when another writer holds the lock: a race worth retrying. Any other
+# OperationalError (disk full, connection lost, read-only file) would fail the same way again.
+_LOCK_WORDS = ("database is locked", "database table is locked", "busy", "deadlock", "could not serialize")
+
+
+def is_lock_conflict(error: OperationalError) -> bool:
+    """True when ``error`` says another writer held the lock (retrying may succeed), not a failure."""
+    message = str(error.orig).lower() if error.orig is not None else ""
+    return any(word in message for word in _LOCK_WORDS)
 
 
 def claim_delivery(*, session: Session, key: str, channel: str) -> bool:
@@ -75,6 +85,9 @@ def add_turns(
     is also a compare-and-set on ``updated_at``, retried when another write came first (SQLite).
     Two processes starting the same thread at once both succeed: the loser of the insert appends
     to the winner's row.
+
+    Raises the database's error when the write itself fails (disk full, connection lost: only a held
+    lock is retried), and ``StaleDataError`` when other writers won every attempt.
     """
     stamped: list[dict[str, Any]] = [
         t.model_copy(update={"at": t.at or utcnow().isoformat(timespec="seconds")}).model_dump()
@@ -113,15 +126,19 @@ def add_turns(
                     session.rollback()
                     continue
                 session.commit()
-        except (IntegrityError, OperationalError):
-            # Another process created the row first, or (SQLite) held the write lock too long.
-            session.rollback()
+        except IntegrityError:
+            session.rollback()  # another process created the row first
             continue
+        except OperationalError as exc:
+            session.rollback()
+            if not is_lock_conflict(exc):
+                raise
+            continue  # (SQLite) another process held the write lock too long
         session.expire_all()
         fresh = get_conversation(session=session, channel=channel, thread_key=key)
         if fresh is not None:
             return fresh
-    raise RuntimeError("could not record the conversation turn")
+    raise StaleDataError("could not record the conversation turn: other writers won every attempt")
 
 
 def set_state(*, session: Session, conversation_id: str, state: str) -> None:

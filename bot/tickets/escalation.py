@@ -133,7 +133,8 @@ def start_escalation(
     except IntegrityError:
         return _after_conflict(session, settings, conversation, request, turns, details="")
     except SQLAlchemyError as exc:
-        return _keep(session, settings, request, turns, details="", error=exc)
+        key = conversation.thread_key
+        return _keep(session, settings, request, turns, details="", error=exc, thread_key=key)
     log.info(
         "event=escalation_asked conversation=%s reason=%s channel=%s missing=%s",
         conversation.id,
@@ -171,7 +172,8 @@ def finish_escalation(
         return _after_conflict(session, settings, conversation, request, turns, details=details)
     except SQLAlchemyError as exc:
         answered = [*turns, new_turn("user", details)] if details else turns
-        return _keep(session, settings, request, answered, details=details, error=exc)
+        key = conversation.thread_key
+        return _keep(session, settings, request, answered, details=details, error=exc, thread_key=key)
 
 
 def told_not_to_paste(turns: list[dict[str, Any]]) -> bool:
@@ -231,11 +233,15 @@ def _after_conflict(
     try:
         existing = open_ticket_for_conversation(session=session, conversation_id=conversation.id)
     except SQLAlchemyError as exc:
-        return _keep(session, settings, request, turns, details=details, error=exc)
+        return _keep(
+            session, settings, request, turns, details=details, error=exc, thread_key=conversation.thread_key
+        )
     if existing is not None:
         return _already_open(existing, conversation)
     log.error("event=escalation_conflict conversation=%s", conversation.id)
-    return _keep(session, settings, request, turns, details=details, error=None)
+    return _keep(
+        session, settings, request, turns, details=details, error=None, thread_key=conversation.thread_key
+    )
 
 
 def _keep(
@@ -246,13 +252,16 @@ def _keep(
     *,
     details: str,
     error: BaseException | None,
+    thread_key: str,
 ) -> EscalationStep:
     with contextlib.suppress(SQLAlchemyError):
         session.rollback()
     phone = settings.service_desk_phone
     error_name = type(error).__name__ if error is not None else "-"
     try:
-        spool_escalation(settings=settings, request=request, turns=turns, details=details)
+        spool_escalation(
+            settings=settings, request=request, turns=turns, details=details, thread_key=thread_key
+        )
     except OSError as exc:
         log.error(
             "event=escalation_lost conversation=%s db_error=%s spool_error=%s",

@@ -278,3 +278,11 @@ def stored_conversation(*, session: Session, conversation: Conversation) -> Conv
 def get_conversation_row(*, session: Session, conversation_id: str) -> Conversation | None:
     """The stored conversation with this id, or None."""
     return session.get(Conversation, conversation_id)
+
+
+def find_conversation_row(*, session: Session, channel: str, thread_key: str) -> Conversation | None:
+    """The stored conversation of ``channel`` at ``thread_key``, or None."""
+    statement = select(Conversation).where(
+        Conversation.channel == channel, Conversation.thread_key == thread_key[:255]
+    )
+    return session.exec(statement).first()

@@ -63,8 +63,9 @@ def already_open_text(number: str) -> str:
 def kept_text(phone: str) -> str:
     """The reply when the database is down and the escalation was kept in the spool."""
     return (
-        "I couldn't open the ticket just now; I've kept your request and IT will get it as soon as the "
-        f"system is back. If it's urgent, call the service desk at {phone}."
+        "IT has your request. I couldn't open the ticket just now, so it waits safely until the system "
+        "is back; the ticket number will follow here. "
+        f"If it's urgent, call the service desk at {phone}."
     )
 
 

@@ -6,7 +6,9 @@ same folder, flushed to disk, then renamed), and tells the person it was kept. T
 ``replay_spool`` on every loop: each file opens its ticket exactly once (the ticket records the file's
 id as its ``source_key``, which is unique, so a crash between the commit and the file's removal, or
 two workers at once, cannot open a second one), the person is told the number in their thread, and
-the file is deleted. A file that is not a spooled escalation is moved to ``rejected/`` beside them.
+the file is deleted. A conversation the database never held (it was down from the first message) is
+stored then, with the kept turns, so the ticket and the thread are linked as any other. A file that
+is not a spooled escalation is moved to ``rejected/`` beside them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.conversations.models import Conversation
 from bot.core.scrub import scrub_text
 from bot.interactions.models import new_id, utcnow
 from bot.tickets.models import AuthorRole, EventKind
@@ -31,6 +34,7 @@ from bot.tickets.outbox import enqueue
 from bot.tickets.payloads import requester_message_payload
 from bot.tickets.queries import (
     add_event,
+    find_conversation_row,
     get_conversation_row,
     get_ticket_by_source_key,
     open_ticket_for_conversation,
@@ -52,6 +56,7 @@ class SpooledEscalation(BaseModel):
     request: EscalationRequest
     turns: list[dict[str, Any]] = Field(default_factory=list)
     details: str = ""
+    thread_key: str = ""  # where the conversation is, as its channel spells it ("" in older files)
 
 
 def spool_folder(settings: Settings) -> Path:
@@ -60,13 +65,21 @@ def spool_folder(settings: Settings) -> Path:
 
 
 def spool_escalation(
-    *, settings: Settings, request: EscalationRequest, turns: list[dict[str, Any]], details: str = ""
+    *,
+    settings: Settings,
+    request: EscalationRequest,
+    turns: list[dict[str, Any]],
+    details: str = "",
+    thread_key: str = "",
 ) -> Path:
     """Keep an escalation as a file (scrubbed, written atomically); returns its path.
 
+    ``thread_key`` lets the replay find (or store) the conversation when the database never held it.
     Raises ``OSError`` when the file cannot be written (then nothing was kept).
     """
-    entry = SpooledEscalation(request=request, turns=scrub_turns(turns), details=scrub_text(details))
+    entry = SpooledEscalation(
+        request=request, turns=scrub_turns(turns), details=scrub_text(details), thread_key=thread_key
+    )
     folder = spool_folder(settings)
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{entry.spooled_at:%Y%m%dT%H%M%S%f}-{entry.id}.json"
@@ -157,7 +170,7 @@ def _read(path: Path, settings: Settings) -> SpooledEscalation | None:
 def _replay(session: Session, settings: Settings, entry: SpooledEscalation, source_key: str) -> Opened | None:
     if get_ticket_by_source_key(session=session, source_key=source_key) is not None:
         return None  # opened before a crash; only the file was left
-    request = entry.request
+    request = _linked(session, entry)
     existing = open_ticket_for_conversation(session=session, conversation_id=request.conversation_id)
     if existing is not None:
         text = entry.details or " ".join(t.get("text", "") for t in entry.turns if t.get("role") == "user")
@@ -198,3 +211,24 @@ def _replay(session: Session, settings: Settings, entry: SpooledEscalation, sour
         conversation.updated_at = utcnow()
         session.add(conversation)
     return opened
+
+
+def _linked(session: Session, entry: SpooledEscalation) -> EscalationRequest:
+    """The request, pointing at its stored conversation: by id, else by its thread; a thread the
+    database never held (it was down from the first message) is stored now, with the kept turns."""
+    request = entry.request
+    if not entry.thread_key or get_conversation_row(session=session, conversation_id=request.conversation_id):
+        return request
+    found = find_conversation_row(session=session, channel=request.channel, thread_key=entry.thread_key)
+    if found is not None:
+        return request.model_copy(update={"conversation_id": found.id})
+    stored = Conversation(
+        id=request.conversation_id,
+        channel=request.channel,
+        thread_key=entry.thread_key[:255],
+        user_id=request.requester[:255],
+        turns=entry.turns,
+    )
+    session.add(stored)
+    session.flush()
+    return request

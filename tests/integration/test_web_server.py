@@ -64,6 +64,8 @@ def test_healthz_reports_the_loaded_index(live_server: LiveServer) -> None:
     assert response.json() == {
         "status": "ok",
         "index": {"build": "fake", "model": "fake", "articles": 3, "chunks": 3},
+        "database": "ok",
+        "spooled": 0,
     }
 
 

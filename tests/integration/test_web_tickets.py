@@ -536,7 +536,7 @@ def test_the_database_down_never_gives_a_500(
     polled = messages(sqlite_server)
 
     assert answered["decision"] == "answer"
-    assert escalated["escalation"] == "failed" and "x4357" in escalated["text"]
+    assert escalated["escalation"] == "kept" and "x4357" in escalated["text"]
     assert polled.status_code == 503 and polled.json()["error"] == "unavailable"
     assert "event=conversation_messages_failed" in all_logs.text
 

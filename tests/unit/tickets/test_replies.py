@@ -40,10 +40,10 @@ def test_joining_says_how_many_others_reported_it() -> None:
     assert "4 other people have" in joined_text("IT-1", affected=5, phone="x4357", phi_note=False)
 
 
-def test_the_kept_message_is_plain_and_gives_the_phone_number() -> None:
+def test_the_kept_message_is_plain_promises_the_number_and_gives_the_phone_number() -> None:
     assert kept_text("x4357") == (
-        "I couldn't open the ticket just now; I've kept your request and IT will get it as soon as the "
-        "system is back. If it's urgent, call the service desk at x4357."
+        "IT has your request. I couldn't open the ticket just now, so it waits safely until the system "
+        "is back; the ticket number will follow here. If it's urgent, call the service desk at x4357."
     )
 
 
