@@ -42,6 +42,16 @@ class Settings(BaseSettings):
             "otherwise fp32), fp32 (ONNX Runtime) or int8. Questions are always embedded in fp32."
         ),
     )
+    encoder_threads: int | None = Field(
+        default=None,
+        ge=1,
+        le=256,
+        description=(
+            "Threads one question's embedding may use (ONNX Runtime's intra-op threads); default: every "
+            "core. Under many concurrent questions 1 lets each core serve a question of its own "
+            "(see benchmarks/load.py)."
+        ),
+    )
     database_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("DATABASE_URL", "ITBOT_DATABASE_URL"),

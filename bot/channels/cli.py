@@ -92,20 +92,37 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, err: T
     """Run the HTTP server (web chat, API, Slack events) with uvicorn.
 
     A database that cannot be reached at start-up (the schema is migrated first) is one line on
-    ``err`` and exit code 1, not a traceback.
+    ``err`` and exit code 1, not a traceback. With ``--workers N`` (N > 1) uvicorn runs N server
+    processes on the one port, each with the app built from the environment and its own copy of the
+    index; the schema is migrated once, here, before any of them starts.
     """
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.db import unreachable_message
+    from bot.db import init_db, unreachable_message
     from bot.main import create_app
 
+    workers = max(1, args.workers)
     try:
-        app = create_app(settings)
+        if workers > 1:
+            init_db(settings)
+        else:
+            app = create_app(settings)
     except SQLAlchemyError as exc:
         print(f"itbot serve: {unreachable_message(settings, exc)}", file=err)
         return EXIT_FAILED
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    if workers > 1:
+        uvicorn.run(
+            "bot.main:create_app",
+            factory=True,
+            workers=workers,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            access_log=False,
+        )
+    else:
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return EXIT_OK
 
 
@@ -152,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve = sub.add_parser("serve", help="start the HTTP server (web chat, API, Slack events)")
     p_serve.add_argument("--host", default="127.0.0.1")
     p_serve.add_argument("--port", type=int, default=8000)
+    p_serve.add_argument(
+        "--workers", type=int, default=1, help="server processes on the port (each loads the index)"
+    )
     p_worker = sub.add_parser("worker", help="deliver the outbox: tickets to the service desk, chat messages")
     p_worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     cli_run.add_parser(sub)

@@ -91,7 +91,10 @@ class Assistant:
         """The query encoder, loaded on first use."""
         if self._encoder is None:
             self._encoder = load_encoder(
-                self.settings.model, cache_dir=self.settings.models_dir, max_tokens=self.settings.max_tokens
+                self.settings.model,
+                cache_dir=self.settings.models_dir,
+                max_tokens=self.settings.max_tokens,
+                threads=self.settings.encoder_threads,
             )
         return self._encoder
 

@@ -254,3 +254,20 @@ def test_a_refused_rebuild_keeps_answering_from_the_index_in_use(
     assert assistant.refresh() is False
     assert assistant.load_error is not None
     assert assistant.ask(Question(text="epic password refused at login")).decision is Decision.ANSWER
+
+
+def test_the_query_encoder_gets_the_configured_thread_count(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, object] = {}
+
+    def fake_load_encoder(model: str, **options: object) -> HashingEncoder:
+        seen.update(options)
+        return HashingEncoder(32)
+
+    monkeypatch.setattr("bot.core.assistant.load_encoder", fake_load_encoder)
+    monkeypatch.setenv("ITBOT_ENCODER_THREADS", "1")
+
+    Assistant(Settings(home=tmp_path)).encoder  # noqa: B018 - loading it is the point
+
+    assert seen["threads"] == 1
