@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func
+from collections.abc import Sequence
+
+from sqlalchemy import func, insert
 from sqlmodel import Session, col, select
 
 from bot.interactions.models import Feedback, Interaction, InteractionCreate, utcnow
@@ -13,8 +15,18 @@ def create_interaction(*, session: Session, data: InteractionCreate) -> Interact
     row = Interaction.model_validate(data)
     session.add(row)
     session.commit()
-    session.refresh(row)
+    # Every column was filled before the insert (ids and times are made here, not by the database):
+    # with expire_on_commit off, as the app's sessions have it, nothing is read back.
     return row
+
+
+def insert_interactions(*, session: Session, rows: Sequence[Interaction]) -> None:
+    """Store ``rows`` (ids and times already filled, as ``Interaction`` gives them) in one
+    multi-row insert and one commit; all or none."""
+    if not rows:
+        return
+    session.execute(insert(Interaction), [row.model_dump() for row in rows])
+    session.commit()
 
 
 def get_interaction(*, session: Session, interaction_id: str) -> Interaction | None:
