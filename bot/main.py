@@ -22,7 +22,13 @@ from bot.channels import slack_http, web
 from bot.config import Settings
 from bot.db import SessionFactory, create_db_engine, init_db, session_factory
 from bot.deps import AssistantLike
-from bot.http_guards import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, SafeErrors, SecurityHeaders
+from bot.http_guards import (
+    DEFAULT_MAX_BODY_BYTES,
+    BodySizeLimit,
+    SafeErrors,
+    SecurityHeaders,
+    WebLimits,
+)
 from bot.interactions.recording import log_failure
 from bot.tickets import api as tickets_api
 
@@ -100,6 +106,7 @@ def create_app(
 
     app = FastAPI(title="itbot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.settings = settings
+    app.state.web_limits = WebLimits.from_settings(settings)
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.assistant = core

@@ -94,7 +94,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, _err: 
 
     from bot.main import create_app
 
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False)
+    # No proxy headers here: the app reads X-Forwarded-For itself, and only from ITBOT_TRUSTED_PROXIES.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=False,
+    )
     return EXIT_OK
 
 

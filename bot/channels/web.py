@@ -59,6 +59,7 @@ from bot.core.errors import ItbotError
 from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
 from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
+from bot.http_guards import WebChatRoute
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import log_failure, record_reply
 from bot.tickets.models import Ticket
@@ -73,7 +74,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(route_class=WebChatRoute)
 
 _INTERACTION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _TICKET_EVENT = re.compile(r"\bticket (IT-\d{6,12})\b")

@@ -22,12 +22,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.deps import SessionDep, SettingsDep
+from bot.http_guards import BrowserSafeRoute
 from bot.tickets.actions import reply_to_requester, resolve_ticket, take_ticket
 from bot.tickets.errors import EmptyMessageError, TicketClosedError, TicketError, TicketNotFoundError
 from bot.tickets.models import (
@@ -92,8 +92,9 @@ def error_for(exc: Exception) -> ApiError | None:
     return None
 
 
-class TicketsRoute(APIRoute):
-    """Checks the bearer token before anything else is read, and answers the ticket errors as JSON."""
+class TicketsRoute(BrowserSafeRoute):
+    """Checks the bearer token before anything else is read, then (``BrowserSafeRoute``) refuses
+    cross-site and non-JSON writes, and answers the ticket errors as JSON."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The route's handler, wrapped by the token check and the error mapping."""
