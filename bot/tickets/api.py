@@ -140,6 +140,7 @@ router = APIRouter(prefix="/api/tickets", route_class=TicketsRoute)
 
 
 @router.get("")
+@router.get("/", include_in_schema=False)
 def get_tickets(
     session: SessionDep,
     status: Annotated[TicketStatus | None, Query()] = None,
