@@ -29,9 +29,9 @@ from bot.http_guards import (
     RelativeRedirects,
     SafeErrors,
     SecurityHeaders,
-    WebLimits,
 )
 from bot.interactions.recording import log_failure
+from bot.request_guards import WebLimits
 from bot.tickets import api as tickets_api
 
 if TYPE_CHECKING:

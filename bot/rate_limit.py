@@ -2,7 +2,7 @@
 
 Each server process keeps its own buckets, so with N processes behind a load balancer a client may
 make up to N times the configured rate; the limits are there to stop floods, not to meter exactly.
-Pure Python, no framework: the HTTP guards (``bot.http_guards``) decide what a key is.
+Pure Python, no framework: the request guards (``bot.request_guards``) decide what a key is.
 """
 
 from __future__ import annotations

@@ -59,9 +59,9 @@ from bot.core.errors import ItbotError
 from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
 from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
-from bot.http_guards import WebChatRoute
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import log_failure, record_reply
+from bot.request_guards import WebChatRoute
 from bot.tickets.models import Ticket
 from bot.tickets.queries import get_ticket_by_number, open_ticket_for_conversation
 

@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.deps import SessionDep, SettingsDep
-from bot.http_guards import BrowserSafeRoute
+from bot.request_guards import BrowserSafeRoute
 from bot.tickets.actions import reply_to_requester, resolve_ticket, take_ticket
 from bot.tickets.errors import EmptyMessageError, TicketClosedError, TicketError, TicketNotFoundError
 from bot.tickets.models import (

@@ -26,8 +26,8 @@ from bot.channels.web_sender import WebChatSender
 from bot.config import Settings
 from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
-from bot.http_guards import WebLimits
 from bot.main import create_app
+from bot.request_guards import WebLimits
 from bot.tickets.actions import reply_to_requester, resolve_ticket
 from bot.tickets.delivery import DeliveryError
 from bot.tickets.models import AuthorRole, Ticket, TicketEvent

@@ -250,6 +250,7 @@ def test_x_forwarded_for_is_ignored_unless_the_proxy_is_trusted(tmp_path: Path) 
 
 def test_a_conversation_that_opened_its_tickets_for_the_hour_opens_no_more(tmp_path: Path) -> None:
     with server_with(tmp_path, escalations_per_hour_per_conversation=1) as live:
+        answered = ask(live, "epic login fails").json()
         opened = ask(live, HUMAN_NOW)
         assert opened.json()["escalation"] == "opened"
         with live.app.state.sessions() as session:
@@ -265,6 +266,9 @@ def test_a_conversation_that_opened_its_tickets_for_the_hour_opens_no_more(tmp_p
         assert "x4357" in again.json()["message"]
         assert int(again.headers["retry-after"]) > 60
         assert stored(live)["tickets"] == 1
+        # "That fixed it" can open no ticket, so it is still recorded.
+        fixed = {"interaction_id": answered["interaction_id"], "helpful": True, "conversation": CONVERSATION}
+        assert post(live, "/api/feedback", fixed, **{"content-type": "application/json"}).status_code == 200
 
 
 def test_an_address_that_opened_its_tickets_for_the_hour_opens_no_more(tmp_path: Path) -> None:
