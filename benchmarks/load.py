@@ -65,8 +65,10 @@ def server_environment(home: Path, database_url: str | None) -> dict[str, str]:
             "ITBOT_KB": str(ROOT / "knowledge"),
             "HF_HUB_OFFLINE": "1",
             # The load comes from one address; the per-address limit would answer 429 instead.
-            "ITBOT_RATE_LIMIT_PER_ADDRESS": "0",
-            "ITBOT_RATE_LIMIT_PER_CONVERSATION": "0",
+            "ITBOT_ASKS_PER_MINUTE_PER_ADDRESS": "0",
+            "ITBOT_ASKS_PER_MINUTE_PER_CONVERSATION": "0",
+            "ITBOT_ESCALATIONS_PER_HOUR_PER_ADDRESS": "0",
+            "ITBOT_ESCALATIONS_PER_HOUR_PER_CONVERSATION": "0",
         }
     )
     if database_url:

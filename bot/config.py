@@ -131,6 +131,41 @@ class Settings(BaseSettings):
         "without an id (the recording goes on in the background).",
     )
     max_question_chars: int = Field(default=4000, description="Longer questions are cut before retrieval.")
+    allowed_origins: str = Field(
+        default="",
+        description=(
+            "Comma-separated extra origins (https://intranet.example.org) whose pages may POST to the web "
+            "chat's API; the server's own origin (ITBOT_PUBLIC_URL, else the request's host) always may."
+        ),
+    )
+    allowed_hosts: str = Field(
+        default="",
+        description="Comma-separated host names the server answers to (empty: any Host header is accepted).",
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description=(
+            "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the "
+            "client (empty: the socket peer is the client and X-Forwarded-For is ignored)."
+        ),
+    )
+    asks_per_minute_per_conversation: int = Field(
+        default=30, ge=0, description="Web chat requests one conversation may make a minute (0: no limit)."
+    )
+    asks_per_minute_per_address: int = Field(
+        default=120, ge=0, description="Web chat requests one client address may make a minute (0: no limit)."
+    )
+    escalations_per_hour_per_conversation: int = Field(
+        default=5, ge=0, description="Tickets one web conversation may open an hour (0: no limit)."
+    )
+    escalations_per_hour_per_address: int = Field(
+        default=10,
+        ge=0,
+        description="Tickets one client address may open from the web chat an hour (0: no limit).",
+    )
+    api_docs: bool = Field(
+        default=False, description="Serve /openapi.json and /docs (off: the API's shape is not published)."
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -157,6 +192,25 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.home / 'itbot.db').resolve()}"
 
     @property
+    def allowed_origin_list(self) -> tuple[str, ...]:
+        """``allowed_origins`` as a tuple of stripped, non-empty entries."""
+        return _comma_list(self.allowed_origins)
+
+    @property
+    def allowed_host_list(self) -> tuple[str, ...]:
+        """``allowed_hosts`` as a tuple of stripped, non-empty entries."""
+        return _comma_list(self.allowed_hosts)
+
+    @property
+    def trusted_proxy_list(self) -> tuple[str, ...]:
+        """``trusted_proxies`` as a tuple of stripped, non-empty entries."""
+        return _comma_list(self.trusted_proxies)
+
+    @property
     def slack_enabled(self) -> bool:
         """True when the Slack credentials for HTTP mode are present."""
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+
+def _comma_list(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())

@@ -1,9 +1,11 @@
-"""ASGI middlewares that guard every route: body size, unexpected errors, browser security headers."""
+"""ASGI middlewares that guard every route: body size, unexpected errors, browser security headers,
+relative redirects. (What guards the browser-facing API's writes is in ``bot.request_guards``.)"""
 
 from __future__ import annotations
 
 import json
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -140,6 +142,45 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class RelativeRedirects:
+    """Makes every redirect to this server relative: ``Location: /path`` rather than
+    ``http://<Host header>/path``.
+
+    Starlette builds absolute redirect URLs from the request's ``Host`` header, which the client
+    writes; answered as is, ``Host: evil.example`` would send people elsewhere. A ``Location`` whose
+    host is the request's ``Host`` loses its scheme and host (and a path starting ``//``, which a
+    browser would read as another host, keeps one slash).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope.get("headers", []) if k == b"host"), "")
+
+        async def relative(message: Message) -> None:
+            if message["type"] == "http.response.start" and 300 <= message["status"] < 400:
+                headers = MutableHeaders(scope=message)
+                location = headers.get("location")
+                if location is not None:
+                    headers["location"] = relative_location(location, host=host)
+            await send(message)
+
+        await self.app(scope, receive, relative)
+
+
+def relative_location(location: str, *, host: str) -> str:
+    """``location`` without scheme and host when it points at ``host``; otherwise unchanged."""
+    parts = urlsplit(location)
+    if not parts.netloc or parts.netloc.lower() != host.lower():
+        return location
+    path = "/" + parts.path.lstrip("/")
+    return urlunsplit(("", "", path, parts.query, parts.fragment))
 
 
 async def _send_too_large(send: Send) -> None:

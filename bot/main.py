@@ -17,14 +17,22 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from bot.channels import slack_http, web
 from bot.config import Settings
 from bot.conversations.memory import RecentConversations
 from bot.db import SessionFactory, create_db_engine, database_health, init_db, session_factory
 from bot.deps import AssistantLike
-from bot.http_guards import DEFAULT_MAX_BODY_BYTES, BodySizeLimit, SafeErrors, SecurityHeaders
+from bot.http_guards import (
+    DEFAULT_MAX_BODY_BYTES,
+    BodySizeLimit,
+    RelativeRedirects,
+    SafeErrors,
+    SecurityHeaders,
+)
 from bot.interactions.recording import BackgroundRecorder, log_failure
+from bot.request_guards import WebLimits
 from bot.tickets import api as tickets_api
 from bot.tickets.spool import pending_files
 
@@ -102,16 +110,31 @@ def create_app(
             await asyncio.to_thread(recorder.close)
             engine.dispose()
 
-    app = FastAPI(title="itbot", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
+    # The API's description is served only when asked for; no trailing-slash redirects (Starlette
+    # builds them from the Host header), and any other redirect is made relative.
+    app = FastAPI(
+        title="itbot",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.api_docs else None,
+        redirect_slashes=False,
+    )
     app.state.settings = settings
+    app.state.web_limits = WebLimits.from_settings(settings)
     app.state.engine = engine
     app.state.sessions = sessions
     app.state.assistant = core
     app.state.slack = slack
     app.state.conversation_memory = RecentConversations()
     app.state.recorder = recorder
-    # Added last runs first: headers on every answer, then errors caught, then the body limit.
+    # Added last runs first: headers on every answer, errors caught, redirects made relative, the Host
+    # checked (when ITBOT_ALLOWED_HOSTS is set), then the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=DEFAULT_MAX_BODY_BYTES)
+    if settings.allowed_host_list:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.allowed_host_list))
+    app.add_middleware(RelativeRedirects)
     app.add_middleware(SafeErrors)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=web.WEB_DIR / "static"), name="static")

@@ -34,7 +34,11 @@ def serve(app: FastAPI, *, start_timeout: float = 20.0) -> Iterator[LiveServer]:
     """Serve ``app`` until the block ends; waits until uvicorn has started (lifespan included)."""
     port = free_port()
     # log_config=None: leave logging alone, so caplog sees every record the server writes.
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="none")
+    # proxy_headers=False as `itbot serve` runs it: the app sees the socket peer, whatever a client
+    # writes in X-Forwarded-For (ITBOT_TRUSTED_PROXIES decides whom to believe).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws="none", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

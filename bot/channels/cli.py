@@ -111,6 +111,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, err: T
     except SQLAlchemyError as exc:
         print(f"itbot serve: {unreachable_message(settings, exc)}", file=err)
         return EXIT_FAILED
+    # No proxy headers here: the app reads X-Forwarded-For itself, and only from ITBOT_TRUSTED_PROXIES.
     if workers > 1:
         uvicorn.run(
             "bot.main:create_app",
@@ -120,9 +121,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, err: T
             port=args.port,
             log_config=None,
             access_log=False,
+            proxy_headers=False,
         )
     else:
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+        uvicorn.run(
+            app, host=args.host, port=args.port, log_config=None, access_log=False, proxy_headers=False
+        )
     return EXIT_OK
 
 

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 SIGNATURE_VERSION = "v0"
 MAX_AGE_SECONDS = 5 * 60
+
+# Slack's own bodies nest a dozen levels (rich text in blocks in a message); far deeper is an attack.
+MAX_BODY_DEPTH = 64
 
 # Subtypes that are still a person writing to the bot; every other subtype is a system event.
 _PERSON_SUBTYPES = frozenset({"", "file_share", "thread_broadcast"})
@@ -153,3 +158,96 @@ def sign(*, secret: str, body: bytes, timestamp: str) -> str:
     base = f"{SIGNATURE_VERSION}:{timestamp}:".encode() + body
     digest = hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
     return f"{SIGNATURE_VERSION}={digest}"
+
+
+def body_problem(body: str, content_type: str | None) -> str | None:
+    """What is wrong with a delivery's body, as a word for the log, or None when bolt can read it.
+
+    Read as bolt reads it: JSON when the type is ``application/json`` or the body starts with ``{``;
+    otherwise a form, whose ``payload`` field (button clicks, modals) holds JSON. The JSON must be an
+    object nested at most ``MAX_BODY_DEPTH`` deep, whose fields bolt reads have the types Slack sends.
+    Problems: ``invalid_json``, ``invalid_payload_json``, ``not_an_object``, ``too_deep``,
+    ``wrong_shape``. An empty body or a plain form (a slash
+    command) is no problem here.
+    """
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if not body:
+        return None
+    if media == "application/json" or body.startswith("{"):
+        text, invalid = body, "invalid_json"
+    elif "payload" in body:
+        payload = dict(parse_qsl(body, keep_blank_values=True)).get("payload")
+        if payload is None:
+            return None
+        text, invalid = payload, "invalid_payload_json"
+    else:
+        return None
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        return "too_deep"
+    except ValueError:
+        return invalid
+    if not isinstance(document, dict):
+        return "not_an_object"
+    if _deeper_than(document, MAX_BODY_DEPTH):
+        return "too_deep"
+    return None if _typed_as_slack_sends(document) else "wrong_shape"
+
+
+# The fields bolt's matchers and our handlers read, by the type Slack sends them as (null = absent):
+# one of another type (``"event": "x"``, ``"actions": "x"``) would fail deep inside bolt.
+_TOP_FIELDS: dict[str, type] = {
+    "type": str,
+    "token": str,
+    "team_id": str,
+    "api_app_id": str,
+    "callback_id": str,
+    "trigger_id": str,
+    "response_url": str,
+    "event": dict,
+    "team": dict,
+    "enterprise": dict,
+    "user": dict,
+    "channel": dict,
+    "container": dict,
+    "message": dict,
+    "view": dict,
+    "actions": list,
+    "authorizations": list,
+}
+_ITEM_FIELDS: dict[str, dict[str, type]] = {
+    "event": {"type": str, "subtype": str, "channel": str, "ts": str, "thread_ts": str, "channel_type": str},
+    "view": {"id": str, "type": str, "callback_id": str, "private_metadata": str, "state": dict},
+    "actions": {"type": str, "action_id": str, "block_id": str, "value": str},
+    "authorizations": {"team_id": str, "user_id": str, "enterprise_id": str},
+}
+
+
+def _typed_as_slack_sends(document: dict[str, Any]) -> bool:
+    for name, kind in _TOP_FIELDS.items():
+        value = document.get(name)
+        if value is not None and not isinstance(value, kind):
+            return False
+    for name, fields in _ITEM_FIELDS.items():
+        value = document.get(name)
+        items = value if isinstance(value, list) else [value] if value is not None else []
+        for item in items:
+            if not isinstance(item, dict):
+                return False
+            if any(item.get(f) is not None and not isinstance(item.get(f), k) for f, k in fields.items()):
+                return False
+    return True
+
+
+def _deeper_than(document: object, limit: int) -> bool:
+    stack: list[tuple[object, int]] = [(document, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return False

@@ -62,6 +62,7 @@ from bot.db import SessionFactory
 from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import BackgroundRecorder, log_failure
+from bot.request_guards import WebChatRoute
 from bot.tickets.models import Ticket
 from bot.tickets.queries import get_ticket_by_number, open_ticket_for_conversation
 
@@ -74,7 +75,7 @@ WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
 log = logging.getLogger(__name__)
-router = APIRouter()
+router = APIRouter(route_class=WebChatRoute)
 
 _INTERACTION_ID = re.compile(r"[A-Za-z0-9-]{1,64}")
 _TICKET_EVENT = re.compile(r"\bticket (IT-\d{6,12})\b")

@@ -27,13 +27,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
 from bot.deps import SessionDep, SettingsDep
 from bot.interactions.models import utcnow
+from bot.request_guards import BrowserSafeRoute
 from bot.tickets.actions import reply_to_requester, resolve_ticket, take_ticket
 from bot.tickets.delivery_state import deliveries, requeue_dead
 from bot.tickets.errors import EmptyMessageError, TicketClosedError, TicketError, TicketNotFoundError
@@ -102,8 +102,9 @@ def error_for(exc: Exception) -> ApiError | None:
     return None
 
 
-class TicketsRoute(APIRoute):
-    """Checks the bearer token before anything else is read, and answers the ticket errors as JSON."""
+class TicketsRoute(BrowserSafeRoute):
+    """Checks the bearer token before anything else is read, then (``BrowserSafeRoute``) refuses
+    cross-site and non-JSON writes, and answers the ticket errors as JSON."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The route's handler, wrapped by the token check and the error mapping."""
@@ -158,6 +159,7 @@ router = APIRouter(prefix="/api/tickets", route_class=TicketsRoute)
 
 
 @router.get("")
+@router.get("/", include_in_schema=False)
 def get_tickets(
     session: SessionDep,
     status: Annotated[TicketStatus | None, Query()] = None,

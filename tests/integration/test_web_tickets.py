@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
 from bot.main import create_app
+from bot.request_guards import WebLimits
 from bot.tickets.actions import reply_to_requester, resolve_ticket
 from bot.tickets.delivery import DeliveryError
 from bot.tickets.models import AuthorRole, Ticket, TicketEvent
@@ -326,6 +327,9 @@ def test_a_reply_from_the_command_line_reaches_the_page(
 def test_cursors_keep_growing_when_old_turns_are_dropped(
     sqlite_server: LiveServer, web_settings: Settings
 ) -> None:
+    # 45 messages in a few seconds is over the per-conversation rate limit: lift it for this test.
+    unlimited = web_settings.model_copy(update={"asks_per_minute_per_conversation": 0})
+    sqlite_server.app.state.web_limits = WebLimits.from_settings(unlimited)
     number = open_ticket(sqlite_server)
     agent_replies(sqlite_server, web_settings, number, "First reply.")
     deliver(sqlite_server, web_settings)
