@@ -248,12 +248,12 @@ _SSN = re.compile(r"(?<![\d_\-.])(?P<v>\d{3}(?P<ss>[\- ])\d{2}(?P=ss)\d{4})(?!\d
 _SPELLED_AT = r"(?:[ \t]*(?P<bracketed>[\[({<][ \t]*at[ \t]*[\])}>])[ \t]*|[ \t]+at[ \t]+)"
 _SPELLED_DOT = r"(?:[ \t]*[\[({<][ \t]*dot[ \t]*[\])}>][ \t]*|[ \t]+dot[ \t]+|\.)"
 _SPELLED_EMAIL = re.compile(
-    rf"""(?<![\w.+\-])(?P<v>(?P<local>[\w.+\-]++){_SPELLED_AT}
+    rf"""(?<![\w.+\-])(?P<v>(?P<local>[\w+\-]++(?:\.[\w+\-]++)*+){_SPELLED_AT}
     (?P<domain>[a-z0-9\-]++(?:{_SPELLED_DOT}[a-z0-9\-]++)*?{_SPELLED_DOT}[a-z]{{2,24}}))(?![\w\-])""",
     re.IGNORECASE | re.VERBOSE,
 )
 _SPELLED_DOT_IN = re.compile(r"[ \t\[({<]dot", re.IGNORECASE)
-_LOCAL_PART_MARKS = re.compile(r"\w[._+\d]")
+_LOCAL_PART_MARKS = re.compile(r"\w[._+]\w|\d")
 
 # Ages over 89: "a 94-year-old", "94 yo", "94 y/o", "aged 94", "age: 101".
 _AGE = re.compile(
@@ -275,7 +275,7 @@ _URL_VALUE = re.compile(
     /(?:patients?|pt|pts|persons?|people|members?|charts?|mrns?|encounters?|csn|fin)/
         [^/?#&;]*\d
   | [?&;](?P<key>(?:patient|pat|pt|person|member|encounter|chart)[_\-]?(?:id|num|no|number)?|pid|mrn|csn|fin
-        |dob|birth[_\-]?date|ssn|(?:first|last|full|patient)?[_\-]?name|fname|lname)=[^&#;]
+        |dob|birth[_\-]?date|ssn|(?:first|last|full|patient|pt)[_\-]?name|fname|lname)=[^&#;]
     """,
     re.IGNORECASE | re.VERBOSE,
 )
@@ -458,9 +458,13 @@ def _classify_full_date(match: re.Match[str]) -> str | None:
 
 
 def _classify_spelled_email(match: re.Match[str]) -> str | None:
-    spelled = match.group("bracketed") is not None or _SPELLED_DOT_IN.search(match.group("domain"))
-    # "logged in at mychart.grace.org" is not an address; "j.doe at grace.org" is.
-    return "EMAIL" if spelled or _LOCAL_PART_MARKS.search(match.group("local")) else None
+    domain = match.group("domain")
+    if match.group("bracketed") is not None or _SPELLED_DOT_IN.search(domain):
+        return "EMAIL"
+    # "logged in at mychart.grace.org" is not an address, nor is "ex.Message at System.Net.Http"
+    # from a stack trace; "j.doe at grace.org" is.
+    looks_like_one = _LOCAL_PART_MARKS.search(match.group("local")) and domain.islower()
+    return "EMAIL" if looks_like_one else None
 
 
 def _classify_phone(match: re.Match[str]) -> str | None:
@@ -534,7 +538,7 @@ _STOPWORDS = _words(
     handoff hand hands requires required requested request requests font fonts size text type bold
     states stated reports reported complains complained feels felt denies denied thinks thought
     knows knew likes prefers speaks understands agrees declined declines sleeping eating resting
-    coding crashing returns returned back rm remote machine
+    coding crashing returns returned back rm remote machine activity activities proxy proxies
     signing click clicked print printed printing prints scan scanned scanning scans call calls called
     calling page paged paging fell fall falls left leaving leave arrived arriving discharged
     discharging admitted admitting transferred transferring moved moving refused refuses refusing
@@ -680,19 +684,28 @@ def _replace_names(text: str, counts: Counter[str], spans: _Spans | None) -> str
     if not words:
         return text
     # "patient Reyes-Villalobos, also charted as Reyes Villalobos": once a cue has shown that a
-    # word is the patient's name, it goes wherever it appears in the message.
-    alternatives = "|".join(re.escape(word) for word in sorted(words, key=len, reverse=True))
+    # capitalised word is the patient's name, it goes wherever it appears, capitalised, in the message.
+    forms = {form for word in words for form in (word, word.upper())}
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
     again = re.compile(
-        rf"(?<![\w'’\-])(?P<v>(?:{alternatives})(?:[ \t\-]{{1,3}}(?:{alternatives}))*)(?![\w\-])",
-        re.IGNORECASE,
+        rf"(?<![\w'’\-])(?P<v>(?:{alternatives})(?:[ \t\-]{{1,3}}(?:{alternatives}))*)(?![\w\-])"
     )
     return _replace(again, lambda _: "NAME", text, counts, spans)
 
 
 def _name_words(name: str) -> Iterator[str]:
-    """The words of a replaced name that are worth looking for again: no initials, no common words."""
+    """The words of a replaced name worth looking for again: capitalised, no initials, no common words.
+
+    A lowercase word after a cue ("patient activity") is too often a word, not a name, to be
+    hunted through the rest of the message.
+    """
     for token in _NAME_TOKEN.findall(name):
         for word in re.split(r"[\-'’]", token):
             key = _key(word)
-            if len(word) >= 2 and key not in _STOPWORDS and key not in _AMBIGUOUS_GIVEN_NAMES:
+            if (
+                len(word) >= 2
+                and word[0].isupper()
+                and key not in _STOPWORDS
+                and key not in _AMBIGUOUS_GIVEN_NAMES
+            ):
                 yield word

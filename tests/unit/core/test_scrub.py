@@ -252,6 +252,13 @@ KEPT_CASES = [
     "89 years old is still kept",
     "Windows 95 years ago",
     "Mrs.smith@example is not an address",
+    # IT's own words after a cue, and text that only looks like a spelled-out address
+    "Enable the MRS Proxy endpoint, then check MRS Proxy again",
+    "Epic ignores scans when no patient activity is open",
+    "patient proxy access in MyChart",
+    "(403) Forbidden.    at System.Net.HttpWebRequest.EndGetResponse(IAsyncResult asyncResult)",
+    "ex.Message at System.Net.Http failed",
+    "https://www.microsoft.com/en-us/wdsi/threats/description?Name=Exploit:O97M/DDEDownloader.A",
     "",
 ]
 
