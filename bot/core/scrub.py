@@ -6,13 +6,29 @@ standard library only), never raises on any ``str``, runs in time linear in the 
 idempotent: scrubbing scrubbed text changes nothing. Labels are kept and only the value is
 replaced ("MRN 00482913" -> "MRN [MRN]"), so a reader still knows what was there.
 
+Rules match a normalised copy of the text, so that the ways an identifier can be disguised, on
+purpose or by a phone's keyboard, do not hide it: Unicode format characters (category Cf:
+zero-width space and joiner, soft hyphen, bidi marks) are ignored, other spaces (no-break, thin)
+count as spaces, and fullwidth forms ("ＭＲＮ ００４８") as their ASCII twins. What is kept is
+given back from the original, character for character; a placeholder replaces the whole of what
+it covers, format characters inside it included.
+
 What is replaced, by placeholder:
 
-- ``[EMAIL]`` any e-mail address.
-- ``[SSN]`` ``123-45-6789``; and any number after "SSN", "SS#" or "social security".
+- ``[EMAIL]`` any e-mail address, also with "at" and "dot" written out or bracketed
+  ("j.doe.rt2 at hospital dot org", "jdoe[at]hospital(dot)org", "j_doe at grace.org"; with a
+  plain " at " and real dots the part before it must look like an address: "logged in at
+  mychart.grace.org" stays).
+- ``[SSN]`` ``123-45-6789`` and ``123 45 6789``; and any number after "SSN", "SS#" or
+  "social security".
 - ``[MRN]`` the value after a medical-record label: "MRN 00482913", "mrn:1234567", "MR# 1234567",
-  "MR no 1234567", "medical record number 123456", "med rec # E123456", "chart # 123456",
-  "hospital number 123456". A letter prefix of up to three letters goes with the digits.
+  "MR no 1234567", "medical record number 123456", "med rec # E123456", "chart 123456",
+  "chart # 123456", "hospital number 123456". A letter prefix of up to three letters goes with the
+  digits. After any label below (MRN, SSN, phone, account and the other patient numbers) the
+  value is one number even when written in groups ("MRN 0048 2924", "004-829-14", "0048.2924"),
+  digit by digit ("0 0 4 8"), or in words ("MRN is zero zero four eight two nine one three",
+  "oh" for zero, "double oh"), as long as it holds four digits or more. An upper-case label may
+  be glued to the word before it ("chartMRN04857211") or to the number ("MRN#0048").
 - ``[ID]`` the value after another patient-number label: "acct", "account", "FIN", "CSN", "HAR",
   "encounter", "enc", "visit", "admission", "episode", "patient id", "pt #", "MPI", "EMPI",
   "member id", "subscriber id", "policy", "insurance id", "claim", "accession", "specimen",
@@ -44,7 +60,17 @@ What is replaced, by placeholder:
   capitalised first word a second is taken only if capitalised too ("pt John needs a band");
   after a lowercase one ("patient jane doe") either. "Miss" needs a capitalised name. Given names
   that are also common words ("Will", "May", "Hope") count only before a surname
-  ("pt Will Smith") or after a comma ("Carter, Will").
+  ("pt Will Smith") or after a comma ("Carter, Will"). The cue may be glued to a capitalised
+  name by its period ("Mrs.Oberholtzer"). Once a cue has shown a word to be the patient's name,
+  that word is replaced wherever else the message has it ("patient Reyes-Villalobos, also charted
+  as Reyes Villalobos" -> "patient [NAME], also charted as [NAME]").
+- ``[AGE]`` an age over 89 (HIPAA's Safe Harbor keeps younger ones): "a 94-year-old",
+  "94 yo", "97 y/o", "aged 101", "age: 92". Younger ages are kept.
+- ``[URL]`` a web address that holds a patient's number or details: a path segment after
+  "patient", "pt", "person", "member", "chart", "mrn", "encounter", "csn" or "fin" with a digit in
+  it ("https://mychart.example/patient/994201"), or a query value named for one ("?mrn=",
+  "?patientId=", "?dob=", "?last_name="). The whole address goes: its host and path are most of
+  what identifies it. Other addresses are kept ("https://grace.org/patient/portal/login").
 
 What is deliberately kept: IP addresses ("10.20.4.17"), hex and error codes ("0x80070005",
 "error 1603"), versions ("v2.13.0", "Windows 11 23H2"), room and bed numbers ("room 4B",
@@ -57,8 +83,11 @@ after "account" ("account ab12345 locked"), and long numbers right after an IT w
 "ticket 1234567" stays for IT to find.
 Doctors ("Dr. Patel") and staff are not patients and are kept.
 
-Known limits: a name with no cue before it ("John Carter's chart won't open"), street addresses,
-ZIP codes and ages are not recognised. Staff should still be told not to paste patient details.
+Known limits: a name with no cue before it ("John Carter's chart won't open", a nickname), a
+date written in words ("the third of July"), street addresses, towns and ZIP codes, and web
+addresses naming a person without a patient key ("/u/marisol") are not recognised. Device serials,
+IP addresses and other codes are kept on purpose; docs/phi-scrubbing.md gives the decision for each
+Safe Harbor category. Staff should still be told not to paste patient details.
 """
 
 from __future__ import annotations
@@ -77,7 +106,7 @@ class ScrubResult:
     """The scrubbed text and how many identifiers of each kind were replaced.
 
     It never holds the original text. ``counts`` maps a placeholder kind without brackets
-    ("MRN", "DOB", "PHONE", "SSN", "EMAIL", "NAME", "DATE", "ID") to a positive count; kinds not
+    ("MRN", "DOB", "PHONE", "SSN", "EMAIL", "NAME", "DATE", "ID", "AGE", "URL") to a positive count; kinds not
     found are absent.
     """
 
@@ -98,21 +127,111 @@ def scrub(text: str) -> ScrubResult:
     was, and is idempotent. What is replaced and what is kept is listed in this module's docstring.
     """
     counts: Counter[str] = Counter()
+    work, origin = _normalise(text)
+    # Only a normalised text needs to know where each of its characters came from.
+    spans = None if origin is None else _Spans(origin, [at + 1 for at in origin])
     # A replacement can free an identifier glued to it ("555-123-4567+555-765-4321"), so a round
     # that found something is followed by another, up to a fixed number of rounds.
     for _ in range(_ROUNDS):
         found = counts.total()
         for pattern, classify in _RULES:
-            text = _replace(pattern, classify, text, counts)
-        text = _replace_names(text, counts)
+            work = _replace(pattern, classify, work, counts, spans)
+        work = _replace_names(work, counts, spans)
         if counts.total() == found:
             break
-    return ScrubResult(text=text, counts=dict(counts))
+    if spans is not None:
+        work = _restore(text, work, spans)
+    return ScrubResult(text=work, counts=dict(counts))
 
 
 def scrub_text(text: str) -> str:
     """Return ``text`` with patient identifiers replaced: the same as ``scrub(text).text``."""
     return scrub(text).text
+
+
+# --- normalisation ---------------------------------------------------------------------------
+# Rules match a normalised copy of the text: Unicode format characters (category Cf: zero-width
+# space and joiner, soft hyphen, bidi marks...) removed, other spaces made " ", fullwidth ASCII
+# made ASCII. Each character of the copy remembers where it came from, so that what is kept is
+# given back from the original, character for character, and a placeholder covers the whole of
+# what it replaced, format characters inside it included.
+
+_FORMAT_CHARS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_SPACES = "\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000"
+_FULLWIDTH = "\uff01-\uff5e"
+_UNUSUAL = re.compile(f"[{_FORMAT_CHARS}]|(?P<space>[{_SPACES}])|(?P<wide>[{_FULLWIDTH}])")
+
+
+def _normalise(text: str) -> tuple[str, list[int] | None]:
+    """The text rules match, and for each of its characters its index in ``text`` (None: the same)."""
+    if text.isascii() or _UNUSUAL.search(text) is None:
+        return text, None
+    pieces: list[str] = []
+    origin: list[int] = []
+    done = 0
+    for match in _UNUSUAL.finditer(text):
+        at = match.start()
+        pieces.append(text[done:at])
+        origin.extend(range(done, at))
+        if match.group("space") is not None:
+            pieces.append(" ")
+            origin.append(at)
+        elif match.group("wide") is not None:
+            pieces.append(chr(ord(text[at]) - 0xFEE0))
+            origin.append(at)
+        done = match.end()
+    pieces.append(text[done:])
+    origin.extend(range(done, len(text)))
+    return "".join(pieces), origin
+
+
+@dataclass
+class _Spans:
+    """For each character of a normalised text, the slice of the original it stands for.
+
+    A kept character stands for one original character; each character of a placeholder stands
+    for the whole slice the placeholder replaced.
+    """
+
+    starts: list[int]
+    ends: list[int]
+
+    def edit(self, edits: list[tuple[int, int, int]]) -> None:
+        """Follow ``edits`` (start, end, length of the placeholder) made, in order, to the text."""
+        starts: list[int] = []
+        ends: list[int] = []
+        done = 0
+        for start, end, length in edits:
+            starts += self.starts[done:start]
+            ends += self.ends[done:start]
+            first, last = self.starts[start], self.ends[end - 1]
+            starts += [first] * length
+            ends += [last] * length
+            done = end
+        starts += self.starts[done:]
+        ends += self.ends[done:]
+        self.starts, self.ends = starts, ends
+
+
+def _restore(original: str, scrubbed: str, spans: _Spans) -> str:
+    """``scrubbed`` with every kept character (and the format characters around it) from ``original``."""
+    pieces: list[str] = []
+    done = i = 0
+    while i < len(scrubbed):
+        start, end = spans.starts[i], spans.ends[i]
+        run = i + 1
+        while run < len(scrubbed) and spans.starts[run] == start and spans.ends[run] == end:
+            run += 1
+        pieces.append(original[done:start])
+        # Placeholders are several characters long; a kept character is alone with its slice.
+        pieces.append(scrubbed[i:run] if run - i > 1 else original[start:end])
+        done, i = end, run
+    pieces.append(original[done:])
+    return "".join(pieces)
 
 
 _ROUNDS = 3
@@ -123,15 +242,59 @@ _LETTER = r"[^\W\d_]"  # a letter of any script
 
 _EMAIL = re.compile(r"(?<![\w.+\-])(?P<v>[\w.+\-]++@[\w\-]++(?:\.[\w\-]++)+)")
 
-_SSN = re.compile(r"(?<![\d_\-.])(?P<v>\d{3}-\d{2}-\d{4})(?!\d|[\-.]\d)")
+_SSN = re.compile(r"(?<![\d_\-.])(?P<v>\d{3}(?P<ss>[\- ])\d{2}(?P=ss)\d{4})(?!\d|[\-.]\d)")
+
+# "j.doe.rt2 at hospital dot org", "jdoe[at]hospital(dot)org", "jdoe (at) hospital.org".
+_SPELLED_AT = r"(?:[ \t]*(?P<bracketed>[\[({<][ \t]*at[ \t]*[\])}>])[ \t]*|[ \t]+at[ \t]+)"
+_SPELLED_DOT = r"(?:[ \t]*[\[({<][ \t]*dot[ \t]*[\])}>][ \t]*|[ \t]+dot[ \t]+|\.)"
+_SPELLED_EMAIL = re.compile(
+    rf"""(?<![\w.+\-])(?P<v>(?P<local>[\w+\-]++(?:\.[\w+\-]++)*+){_SPELLED_AT}
+    (?P<domain>[a-z0-9\-]++(?:{_SPELLED_DOT}[a-z0-9\-]++)*?{_SPELLED_DOT}[a-z]{{2,24}}))(?![\w\-])""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_SPELLED_DOT_IN = re.compile(r"[ \t\[({<]dot", re.IGNORECASE)
+_LOCAL_PART_MARKS = re.compile(r"\w[._+]\w|\d")
+
+# Ages over 89: "a 94-year-old", "94 yo", "94 y/o", "aged 94", "age: 101".
+_AGE = re.compile(
+    rf"""(?<![\w.\-/])(?P<v>(?:9\d|1[0-2]\d)
+    [ \t\-]{{0,2}}(?:years?|yrs?|y/o|y\.o\.?|yo[fm]?)(?:[ \t\-]{{0,2}}old)?)(?!{_LETTER})(?![ \t]+ago)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_AGE_LABELLED = re.compile(
+    rf"""(?<!{_LETTER})age[ds]?(?!{_LETTER})
+    (?:[ \t]{{0,3}}(?:[:=\-]|(?:is|of|was)(?!{_LETTER}))){{0,2}}[ \t]{{0,3}}
+    (?P<v>9\d|1[0-2]\d)(?!\d|[.,:/]\d)""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# An identifier inside a web address: "https://mychart.example/patient/994201", "?mrn=00482913".
+_URL = re.compile(r"(?<![\w/])(?P<v>(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]])", re.IGNORECASE)
+_URL_VALUE = re.compile(
+    r"""
+    /(?:patients?|pt|pts|persons?|people|members?|charts?|mrns?|encounters?|csn|fin)/
+        [^/?#&;]*\d
+  | [?&;](?P<key>(?:patient|pat|pt|person|member|encounter|chart)[_\-]?(?:id|num|no|number)?|pid|mrn|csn|fin
+        |dob|birth[_\-]?date|ssn|(?:first|last|full|patient|pt)[_\-]?name|fname|lname)=[^&#;]
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+# A digit written as a word: "MRN is zero zero four eight two nine one three", "oh" for 0.
+_DIGIT_WORD = r"(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|niner)"
+_DIGIT_TOKEN = rf"(?:\d++(?![:/]\d)|(?:(?:double|triple)[ \t\-])?{_DIGIT_WORD}(?!{_LETTER}))"
+_DIGIT_TOKENS = re.compile(rf"(?P<times>double|triple)?[ \t\-]?(?P<word>{_DIGIT_WORD})|\d", re.IGNORECASE)
+# Upper-case labels that may be glued to the word before them: "chartMRN04857211".
+_GLUED_LABELS = r"MRN|MR\#|SSN|FIN|CSN|HAR|MPI|EMPI|ACCT"
 
 _LABELLED = re.compile(
     rf"""
-    (?<!{_LETTER})
+    (?:(?<!{_LETTER})|(?<=[a-z])(?=(?-i:{_GLUED_LABELS})(?!{_LETTER})))
     (?:
         (?P<mrn>mrn|mr[ \t]?\#|mr[ \t]?(?:no|num|number)
             |medical[ \t]record(?:[ \t](?:number|num|no|\#))?|med[ \t]?rec(?:[ \t](?:number|num|no|\#))?
-            |(?:chart|record)[ \t]?(?:number|num|no|\#)|hospital[ \t](?:number|num|no))
+            |chart(?:[ \t]?(?:number|num|no|\#))?|record[ \t]?(?:number|num|no|\#)
+            |hospital[ \t](?:number|num|no))
       | (?P<ssn>ssn|ss\#|social[ \t]security(?:[ \t](?:number|num|no))?)
       | (?P<phone>phone|ph|tel|telephone|cell|mobile|cb|call[ \t]?back)
       | (?P<account>acct|acc|account)
@@ -141,7 +304,10 @@ _LABELLED = re.compile(
     )
     (?!{_LETTER})
     (?:[ \t]{{0,3}}(?:[:\#=\-–.]|(?:no|num|nbr|number|is|was|of|id)(?!\w))){{0,3}}[ \t]{{0,3}}
-    (?P<v>\d{{3}}[ ]\d{{2,3}}[ ]\d{{4}}|(?:[A-Za-z]{{1,3}}-?)?\d(?:-?\d){{3,}}+)
+    # One number, even when written in groups ("0048 2924", "004-829-14", "0048.2924"), digit by
+    # digit ("0 0 4 8") or in words; a letter prefix of up to three letters goes with it.
+    (?P<v>(?:(?P<prefix>[A-Za-z]{{1,3}})-?)?{_DIGIT_TOKEN}
+        (?:(?:[ \t]{{1,2}}|[ \t]?[\-–][ \t]?|\.|,[ \t]?(?!\d)){_DIGIT_TOKEN})*)
     (?!\d)
     """,
     re.IGNORECASE | re.VERBOSE,
@@ -210,37 +376,65 @@ _IT_NUMBER_WORDS = _words(
 )
 
 
-def _replace(pattern: re.Pattern[str], classify: _Classifier, text: str, counts: Counter[str]) -> str:
+def _replace(
+    pattern: re.Pattern[str], classify: _Classifier, text: str, counts: Counter[str], spans: _Spans | None
+) -> str:
     """Replace group ``v`` of each match that ``classify`` gives a kind, counting by kind."""
+    edits: list[tuple[int, int, int]] = []
 
     def substitute(match: re.Match[str]) -> str:
         kind = classify(match)
         if kind is None:
             return match.group(0)
         counts[kind] += 1
+        placeholder = f"[{kind}]"
+        edits.append((match.start("v"), match.end("v"), len(placeholder)))
         start, end = match.start("v") - match.start(), match.end("v") - match.start()
         whole = match.group(0)
-        return f"{whole[:start]}[{kind}]{whole[end:]}"
+        return f"{whole[:start]}{placeholder}{whole[end:]}"
 
-    return pattern.sub(substitute, text)
+    result = pattern.sub(substitute, text)
+    if spans is not None and edits:
+        spans.edit(edits)
+    return result
 
 
 def _digits(value: str) -> int:
     return sum(ch.isdigit() for ch in value)
 
 
+def _classify_url(match: re.Match[str]) -> str | None:
+    # Keeping the host would keep most of the address: once it holds a patient's number, it all goes.
+    return "URL" if _URL_VALUE.search(match.group("v")) is not None else None
+
+
+def _digit_count(value: str) -> int:
+    """How many digits ``value`` holds, digits written as words ("double zero" is two) included."""
+    count = 0
+    for token in _DIGIT_TOKENS.finditer(value):
+        times = (token.group("times") or "").lower()
+        count += _TIMES.get(times, 1)
+    return count
+
+
+_TIMES = {"double": 2, "triple": 3}
+
+
 def _classify_labelled(match: re.Match[str]) -> str | None:
     value = match.group("v")
+    digits = _digit_count(value)
+    if digits < 4:
+        return None
     if match.group("mrn") is not None:
         return "MRN"
     if match.group("ssn") is not None:
         return "SSN"
     if match.group("phone") is not None:
-        return "PHONE" if _digits(value) in (10, 11) else None
+        return "PHONE" if digits in (10, 11) else None
     date = _FULL_DATE.fullmatch(value)
     if date is not None and _classify_full_date(date) is not None:
         return "DATE"
-    if match.group("account") is not None and not value[0].isdigit():
+    if match.group("account") is not None and match.group("prefix") is not None:
         return None  # "account ab12345" is usually a staff login, which IT needs
     return "ID"
 
@@ -263,6 +457,16 @@ def _classify_full_date(match: re.Match[str]) -> str | None:
     return "DATE" if 1 <= int(group("md")) <= 31 else None
 
 
+def _classify_spelled_email(match: re.Match[str]) -> str | None:
+    domain = match.group("domain")
+    if match.group("bracketed") is not None or _SPELLED_DOT_IN.search(domain):
+        return "EMAIL"
+    # "logged in at mychart.grace.org" is not an address, nor is "ex.Message at System.Net.Http"
+    # from a stack trace; "j.doe at grace.org" is.
+    looks_like_one = _LOCAL_PART_MARKS.search(match.group("local")) and domain.islower()
+    return "EMAIL" if looks_like_one else None
+
+
 def _classify_phone(match: re.Match[str]) -> str | None:
     if match.group("intl") is not None and not 8 <= _digits(match.group("intl")) <= 15:
         return None
@@ -278,7 +482,9 @@ def _classify_bare_number(match: re.Match[str]) -> str | None:
 
 
 _RULES: tuple[tuple[re.Pattern[str], _Classifier], ...] = (
+    (_URL, _classify_url),
     (_EMAIL, lambda _: "EMAIL"),
+    (_SPELLED_EMAIL, _classify_spelled_email),
     (_SSN, lambda _: "SSN"),
     (_LABELLED, _classify_labelled),
     (_DOB, lambda _: "DOB"),
@@ -286,6 +492,8 @@ _RULES: tuple[tuple[re.Pattern[str], _Classifier], ...] = (
     (_CARD, lambda _: "ID"),
     (_FULL_DATE, _classify_full_date),
     (_BARE_NUMBER, _classify_bare_number),
+    (_AGE, lambda _: "AGE"),
+    (_AGE_LABELLED, lambda _: "AGE"),
 )
 
 
@@ -299,7 +507,7 @@ _NAME_CUE = re.compile(
             (?:[ \t]{1,3}(?i:name)(?:[ \t]{1,3}(?i:is|was))?)?)
       | (?P<honorific>(?:[Mm]rs?|MRS|Mx)\.?|MR\.|Ms\.?|Miss)
     )
-    (?:[ \t]{0,3}[:=\-–][ \t]{0,3}|[ \t]{1,3})
+    (?:[ \t]{0,3}[:=\-–][ \t]{0,3}|[ \t]{1,3}|(?<=\.)(?=[A-ZÀ-ÖØ-Þ]))  # "Mrs.Oberholtzer"
     """,
     re.VERBOSE,
 )
@@ -330,7 +538,7 @@ _STOPWORDS = _words(
     handoff hand hands requires required requested request requests font fonts size text type bold
     states stated reports reported complains complained feels felt denies denied thinks thought
     knows knew likes prefers speaks understands agrees declined declines sleeping eating resting
-    coding crashing returns returned back rm remote machine
+    coding crashing returns returned back rm remote machine activity activities proxy proxies
     signing click clicked print printed printing prints scan scanned scanning scans call calls called
     calling page paged paging fell fall falls left leaving leave arrived arriving discharged
     discharging admitted admitting transferred transferring moved moving refused refuses refusing
@@ -448,8 +656,11 @@ def _name_end(text: str, pos: int, *, capital_required: bool) -> int | None:
     return name_end
 
 
-def _replace_names(text: str, counts: Counter[str]) -> str:
+def _replace_names(text: str, counts: Counter[str], spans: _Spans | None) -> str:
+    """Replace the names after a cue, then the same names wherever else the message has them."""
     pieces: list[str] = []
+    edits: list[tuple[int, int, int]] = []
+    words: set[str] = set()
     done = 0
     for cue in _NAME_CUE.finditer(text):
         if cue.start() < done:
@@ -460,7 +671,41 @@ def _replace_names(text: str, counts: Counter[str]) -> str:
         if end is None:
             continue
         pieces += [text[done : cue.end()], "[NAME]"]
+        edits.append((cue.end(), end, len("[NAME]")))
+        words.update(_name_words(text[cue.end() : end]))
         counts["NAME"] += 1
         done = end
+    if not edits:
+        return text
     pieces.append(text[done:])
-    return "".join(pieces)
+    if spans is not None:
+        spans.edit(edits)
+    text = "".join(pieces)
+    if not words:
+        return text
+    # "patient Reyes-Villalobos, also charted as Reyes Villalobos": once a cue has shown that a
+    # capitalised word is the patient's name, it goes wherever it appears, capitalised, in the message.
+    forms = {form for word in words for form in (word, word.upper())}
+    alternatives = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    again = re.compile(
+        rf"(?<![\w'’\-])(?P<v>(?:{alternatives})(?:[ \t\-]{{1,3}}(?:{alternatives}))*)(?![\w\-])"
+    )
+    return _replace(again, lambda _: "NAME", text, counts, spans)
+
+
+def _name_words(name: str) -> Iterator[str]:
+    """The words of a replaced name worth looking for again: capitalised, no initials, no common words.
+
+    A lowercase word after a cue ("patient activity") is too often a word, not a name, to be
+    hunted through the rest of the message.
+    """
+    for token in _NAME_TOKEN.findall(name):
+        for word in re.split(r"[\-'’]", token):
+            key = _key(word)
+            if (
+                len(word) >= 2
+                and word[0].isupper()
+                and key not in _STOPWORDS
+                and key not in _AMBIGUOUS_GIVEN_NAMES
+            ):
+                yield word

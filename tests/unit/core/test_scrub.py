@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+import sys
 import time
+import unicodedata
 from datetime import date, timedelta
 
 import pytest
@@ -103,8 +105,77 @@ NAME_CASES = [
     ("Pt Carter, Will needs a band", "Pt [NAME] needs a band"),
 ]
 
+# The attack run's evasions, and their kin: each was stored verbatim before normalisation.
+EVASION_CASES = [
+    ("MRN 004 829 14", "MRN [MRN]"),
+    ("MRN 0048 2924", "MRN [MRN]"),
+    ("MRN 0048\u200b2913", "MRN [MRN]"),
+    ("Mrs.Oberholtzer can't log in", "Mrs.[NAME] can't log in"),
+    ("MRN is zero zero four eight two nine one three", "MRN is [MRN]"),
+    ("j.doe.rt2 at hospital dot org", "[EMAIL]"),
+    # spacing, dots and dashes inside the number after a label
+    ("MRN 0 0 4 8 2 9 1 3 won't load", "MRN [MRN] won't load"),
+    ("chart 0048-2924 won't open", "chart [MRN] won't open"),
+    ("MRN 0048.2913", "MRN [MRN]"),
+    ("acct 004 829 14", "acct [ID]"),
+    ("SSN 402 19 8877", "SSN [SSN]"),
+    # spelled digits after a label, "oh" for zero
+    ("mrn oh oh four eight two nine one three", "mrn [MRN]"),
+    ("MRN: double oh four eight, two nine one three", "MRN: [MRN]"),
+    ("acct 12345678, 2 more locked", "acct [ID], 2 more locked"),
+    ("MRN zero-zero-four-eight-two-nine-one-three", "MRN [MRN]"),
+    ("acct is four four one two zero nine", "acct is [ID]"),
+    # labels glued to the word before or to the number
+    ("seen in clinic (chartMRN04857211)", "seen in clinic (chartMRN[MRN])"),
+    ("MRN#0048", "MRN#[MRN]"),
+    ("pt.Carter wristband", "pt.[NAME] wristband"),
+    ("Mr.Smith called", "Mr.[NAME] called"),
+    # e-mail addresses with "at" and "dot" written out or bracketed
+    ("jdoe[at]hospital(dot)org", "[EMAIL]"),
+    ("mail jdoe (at) hospital (dot) org please", "mail [EMAIL] please"),
+    ("j_doe at grace.org can't sign in", "[EMAIL] can't sign in"),
+    ("JDOE {AT} GRACE {DOT} ORG", "[EMAIL]"),
+    # Unicode format characters (zero-width, soft hyphen, bidi marks), other spaces, fullwidth forms
+    ("M\u200bRN 00482913", "M\u200bRN [MRN]"),
+    ("MRN\u00a000482913", "MRN\u00a0[MRN]"),
+    ("MRN \uff10\uff10\uff14\uff18\uff12\uff19\uff11\uff13", "MRN [MRN]"),
+    ("\uff2d\uff32\uff2e 00482913", "\uff2d\uff32\uff2e [MRN]"),
+    ("pt Jo\u00adhn Car\u00adter", "pt [NAME]"),
+    ("call 555\u200e-123-4567", "call [PHONE]"),
+    ("dob 03/\u200d14/1962", "dob [DOB]"),
+    ("j.doe@hos\u2060pital.org", "[EMAIL]"),
+]
+
+# The deidgate corpus's survivors that matter in an IT chat.
+SAFE_HARBOR_CASES = [
+    ("SSN as written on the intake form: 402 19 8877.", "SSN as written on the intake form: [SSN]."),
+    (
+        "patient Reyes-Villalobos, who is also charted as Reyes Villalobos",
+        "patient [NAME], who is also charted as [NAME]",
+    ),
+    ("pt John Carter: Carter's chart won't open", "pt [NAME]: [NAME]'s chart won't open"),
+    (
+        "https://mychart.corvidhealth.example/patient/994201 gives a 500",
+        "[URL] gives a 500",
+    ),
+    ("(see https://portal.example/chart?mrn=00482913).", "(see [URL])."),
+    ("https://portal.example/x?first_name=Ann&dob=1950-01-02", "[URL]"),
+    ("a 94-year-old woman can't use the tablet", "a [AGE] woman can't use the tablet"),
+    ("pt is 97 yo", "pt is [AGE]"),
+    ("aged 101", "aged [AGE]"),
+    ("age: 92", "age: [AGE]"),
+]
+
 REPLACED_CASES = (
-    MRN_CASES + ID_CASES + DOB_CASES + DATE_CASES + PHONE_CASES + SSN_AND_EMAIL_CASES + NAME_CASES
+    MRN_CASES
+    + ID_CASES
+    + DOB_CASES
+    + DATE_CASES
+    + PHONE_CASES
+    + SSN_AND_EMAIL_CASES
+    + NAME_CASES
+    + EVASION_CASES
+    + SAFE_HARBOR_CASES
 )
 
 KEPT_CASES = [
@@ -163,6 +234,31 @@ KEPT_CASES = [
     "outpatient clinic printer",
     "patients are waiting in ED",
     "Pt states the tv remote is broken",
+    # what IT needs, next to the evasions the scrubber now normalises
+    "Epic, Citrix, Vocera and Pyxis are down at Grace Hospital",
+    "ICU and 4 West printers",
+    "ticket IT-000123, INC0012345",
+    "Epic slow since 09:12",
+    "on 3/12 the upgrade broke bcma",
+    "x4567 has no answer",
+    "logged in at mychart.grace.org",
+    "https://grace.org/patient/portal/login",
+    "https://support.example.com/kb/5034441",
+    "glucose monitor last seen at 10.34.201.7, serial SN-CG5-881207X",
+    "Visalia clinic printer",
+    "chart 3 of 4 won't load",
+    "zero downtime upgrade tonight",
+    "age 45",
+    "89 years old is still kept",
+    "Windows 95 years ago",
+    "Mrs.smith@example is not an address",
+    # IT's own words after a cue, and text that only looks like a spelled-out address
+    "Enable the MRS Proxy endpoint, then check MRS Proxy again",
+    "Epic ignores scans when no patient activity is open",
+    "patient proxy access in MyChart",
+    "(403) Forbidden.    at System.Net.HttpWebRequest.EndGetResponse(IAsyncResult asyncResult)",
+    "ex.Message at System.Net.Http failed",
+    "https://www.microsoft.com/en-us/wdsi/threats/description?Name=Exploit:O97M/DDEDownloader.A",
     "",
 ]
 
@@ -200,6 +296,32 @@ def test_ssn_and_email_are_replaced(text: str, expected: str) -> None:
 @pytest.mark.parametrize(("text", "expected"), NAME_CASES)
 def test_name_after_patient_cue_or_honorific_is_replaced(text: str, expected: str) -> None:
     assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), EVASION_CASES)
+def test_evasions_are_normalised_before_matching(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), SAFE_HARBOR_CASES)
+def test_safe_harbor_identifiers_that_matter_in_it_chat_are_replaced(text: str, expected: str) -> None:
+    assert scrub_text(text) == expected
+
+
+def test_every_unicode_format_character_inside_an_mrn_is_seen_through() -> None:
+    format_characters = [
+        chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"
+    ]
+
+    survivors = [hex(ord(ch)) for ch in format_characters if scrub_text(f"MRN 0048{ch}2913") != "MRN [MRN]"]
+
+    assert survivors == []
+
+
+def test_text_around_an_identifier_keeps_its_format_characters() -> None:
+    text = "\u200fEpic\u200b froze \u2066MRN 0048\u200b2913\u2069 on 4\u00a0West 👩🏽\u200d⚕️"
+
+    assert scrub_text(text) == "\u200fEpic\u200b froze \u2066MRN [MRN]\u2069 on 4\u00a0West 👩🏽\u200d⚕️"
 
 
 @pytest.mark.parametrize("text", KEPT_CASES)
@@ -295,6 +417,13 @@ _LARGE_INPUTS = {
     "slashed": "1/" * (_FIFTY_KB // 2),
     "local part without domain": "a." * (_FIFTY_KB // 2) + "@",
     "emoji and controls": "\x00\u202e🙂" * (_FIFTY_KB // 3),
+    "zero-width between digits": "\u200b1" * (_FIFTY_KB // 2),
+    "spaced digits after a label": "MRN " + "1 " * (_FIFTY_KB // 2),
+    "spelled digits after a label": "MRN " + "zero " * (_FIFTY_KB // 5),
+    "spelled e-mail parts": "a.b at c dot " * (_FIFTY_KB // 13),
+    "web addresses": "http://" * (_FIFTY_KB // 7),
+    "ages": "94 years old " * (_FIFTY_KB // 13),
+    "fullwidth labels": "ＭＲＮ１２３４５６７ " * (_FIFTY_KB // 11),
     "random": "".join(random.Random(1).choice("0123456789 .-/:@+()#aAxX,\n\t") for _ in range(_FIFTY_KB)),
 }
 
@@ -353,6 +482,9 @@ _TEMPLATES = [
 ]
 
 
+_HIDDEN = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
+
+
 def _synthetic_messages(count: int) -> list[tuple[str, list[str], list[str]]]:
     """Messages built from the templates: (message, seeded identifiers, non-PHI fragments)."""
     rng = random.Random(7)
@@ -386,3 +518,18 @@ def test_seeded_identifiers_never_survive_and_the_rest_of_the_message_does() -> 
             assert re.search(pattern, scrubbed, re.IGNORECASE) is None, (message, scrubbed, value)
         for fragment in fragments:
             assert fragment in scrubbed, (message, scrubbed, fragment)
+
+
+def test_seeded_identifiers_never_survive_format_characters_sprinkled_into_them() -> None:
+    rng = random.Random(11)
+    for message, seeded, _ in _synthetic_messages(200):
+        sprinkled = "".join(
+            ch + (rng.choice("\u00ad\u200b\u200c\u200d\u200e\u2060\ufeff") if rng.random() < 0.2 else "")
+            for ch in message
+        )
+
+        seen = _HIDDEN.sub("", scrub_text(sprinkled))
+
+        for value in seeded:
+            pattern = rf"(?<!\w){re.escape(value)}(?!\w)"
+            assert re.search(pattern, seen, re.IGNORECASE) is None, (message, seen, value)
