@@ -1,7 +1,7 @@
 """Settings: the one place that reads the environment.
 
 Build a ``Settings`` once at the edge (the CLI entry, ``create_app``) and pass it down; nothing else
-reads ``os.environ``, except ``itbot index``: to start fast it reads its five variables without
+reads ``os.environ``, except ``itbot index``: to start fast it reads its six variables without
 pydantic (`bot.channels.cli_index.IndexSettings`), exactly as this class reads them.
 """
 
@@ -41,6 +41,11 @@ class Settings(BaseSettings):
             "How `itbot index` embeds large batches: bf16 (torch autocast, on CPUs with native bf16; "
             "otherwise fp32), fp32 (ONNX Runtime) or int8. Questions are always embedded in fp32."
         ),
+    )
+    max_article_bytes: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Largest knowledge file `itbot index` indexes; a bigger one is reported and left out.",
     )
     database_url: str | None = Field(
         default=None,
