@@ -1,7 +1,7 @@
 """Settings: the one place that reads the environment.
 
 Build a ``Settings`` once at the edge (the CLI entry, ``create_app``) and pass it down; nothing else
-reads ``os.environ``, except ``itbot index``: to start fast it reads its five variables without
+reads ``os.environ``, except ``itbot index``: to start fast it reads its six variables without
 pydantic (`bot.channels.cli_index.IndexSettings`), exactly as this class reads them.
 """
 
@@ -51,6 +51,11 @@ class Settings(BaseSettings):
             "core. Under many concurrent questions 1 lets each core serve a question of its own "
             "(see benchmarks/load.py)."
         ),
+    )
+    max_article_bytes: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Largest knowledge file `itbot index` indexes; a bigger one is reported and left out.",
     )
     database_url: str | None = Field(
         default=None,

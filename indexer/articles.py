@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from types import ModuleType
 
 _BOM = b"\xef\xbb\xbf"
+# The largest knowledge file indexed unless ITBOT_MAX_ARTICLE_BYTES says otherwise: a hundred
+# times a long article, far less than what would make the index or the server's memory balloon.
+DEFAULT_MAX_ARTICLE_BYTES = 1_000_000
 _FIX_FOLDER = "set ITBOT_KB to your knowledge folder or create knowledge/"
 
 
@@ -51,13 +54,15 @@ def load_article(path: Path, root: Path) -> Article:
     return parse_article(path, root, read_source(path, root))
 
 
-def read_source(path: Path, root: Path) -> bytes:
-    """The bytes of the knowledge file ``path`` under ``root``.
+def read_source(path: Path, root: Path, *, max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES) -> bytes:
+    """The bytes of the knowledge file ``path`` under ``root``, at most ``max_bytes`` of them.
 
     Only regular files inside ``root`` are read: a link is followed only when it leads to a file
     inside ``root`` (`confined_path`), and the file is opened without following a link, so one
     swapped in after the check is refused too. `ArticleError` when the file cannot be read, leads
-    outside ``root``, or is not a regular file (a device, a FIFO, a folder).
+    outside ``root``, is not a regular file (a device, a FIFO, a folder), or holds more than
+    ``max_bytes`` (`check_size`; never more than one byte over is read, even from a file that
+    grows while it is read).
     """
     real = confined_path(os.fspath(path), root)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
@@ -68,12 +73,33 @@ def read_source(path: Path, root: Path) -> bytes:
     except OSError as error:
         raise _error(path, 1, f"cannot read the file: {error.strerror or error}") from None
     with open(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
             raise _error(path, 1, "not a regular file; only Markdown files are indexed")
+        check_size(path, status.st_size, max_bytes)
         try:
-            return file.read()
+            data = file.read(max_bytes + 1)
         except OSError as error:
             raise _error(path, 1, f"cannot read the file: {error.strerror or error}") from None
+        check_size(path, len(data), max_bytes)
+        return data
+
+
+def check_size(path: Path | str, size: int, max_bytes: int) -> None:
+    """`ArticleError` naming the file, its size and the limit when ``size`` is over ``max_bytes``."""
+    if size <= max_bytes:
+        return
+    shown, limit = _megabytes(size), _megabytes(max_bytes)
+    if shown == limit:
+        shown, limit = f"{size:,} bytes", f"{max_bytes:,}-byte"
+    raise _error(
+        Path(path), 1, f"article is {shown}, over the {limit} limit (ITBOT_MAX_ARTICLE_BYTES); split it"
+    )
+
+
+def _megabytes(size: int) -> str:
+    number = f"{size / 1_000_000:.1f}".removesuffix(".0")
+    return f"{number} MB"
 
 
 def confined_path(path: str, root: Path) -> str:

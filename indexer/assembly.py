@@ -17,7 +17,7 @@ import numpy as np
 from indexer.pieces import Pieces
 from indexer.reuse import Lent
 from indexer.sources import Source
-from indexer.store import SourceRecord, StoredArticle, StoredChunk, json_line
+from indexer.store import SourceRecord, StoredArticle, chunk_lines, json_line
 
 
 class Rows:
@@ -66,7 +66,7 @@ class Rows:
             raise ValueError(f"{source.record.path} was neither reused nor parsed")
         article = json_line(StoredArticle.from_article(source.article))
         self.articles.add(article)
-        lines = [json_line(StoredChunk.from_chunk(chunk)) for chunk in source.chunks]
+        lines = chunk_lines(source.chunks)
         self._extend_run(-1, len(lines))
         for chunk, line in zip(source.chunks, lines, strict=True):
             self.texts[len(self.previous)] = chunk.text

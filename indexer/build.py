@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.articles import DEFAULT_MAX_ARTICLE_BYTES
 from indexer.assembly import Rows
 from indexer.chunking import ChunkingOptions, chunking_hash
 from indexer.dense import HNSW_THRESHOLD, build_dense_index
@@ -35,10 +36,12 @@ from indexer.reuse import Lent, PreviousBuild
 from indexer.sources import file_stats, scan_knowledge
 from indexer.store import (
     FORMAT_VERSION,
+    FolderLock,
     Manifest,
     finish_build,
     new_build_folder,
     publish,
+    remove_unfinished,
     write_contents,
     write_file_stats,
     write_vectors,
@@ -126,6 +129,7 @@ def build_index(
     options: ChunkingOptions | None = None,
     hnsw_threshold: int = HNSW_THRESHOLD,
     force: bool = False,
+    max_article_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
 ) -> BuildReport:
     """Build the index for the knowledge folder ``kb`` under ``root`` and make it live.
 
@@ -134,26 +138,42 @@ def build_index(
     text hash is unchanged reuse its vectors; the result is the same as building from nothing.
     When nothing at all changed (same files, glossary, chunking and model) the live build stays
     and ``unchanged`` is True. ``force`` builds anew even then, parsing every file again (vectors
-    are still reused). Raises ``KnowledgeFolderError`` for a missing or empty knowledge folder.
+    are still reused). A file over ``max_article_bytes`` is a problem, not read. The folders of
+    earlier builds that were killed before they finished are removed first. Raises
+    ``KnowledgeFolderError`` for a missing or empty knowledge folder.
     """
     model = _ModelLoad(encoder)
+    remove_unfinished(root)
     try:
-        return _build(kb, root, encoder, options or ChunkingOptions(), hnsw_threshold, force, model.start)
+        return _build(
+            kb,
+            root,
+            encoder,
+            _Options(options or ChunkingOptions(), hnsw_threshold, force, max_article_bytes),
+            model.start,
+        )
     finally:
         model.wait()
+
+
+@dataclass(frozen=True)
+class _Options:
+    chunking: ChunkingOptions
+    hnsw_threshold: int
+    force: bool
+    max_article_bytes: int
 
 
 def _build(
     kb: Path,
     root: Path,
     encoder: Encoder,
-    options: ChunkingOptions,
-    hnsw_threshold: int,
-    force: bool,
+    settings: _Options,
     on_parse: Callable[[], None],
 ) -> BuildReport:
     """`build_index`, calling ``on_parse`` before each file it parses."""
     started = time.perf_counter()
+    options, force, limit = settings.chunking, settings.force, settings.max_article_bytes
     glossary, glossary_problems = load_glossary(kb / GLOSSARY_FILE)
     glossary_hash = _digest([LEXICAL_VERSION, json.dumps(glossary.to_json())])
     chunking = chunking_hash(options)
@@ -161,7 +181,9 @@ def _build(
     previous = PreviousBuild.open(root)
     reusable = previous.reusable_sources(chunking) if previous is not None and not force else []
     stats = previous.file_stats if previous is not None and reusable else []
-    sources, problems = scan_knowledge(kb, options, reusable=reusable, stats=stats, on_parse=on_parse)
+    sources, problems = scan_knowledge(
+        kb, options, reusable=reusable, stats=stats, on_parse=on_parse, max_bytes=limit
+    )
     kb_hash = _digest([chunking] + [f"{s.record.path}:{s.record.digest}" for s in sources])
     live = previous.manifest if previous is not None else None
     if (
@@ -193,11 +215,12 @@ def _build(
             model=encoder.name, dim=encoder.dim, glossary_hash=glossary_hash, files=reused_files
         )
     folder: Path | None = None
+    lock: FolderLock | None = None
     try:
-        folder = new_build_folder(root)
+        folder, lock = new_build_folder(root)
         if reused_files and lent.chunks is None:
             # The live build's files could not be read after all: parse every file.
-            sources, problems = scan_knowledge(kb, options, on_parse=on_parse)
+            sources, problems = scan_knowledge(kb, options, on_parse=on_parse, max_bytes=limit)
         problems = problems + glossary_problems
         rows = Rows(lent)
         for source in sources:
@@ -219,7 +242,7 @@ def _build(
         if late:
             fresh.update(zip(late, encoder.encode(list(late.values())), strict=True))
         vectors = write_vectors(folder, rows=len(rows), dim=encoder.dim, pieces=rows.vectors(fresh))
-        dense = build_dense_index(vectors, threshold=hnsw_threshold)
+        dense = build_dense_index(vectors, threshold=settings.hnsw_threshold)
         manifest = Manifest(
             format_version=FORMAT_VERSION,
             model=encoder.name,
@@ -244,5 +267,7 @@ def _build(
         raise
     finally:
         lent.close()
+        if lock is not None:
+            lock.release()
     publish(root, folder)
     return BuildReport(folder, manifest, problems, seconds=time.perf_counter() - started)

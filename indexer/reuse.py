@@ -3,7 +3,9 @@
 Reading it never fails a build: a live build that is missing, unreadable, damaged or of a format
 this code does not know lends nothing, and the next build starts from scratch. A build of the
 current format lends its files' articles and chunks (as written), their vectors and lexical term
-counts; a format-1 build (before ``sources.jsonl``) lends its vectors, by chunk hash. Large files
+counts; a build of an earlier format lends only its vectors, by chunk hash: a format-2 build
+(whose chunk lines repeat each section's Markdown) finds them by its ``sources.jsonl``, a
+format-1 build (before ``sources.jsonl``) by its ``chunks.jsonl``. Large files
 are opened, not read: the next build copies the ranges it takes (`indexer.pieces`).
 """
 
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 _READ_ERRORS = (OSError, ValueError, KeyError, TypeError)
 # The format before sources.jsonl: its chunks.jsonl and vectors.npy are read the same way.
 _VECTORS_ONLY_FORMAT = 1
+# The format before chunk lines named their section's Markdown: its sources.jsonl and vectors.npy
+# are read the same way, its chunk lines are not taken over.
+_SOURCES_FORMAT = 2
 
 
 @dataclass
@@ -94,8 +99,9 @@ class Lent:
 class PreviousBuild:
     """The live build's manifest and source records, read at the start.
 
-    ``manifest`` is None, and ``sources`` empty, for a format-1 build or one whose records cannot
-    be read: such a build lends only its vectors, found by the hashes in its ``chunks.jsonl``.
+    ``manifest`` is None for a build of an earlier format or one whose records cannot be read:
+    such a build lends only its vectors, found by the hashes of its ``sources`` (a format-2
+    build) or, when it has none, by those in its ``chunks.jsonl``.
     ``source_offsets`` are where their lines start in ``sources.jsonl`` (with its end last), and
     ``file_stats`` their file stats (None where unknown), empty when it has none.
     """
@@ -121,9 +127,15 @@ class PreviousBuild:
         except _READ_ERRORS as exc:
             _unreadable(folder, "manifest", exc)
             return None
-        if version not in (FORMAT_VERSION, _VECTORS_ONLY_FORMAT):
+        if version not in (FORMAT_VERSION, _SOURCES_FORMAT, _VECTORS_ONLY_FORMAT):
             log.info("index.previous_other_format", extra={"folder": str(folder), "format_version": version})
             return None
+        if version == _SOURCES_FORMAT:
+            try:
+                sources, _ = read_sources(folder / "sources.jsonl", count=int(data["articles"]))
+                return cls(folder, version, str(data["model"]), int(data["dim"]), None, sources)
+            except _READ_ERRORS as exc:
+                _unreadable(folder, "sources", exc)  # its vectors may still be lent, by chunk hash
         if version == FORMAT_VERSION:
             try:
                 manifest = Manifest(**data)
@@ -151,7 +163,7 @@ class PreviousBuild:
         ``dim`` (if its vectors read well); None when that takes reading its chunks."""
         if (self.model, self.dim) != (model, dim):
             return set()
-        if self.manifest is None:
+        if self.manifest is None and not self.sources:
             return None
         return {h for s in self.sources for h in s.chunk_hashes}
 
@@ -212,7 +224,7 @@ class PreviousBuild:
         try:
             hashes = (
                 [h for s in self.sources for h in s.chunk_hashes]
-                if self.manifest is not None
+                if self.manifest is not None or self.sources
                 else [c.hash for c in load_chunks(self.folder)]
             )
             path = self.folder / "vectors.npy"

@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from indexer.articles import (
+    DEFAULT_MAX_ARTICLE_BYTES,
     ArticleError,
     ArticleIds,
+    check_size,
     confined_path,
     knowledge_paths,
     parse_article,
@@ -89,13 +91,15 @@ def scan_knowledge(
     reusable: Sequence[SourceRecord] = (),
     stats: Sequence[FileStat | None] = (),
     on_parse: Callable[[], None] | None = None,
+    max_bytes: int = DEFAULT_MAX_ARTICLE_BYTES,
 ) -> tuple[list[Source], list[ArticleProblem]]:
     """The files under ``kb`` to index, sorted by article id, and the problems of those left out.
 
     A file matching one of ``reusable`` (the previous build's records, which must have been made
     with ``options``) by path and digest is not parsed; nor read, when its stat equals the one
     ``stats`` holds for that record (None where unknown; ignored unless there is one a record).
-    ``on_parse`` is called before each file that has to be parsed. Raises `KnowledgeFolderError`
+    ``on_parse`` is called before each file that has to be parsed. A file over ``max_bytes`` is a
+    problem (and not read), even one the previous build indexed. Raises `KnowledgeFolderError`
     for a missing or empty knowledge folder.
     """
     previous = _Previous(reusable, stats)
@@ -105,7 +109,7 @@ def scan_knowledge(
     ids = ArticleIds()
     for relative, path in knowledge_paths(kb):
         try:
-            source = _scan_file(kb, relative, path, previous, options, trusted_before, on_parse)
+            source = _scan_file(kb, relative, path, previous, options, trusted_before, on_parse, max_bytes)
             ids.claim(source.record.article_id, path)
         except ArticleError as error:
             problems.append(error.problem)
@@ -122,14 +126,17 @@ def _scan_file(
     options: ChunkingOptions,
     trusted_before: int,
     on_parse: Callable[[], None] | None,
+    max_bytes: int,
 ) -> Source:
     """The file ``path`` (``relative`` to ``kb``): reused when its stat or its bytes say it can be,
     else parsed; `ArticleError` when it cannot be indexed."""
     stat = _stat(confined_path(path, kb))
+    if stat is not None:
+        check_size(path, stat.size, max_bytes)
     position = None if stat is None else previous.unchanged(relative, stat)
     if position is not None:
         return Source(previous.records[position], previous=position, stat=stat, settled=True)
-    raw = read_source(Path(path), kb)
+    raw = read_source(Path(path), kb, max_bytes=max_bytes)
     settled = stat is not None and _changed_before(stat, trusted_before)
     digest = hashlib.sha256(raw).hexdigest()
     position = previous.same_bytes(relative, digest)

@@ -6,7 +6,9 @@ Layout under the index root::
     builds/<build id>/
         manifest.json        format version, model, dimension, counts, hashes, build time, problems
         articles.jsonl       one article a line: id, title, description, systems, tags, Markdown body
-        chunks.jsonl         one chunk a line, in vector order
+        chunks.jsonl         one chunk a line, in vector order; each section's Markdown is written
+                             once, on its first chunk: the windows of a long section after the
+                             first name that chunk's ordinal (``markdown_of``) instead
         sources.jsonl        one indexed file a line, in article order: path, sha256 of its bytes,
                              article id, its chunks' hashes, the byte lengths of its lines above
                              (what the next build reuses without parsing or reading them)
@@ -22,10 +24,19 @@ Layout under the index root::
 
 A build is written completely into a fresh folder and only then named in ``current``; readers read
 ``current`` once and load that folder, so no reader ever sees a half-written index.
+
+Build folders are locked with ``flock`` (`FolderLock`): a build holds an exclusive lock on its
+folder until it is finished, and a reader holds a shared lock on the build it is loading. Pruning
+removes only folders it can lock exclusively, so it never deletes a build a reader is loading nor
+one another process is still writing; the folder of a build that was killed (no manifest, lock
+free because its process is gone) is removed by the next build.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import io
 import itertools
 import json
@@ -33,7 +44,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -47,8 +58,13 @@ from indexer.pieces import Pieces, write_pieces
 
 # 2 added sources.jsonl, the manifest's chunking_hash and lexical term counts (1 read bm25s files;
 # builds since keep only the counts, and bm25s derives its weights from them when loading).
-FORMAT_VERSION = 2
+# 3 writes a section's Markdown once in chunks.jsonl (2 repeated it on every window of the
+# section: a 2.6 MB section made a 3 GB file).
+FORMAT_VERSION = 3
 KEEP_BUILDS = 3
+# A folder without a manifest whose lock is free is a killed build once it has not changed for
+# this long; younger, it may be one whose builder has created it but not yet locked it.
+UNFINISHED_GRACE_SECONDS = 60.0
 
 
 class IndexNotFoundError(Exception):
@@ -145,6 +161,62 @@ class StoredChunk:
             hash=chunk.hash,
             line=chunk.line,
         )
+
+    def to_json(self, *, markdown_of: int | None = None) -> dict[str, Any]:
+        """The chunk as a JSON-ready dict (one line of ``chunks.jsonl``); with ``markdown_of``, its
+        Markdown is left out and named as that of the article's chunk of that ordinal."""
+        data = asdict(self)
+        if markdown_of is not None:
+            del data["markdown"]
+            data["markdown_of"] = markdown_of
+        return data
+
+
+def chunk_lines(chunks: Sequence[Chunk]) -> list[bytes]:
+    """The lines of ``chunks.jsonl`` for one article's ``chunks`` (in order), each with its line
+    break: a section's Markdown is written on its first chunk only, so the lines of an article
+    add up to about its own size however many windows its sections are cut into."""
+    lines: list[bytes] = []
+    first: Chunk | None = None
+    for chunk in chunks:
+        markdown_of: int | None = None
+        if first is not None and _same_section(first, chunk):
+            markdown_of = first.ordinal
+        else:
+            first = chunk
+        row = StoredChunk.from_chunk(chunk).to_json(markdown_of=markdown_of)
+        lines.append(json.dumps(row, ensure_ascii=False).encode("utf-8") + b"\n")
+    return lines
+
+
+def _same_section(first: Chunk, chunk: Chunk) -> bool:
+    """True when ``chunk`` is a later window of the section whose first chunk is ``first``."""
+    return (first.article_id, first.section, first.line) == (
+        chunk.article_id,
+        chunk.section,
+        chunk.line,
+    ) and first.markdown == chunk.markdown
+
+
+def read_chunks(rows: Iterable[dict[str, Any]]) -> list[StoredChunk]:
+    """The chunks that decoded lines of ``chunks.jsonl`` hold, in order, each ``markdown_of``
+    resolved to the one string of that chunk's Markdown (shared, not copied); ValueError when
+    one names no earlier chunk of its article."""
+    chunks: list[StoredChunk] = []
+    article: str | None = None
+    markdown: dict[int, str] = {}
+    for row in rows:
+        if row.get("article_id") != article:
+            article, markdown = row.get("article_id"), {}
+        if "markdown_of" in row:
+            of = row.pop("markdown_of")
+            if of not in markdown:
+                raise ValueError(f"chunk {row.get('id')!r} takes its Markdown from a chunk not before it")
+            row["markdown"] = markdown[of]
+        chunk = StoredChunk(**row)
+        markdown[chunk.ordinal] = chunk.markdown
+        chunks.append(chunk)
+    return chunks
 
 
 @dataclass(frozen=True)
@@ -278,12 +350,57 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in src if line.strip()]
 
 
-def new_build_folder(root: Path) -> Path:
-    """A fresh, empty folder under ``root/builds`` for the next build (named by time, unique)."""
+class FolderLock:
+    """An advisory lock (``flock``) on a build folder, held until `release` (or the process ends).
+
+    Shared locks (readers loading the build) go together; an exclusive one (a build writing the
+    folder, pruning removing it) excludes every other, also within one process. Where the file
+    system has no ``flock`` the lock is granted without locking (pruning is then as unsafe as
+    without locks, and no worse).
+    """
+
+    def __init__(self, descriptor: int | None) -> None:
+        self._descriptor = descriptor
+
+    @classmethod
+    def take(cls, folder: Path, *, shared: bool) -> FolderLock | None:
+        """Lock ``folder`` without waiting; None when another holder excludes it or it is gone."""
+        try:
+            descriptor = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError:
+            return None
+        try:
+            fcntl.flock(descriptor, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except OSError as error:
+            if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                os.close(descriptor)
+                return None
+        return cls(descriptor)
+
+    def release(self) -> None:
+        """Let the lock go (again: nothing)."""
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
+
+    def __enter__(self) -> FolderLock:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+def new_build_folder(root: Path) -> tuple[Path, FolderLock]:
+    """A fresh, empty folder under ``root/builds`` for the next build (named by time, unique),
+    locked exclusively until the build releases it: pruning never removes it meanwhile."""
     builds = root / "builds"
     builds.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    return Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=builds))
+    folder = Path(tempfile.mkdtemp(prefix=f"{stamp}-", dir=builds))
+    lock = FolderLock.take(folder, shared=False)
+    if lock is None:
+        raise OSError(f"cannot lock the new build folder {folder}")
+    return folder, lock
 
 
 def write_contents(
@@ -354,15 +471,51 @@ def publish(root: Path, folder: Path) -> None:
 
 
 def prune(root: Path, *, keep: int) -> None:
-    """Delete all but the newest ``keep`` finished builds (never the live one)."""
+    """Delete all but the newest ``keep`` finished builds (never the live one, nor one a reader is
+    loading: it goes at a later prune), and the folders of killed builds (`remove_unfinished`)."""
     live = current_folder(root)
-    builds = sorted(
-        (p for p in (root / "builds").iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True
-    )
-    finished = [p for p in builds if (p / "manifest.json").exists()]
-    for old in finished[keep:]:
+    for old in finished_builds(root)[keep:]:
         if live is None or old.resolve() != live.resolve():
-            shutil.rmtree(old, ignore_errors=True)
+            _remove_build(old)
+    remove_unfinished(root)
+
+
+def remove_unfinished(root: Path, *, grace_seconds: float = UNFINISHED_GRACE_SECONDS) -> list[Path]:
+    """Delete the folders of builds that were killed before they finished; return them.
+
+    A folder without a manifest is removed only when no process holds its lock (its builder is
+    gone) and it has not changed for ``grace_seconds``; a build still running keeps its folder.
+    """
+    removed: list[Path] = []
+    now = time.time()
+    for folder in _build_folders(root):
+        try:
+            if (folder / "manifest.json").exists() or now - folder.stat().st_mtime < grace_seconds:
+                continue
+        except OSError:
+            continue
+        if _remove_build(folder, unfinished=True):
+            removed.append(folder)
+    return removed
+
+
+def _build_folders(root: Path) -> list[Path]:
+    try:
+        return [p for p in (root / "builds").iterdir() if p.is_dir() and not p.is_symlink()]
+    except OSError:
+        return []
+
+
+def _remove_build(folder: Path, *, unfinished: bool = False) -> bool:
+    """Delete ``folder`` if it can be locked exclusively (no reader, no builder holds it)."""
+    lock = FolderLock.take(folder, shared=False)
+    if lock is None:
+        return False
+    with lock:
+        if unfinished and (folder / "manifest.json").exists():
+            return False  # finished after all, between the look and the lock
+        shutil.rmtree(folder, ignore_errors=True)
+    return True
 
 
 def current_folder(root: Path) -> Path | None:
@@ -401,8 +554,8 @@ def check_compatible(manifest: Manifest, *, model: str, dim: int, folder: Path) 
 
 
 def load_chunks(folder: Path) -> list[StoredChunk]:
-    """The chunks of the build in ``folder``, in vector order."""
-    return [StoredChunk(**row) for row in _read_jsonl(folder / "chunks.jsonl")]
+    """The chunks of the build in ``folder``, in vector order (`read_chunks`)."""
+    return read_chunks(_read_jsonl(folder / "chunks.jsonl"))
 
 
 def load_vectors(folder: Path) -> np.ndarray:
@@ -411,8 +564,53 @@ def load_vectors(folder: Path) -> np.ndarray:
     return vectors
 
 
+# How far from 1 a stored vector's length may be: the encoders normalise in float32.
+_UNIT_TOLERANCE = 1e-3
+
+
+def check_vectors(vectors: np.ndarray, *, chunks: int, dim: int, folder: Path) -> None:
+    """Raise IndexMismatchError, saying what is wrong, unless ``vectors`` are what a build writes:
+    ``chunks`` x ``dim`` float32 rows, every value finite, each row of length 1 (or all zero)."""
+    damaged = f"The index in {folder} is damaged"
+    rebuild = "Run `itbot index` to rebuild it."
+    if vectors.ndim != 2 or vectors.shape[0] != chunks:
+        rows = vectors.shape[0] if vectors.ndim else 0
+        raise IndexMismatchError(f"{damaged}: {rows} vectors for {chunks} chunks. {rebuild}")
+    if vectors.shape[1] != dim or vectors.dtype != np.float32:
+        raise IndexMismatchError(
+            f"{damaged}: its vectors are {vectors.shape[1]}-dimensional {vectors.dtype}, "
+            f"not {dim}-dimensional float32. {rebuild}"
+        )
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        bad = int(np.count_nonzero(~finite))
+        raise IndexMismatchError(
+            f"{damaged}: {bad} of its {chunks} vectors hold NaN or infinite values. {rebuild}"
+        )
+    norms = np.linalg.norm(vectors, axis=1)
+    off = ~((np.abs(norms - 1.0) <= _UNIT_TOLERANCE) | (norms == 0.0))
+    if off.any():
+        raise IndexMismatchError(
+            f"{damaged}: {int(np.count_nonzero(off))} of its {chunks} vectors are not of length 1. {rebuild}"
+        )
+
+
 def load_build(folder: Path, *, model: str, dim: int) -> LoadedIndex:
-    """Load the build in ``folder`` after checking it was made with ``model`` at ``dim``."""
+    """Load the build in ``folder`` after checking it was made with ``model`` at ``dim``.
+
+    Raises IndexMismatchError for a build of another model, dimension or format, or whose vectors
+    are damaged (`check_vectors`); FileNotFoundError when the folder is gone or being removed
+    (the build is locked while it loads, so pruning cannot remove it half-read); OSError,
+    ValueError, KeyError or TypeError when its files cannot be read.
+    """
+    lock = FolderLock.take(folder, shared=True)
+    if lock is None:
+        raise FileNotFoundError(errno.ENOENT, "the build is gone or being removed", str(folder))
+    with lock:
+        return _load_locked(folder, model=model, dim=dim)
+
+
+def _load_locked(folder: Path, *, model: str, dim: int) -> LoadedIndex:
     manifest = read_manifest(folder)
     check_compatible(manifest, model=model, dim=dim, folder=folder)
     articles: dict[str, StoredArticle] = {}
@@ -423,11 +621,7 @@ def load_build(folder: Path, *, model: str, dim: int) -> LoadedIndex:
         articles[article.id] = article
     chunks = load_chunks(folder)
     vectors = load_vectors(folder)
-    if vectors.shape != (len(chunks), dim):
-        raise IndexMismatchError(
-            f"The index in {folder} is damaged: {vectors.shape[0]} vectors for {len(chunks)} chunks. "
-            "Run `itbot index` to rebuild it."
-        )
+    check_vectors(vectors, chunks=len(chunks), dim=dim, folder=folder)
     return LoadedIndex(
         folder=folder,
         manifest=manifest,
@@ -440,8 +634,29 @@ def load_build(folder: Path, *, model: str, dim: int) -> LoadedIndex:
 
 
 def load_current(root: Path, *, model: str, dim: int) -> LoadedIndex:
-    """Load the live build under ``root``; IndexNotFoundError when there is none."""
+    """Load the live build under ``root``; IndexNotFoundError when there is none.
+
+    A build that is pruned while this reads ``current`` (a newer one was published meanwhile) is
+    not an error: the newer live build is loaded instead.
+    """
     folder = current_folder(root)
-    if folder is None:
-        raise IndexNotFoundError(root)
-    return load_build(folder, model=model, dim=dim)
+    while True:
+        if folder is None:
+            raise IndexNotFoundError(root)
+        try:
+            return load_build(folder, model=model, dim=dim)
+        except FileNotFoundError:
+            newer = current_folder(root)
+            if newer == folder:
+                raise
+            folder = newer
+
+
+def finished_builds(root: Path) -> list[Path]:
+    """The finished builds kept under ``root``, newest first (the order pruning keeps them in)."""
+    dated: list[tuple[float, Path]] = []
+    for folder in _build_folders(root):
+        with contextlib.suppress(OSError):
+            if (folder / "manifest.json").exists():
+                dated.append((folder.stat().st_mtime, folder))
+    return [folder for _, folder in sorted(dated, key=lambda pair: pair[0], reverse=True)]

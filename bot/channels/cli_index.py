@@ -2,7 +2,7 @@
 
 A re-index after editing one article has to finish within a second, and importing pydantic and
 pydantic-settings alone takes about 0.3 s. So this command does not build the full `Settings`:
-`IndexSettings` reads the five variables the command uses the way `Settings` reads them
+`IndexSettings` reads the six variables the command uses the way `Settings` reads them
 (``ITBOT_`` names in any letter case, the same defaults) and hands any value it does not know to
 be plain over to `Settings` itself, which accepts or refuses it exactly as for every other command.
 tests/unit/channels/test_cli_index.py keeps the two readings equal.
@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_SETUP = 2
-_PLAIN_COUNT = re.compile(r"[1-9][0-9]*")
+_PLAIN_COUNT = re.compile(r"[1-9][0-9]{0,17}")
+_MAX_COUNT = 10**18
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,19 @@ class IndexSettings:
     model: str = "all-MiniLM-L6-v2"
     max_tokens: int = 128
     build_precision: str = "bf16"
+    max_article_bytes: int = 1_000_000
 
     @classmethod
     def from_environment(cls) -> IndexSettings:
-        """Read ``ITBOT_HOME``, ``ITBOT_KB``, ``ITBOT_MODEL``, ``ITBOT_MAX_TOKENS`` and
-        ``ITBOT_BUILD_PRECISION`` as `Settings` does, raising what it raises for a bad value."""
+        """Read ``ITBOT_HOME``, ``ITBOT_KB``, ``ITBOT_MODEL``, ``ITBOT_MAX_TOKENS``,
+        ``ITBOT_BUILD_PRECISION`` and ``ITBOT_MAX_ARTICLE_BYTES`` as `Settings` does, raising what
+        it raises for a bad value."""
         environment = {name.lower(): value for name, value in os.environ.items()}
         max_tokens = environment.get("itbot_max_tokens")
         if max_tokens is not None and not _plain_count(max_tokens, low=16, high=512):
+            return cls.of(_full_settings())
+        max_article = environment.get("itbot_max_article_bytes")
+        if max_article is not None and not _plain_count(max_article, low=1, high=_MAX_COUNT):
             return cls.of(_full_settings())
         defaults = cls()
         return cls(
@@ -50,12 +56,20 @@ class IndexSettings:
             model=environment.get("itbot_model", defaults.model),
             max_tokens=defaults.max_tokens if max_tokens is None else int(max_tokens),
             build_precision=environment.get("itbot_build_precision", defaults.build_precision),
+            max_article_bytes=defaults.max_article_bytes if max_article is None else int(max_article),
         )
 
     @classmethod
     def of(cls, settings: Settings) -> IndexSettings:
         """The index settings among ``settings``."""
-        return cls(settings.home, settings.kb, settings.model, settings.max_tokens, settings.build_precision)
+        return cls(
+            settings.home,
+            settings.kb,
+            settings.model,
+            settings.max_tokens,
+            settings.build_precision,
+            settings.max_article_bytes,
+        )
 
     @property
     def index_root(self) -> Path:
@@ -108,7 +122,13 @@ def run(settings: IndexSettings, args: argparse.Namespace, out: TextIO, err: Tex
             precision=settings.build_precision,
             max_tokens=settings.max_tokens,
         )
-        report = build_index(settings.kb, settings.index_root, encoder, force=args.force)
+        report = build_index(
+            settings.kb,
+            settings.index_root,
+            encoder,
+            force=args.force,
+            max_article_bytes=settings.max_article_bytes,
+        )
     except (KnowledgeFolderError, EncoderError) as exc:
         print(f"itbot index: {exc}", file=err)
         return EXIT_SETUP

@@ -32,7 +32,14 @@ from bot.core.replies import (
 from bot.core.retrieval import Hit, Searcher, SearchResult
 from bot.core.scrub import ScrubResult, scrub
 from indexer.encoder import Encoder, load_encoder
-from indexer.store import IndexMismatchError, IndexNotFoundError, current_folder, load_build
+from indexer.store import (
+    IndexMismatchError,
+    IndexNotFoundError,
+    LoadedIndex,
+    current_folder,
+    finished_builds,
+    load_build,
+)
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +90,9 @@ class Assistant:
         self._policy = policy
         self._searcher: Searcher | None = None
         self._folder: Path | None = None
+        # Builds that cannot be used, with why (each logged once), and those logged as unreadable.
+        self._refused: dict[Path, str] = {}
+        self._reported: set[Path] = set()
         self._lock = threading.Lock()
         self.load_error: str | None = None
 
@@ -119,33 +129,79 @@ class Assistant:
         }
 
     def refresh(self) -> bool:
-        """Load the live build if it differs from the one in use; True when a new one was swapped in.
+        """Load the live build if it differs from the one in use; True when another one was swapped in.
 
-        A build that cannot be loaded leaves the current one in place and sets ``load_error``.
+        A live build that cannot be used (made with another model, dimension, token limit or
+        format; damaged or non-finite vectors; unreadable files) leaves the loaded one in place,
+        sets ``load_error`` and is logged once (``index.refused``), not at every call: a build
+        folder never changes once finished, so it is not loaded again. With no build loaded yet
+        (at start-up), the newest finished build kept on disk that fits is loaded instead and
+        logged (``index.fallback``, naming it and the refused one); only when none fits does the
+        assistant stay not ready. A build that vanished or could not be opened is tried again at
+        the next call (logged once too).
         """
-        folder = current_folder(self.settings.index_root)
-        if folder is None or folder == self._folder:
-            if folder is None and self._searcher is None:
-                self.load_error = str(IndexNotFoundError(self.settings.index_root))
+        root = self.settings.index_root
+        folder = current_folder(root)
+        if folder is None:
+            if self._searcher is None:
+                self.load_error = str(IndexNotFoundError(root))
+            return False
+        if folder == self._folder or folder in self._refused:
             return False
         with self._lock:
-            if folder == self._folder:
+            if folder == self._folder or folder in self._refused:
                 return False
-            try:
-                index = load_build(folder, model=self.encoder.name, dim=self.encoder.dim)
-            except IndexMismatchError as exc:
-                self.load_error = str(exc)
-                log.error("index.refused", extra={"folder": folder.name})
-                return False
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                self.load_error = f"The index in {folder} could not be read ({type(exc).__name__})."
-                log.exception("index.unreadable", extra={"folder": folder.name})
+            index = self._try_load(folder)
+            if index is None and self._searcher is None:
+                index = self._fall_back(root, folder)
+            if index is None:
                 return False
             self._searcher = Searcher(index, self.encoder, self._fusion)
-            self._folder = folder
-            self.load_error = None
-        log.info("index.loaded", extra={"folder": folder.name, "chunks": index.manifest.chunks})
+            self._folder = index.folder
+            if index.folder == folder:
+                self.load_error = None
+        log.info("index.loaded", extra={"folder": index.folder.name, "chunks": index.manifest.chunks})
         return True
+
+    def _try_load(self, folder: Path) -> LoadedIndex | None:
+        """The build in ``folder``, or None (remembered as refused, or to retry) with the reason
+        in ``load_error`` and logged once."""
+        try:
+            return load_build(folder, model=self.encoder.name, dim=self.encoder.dim)
+        except IndexMismatchError as exc:
+            self._refuse(folder, str(exc), type(exc).__name__)
+        except (ValueError, KeyError, TypeError) as exc:
+            reason = f"The index in {folder} could not be read ({type(exc).__name__})."
+            self._refuse(folder, reason, type(exc).__name__)
+        except OSError as exc:  # gone or being removed, out of descriptors: may pass, so tried again
+            self.load_error = f"The index in {folder} could not be read ({type(exc).__name__})."
+            if folder not in self._reported:
+                self._reported.add(folder)
+                log.warning("index.unreadable", extra={"folder": folder.name, "error": type(exc).__name__})
+        return None
+
+    def _refuse(self, folder: Path, reason: str, error: str) -> None:
+        self._refused[folder] = reason
+        self.load_error = reason
+        log.error("index.refused", extra={"folder": folder.name, "error": error, "reason": reason})
+
+    def _fall_back(self, root: Path, refused: Path) -> LoadedIndex | None:
+        """The newest other finished build kept under ``root`` that loads, or None."""
+        for folder in finished_builds(root):
+            if folder == refused or folder in self._refused:
+                continue
+            index = self._try_load(folder)
+            if index is not None:
+                log.warning(
+                    "index.fallback",
+                    extra={
+                        "folder": folder.name,
+                        "refused": refused.name,
+                        "reason": self._refused.get(refused, self.load_error or ""),
+                    },
+                )
+                return index
+        return None
 
     def _live_searcher(self) -> Searcher | None:
         """The searcher over the live index, loading it first if none is loaded yet."""

@@ -70,6 +70,15 @@ class Searcher:
         for i, c in enumerate(index.chunks):
             start, _ = self._ranges.get(c.article_id, (i, i))
             self._ranges[c.article_id] = (start, i + 1)
+        # Whether each chunk's section has numbered steps, looked up once per section: the windows
+        # of a long section share one Markdown string, which is searched once, not once a window.
+        steps: dict[str, bool] = {}
+        self._has_steps: list[bool] = []
+        for c in index.chunks:
+            found = steps.get(c.markdown)
+            if found is None:
+                found = steps[c.markdown] = _STEP.search(c.markdown) is not None
+            self._has_steps.append(found)
         lexical = index.lexical
         self._spell = SpellIndex(
             (t for t in lexical.vocabulary if "_" not in t and not t.startswith("~")),
@@ -178,7 +187,7 @@ class Searcher:
         start, end = self._ranges[hit.article_id]
         cosines = self.index.vectors[start:end] @ query_vector
         best = int(np.argmax(cosines))
-        with_steps = [i for i in range(end - start) if _STEP.search(self.index.chunks[start + i].markdown)]
+        with_steps = [i for i in range(end - start) if self._has_steps[start + i]]
         if with_steps:
             best = max(with_steps, key=lambda i: float(cosines[i]))
         return self.index.chunks[start + best]

@@ -40,6 +40,9 @@ def test_without_variables_the_defaults_are_those_of_settings() -> None:
         {"ITBOT_MAX_TOKENS": "256", "ITBOT_HOME": ""},
         {"ITBOT_MAX_TOKENS": "16"},
         {"ITBOT_MAX_TOKENS": "512", "ITBOT_DATABASE_URL": "postgres://db/itbot"},
+        {"ITBOT_MAX_ARTICLE_BYTES": "5000000"},
+        {"itbot_max_article_bytes": "1"},
+        {"ITBOT_MAX_ARTICLE_BYTES": "0005000"},
     ],
 )
 def test_each_variable_is_read_as_settings_reads_it(
@@ -70,6 +73,18 @@ def test_a_bad_token_count_is_refused_as_settings_refuses_it(
     value: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ITBOT_MAX_TOKENS", value)
+    with pytest.raises(ValidationError) as caught:
+        IndexSettings.from_environment()
+    with pytest.raises(ValidationError) as expected:
+        Settings()
+    assert caught.value.errors() == expected.value.errors()
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "1.5", "lots", ""])
+def test_a_bad_article_size_limit_is_refused_as_settings_refuses_it(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ITBOT_MAX_ARTICLE_BYTES", value)
     with pytest.raises(ValidationError) as caught:
         IndexSettings.from_environment()
     with pytest.raises(ValidationError) as expected:

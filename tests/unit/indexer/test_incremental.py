@@ -7,6 +7,7 @@ for file. Counting wrappers show what was parsed and embedded again.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import shutil
@@ -22,7 +23,15 @@ from indexer.chunking import ChunkingOptions
 from indexer.encoder import EncoderError, HashingEncoder, Vectors
 from indexer.lexical import LexicalIndex
 from indexer.models import Article
-from indexer.store import IndexMismatchError, LoadedIndex, current_folder, load_build, load_current
+from indexer.store import (
+    FORMAT_VERSION,
+    IndexMismatchError,
+    LoadedIndex,
+    current_folder,
+    load_build,
+    load_chunks,
+    load_current,
+)
 from tests.tiny_kb import ARTICLES, EXTRA_ARTICLE
 
 CITRIX = "citrix/citrix-frozen"
@@ -272,7 +281,28 @@ def test_a_build_of_the_previous_format_is_replaced_and_lends_its_vectors(
     report = build_index(kb, root, encoder)
     assert not report.unchanged
     assert encoder.seen == []
-    assert report.manifest.format_version == 2
+    assert report.manifest.format_version == FORMAT_VERSION
+    assert_same_index(report.folder, fresh_build(kb, tmp_path).folder)
+
+
+def test_a_format_2_build_which_repeated_section_markdown_is_replaced_and_lends_its_vectors(
+    kb: Path, root: Path, tmp_path: Path
+) -> None:
+    old = build_index(kb, root, HashingEncoder(dim=64)).folder
+    # What format 2 wrote: every chunk line with its section's whole Markdown.
+    chunks = load_chunks(old)
+    (old / "chunks.jsonl").write_text(
+        "".join(json.dumps(dataclasses.asdict(c)) + "\n" for c in chunks), encoding="utf-8"
+    )
+    manifest = json.loads((old / "manifest.json").read_text(encoding="utf-8"))
+    (old / "manifest.json").write_text(json.dumps({**manifest, "format_version": 2}), encoding="utf-8")
+    with pytest.raises(IndexMismatchError, match="format version 2"):
+        load_current(root, model="hashing-64", dim=64)
+
+    encoder = CountingEncoder()
+    report = build_index(kb, root, encoder)
+    assert encoder.seen == []
+    assert report.manifest.format_version == FORMAT_VERSION
     assert_same_index(report.folder, fresh_build(kb, tmp_path).folder)
 
 

@@ -38,9 +38,9 @@ def read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     read_source = indexer.sources.read_source
 
-    def counting(path: Path, root: Path) -> bytes:
+    def counting(path: Path, root: Path, *, max_bytes: int) -> bytes:
         seen.append(path.parent.name + "/" + path.stem)
-        return read_source(path, root)
+        return read_source(path, root, max_bytes=max_bytes)
 
     monkeypatch.setattr(indexer.sources, "read_source", counting)
     return seen

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import indexer.store
 from indexer.build import build_index
 from indexer.encoder import HashingEncoder
 from indexer.store import (
     KEEP_BUILDS,
+    FolderLock,
     IndexMismatchError,
     IndexNotFoundError,
+    LoadedIndex,
     current_folder,
     load_build,
     load_current,
@@ -174,3 +178,29 @@ def test_a_reader_during_rebuilds_always_loads_a_complete_build(kb: Path, root: 
     assert not any(thread.is_alive() for thread in threads)
     assert failures == []
     assert loaded_sizes
+
+
+def test_a_reader_whose_build_is_pruned_before_it_opens_it_loads_the_newer_live_one(
+    kb: Path, root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = build_index(kb, root, ENCODER).folder
+    real_load_build = indexer.store.load_build
+    newer: list[Path] = []
+
+    def pruned_meanwhile(folder: Path, *, model: str, dim: int) -> LoadedIndex:
+        if not newer:  # between reading `current` and opening the build it names
+            newer.append(build_index(kb, root, ENCODER, force=True).folder)
+            shutil.rmtree(first)
+        return real_load_build(folder, model=model, dim=dim)
+
+    monkeypatch.setattr(indexer.store, "load_build", pruned_meanwhile)
+    assert load_current(root, model=ENCODER.name, dim=ENCODER.dim).folder == newer[0]
+
+
+def test_a_build_being_removed_is_not_loaded_half_deleted(kb: Path, root: Path) -> None:
+    folder = build_index(kb, root, ENCODER).folder
+    lock = FolderLock.take(folder, shared=False)  # as pruning holds it while deleting
+    assert lock is not None
+    with lock, pytest.raises(FileNotFoundError):
+        load_build(folder, model=ENCODER.name, dim=ENCODER.dim)
+    assert load_build(folder, model=ENCODER.name, dim=ENCODER.dim).folder == folder
