@@ -8,8 +8,10 @@ client keeps ``--connections`` keep-alive connections and writes plain HTTP/1.1 
 the server's CPU as little as it can on the same machine. The questions are the hospital dev set,
 in order, round and round.
 
-For each rate the table gives what was answered per second, the latency percentiles and the
-non-200 answers; the figure asked for is the highest rate whose p99 stays within ``--p99-ms``.
+For each rate the table gives what was answered per second, the latency percentiles, the non-200
+answers and the server's CPU time per answer (user and system, all its processes, from /proc):
+the figure asked for is the highest rate whose p99 stays within ``--p99-ms``, and CPU per answer
+is what moves it.
 With ``--conversation`` every request carries a conversation id of its own (the flow then reads and
 writes the conversation in the database: what the web chat does); without, the stateless API.
 
@@ -143,6 +145,27 @@ class Connection:
             return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of process ``pid`` and its descendants (Linux /proc; 0 elsewhere)."""
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    total = 0.0
+    pending = [pid]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+        pending.extend(int(child) for child in children)
+    return total
+
+
 @dataclass
 class Step:
     """What one rate gave."""
@@ -152,6 +175,7 @@ class Step:
     latencies_ms: list[float] = field(default_factory=list)
     failures: int = 0
     wall_s: float = 0.0
+    cpu_s: float = 0.0
 
     @property
     def answered_per_s(self) -> float:
@@ -222,8 +246,10 @@ def main() -> None:
         try:
             # Warm-up: the first answers load lazily built parts.
             asyncio.run(run_rate(port, 10, 3, texts, connections=4, conversation=args.conversation))
-            steps = [
-                asyncio.run(
+            steps = []
+            for rate in rates:
+                cpu_before = cpu_seconds(process.pid)
+                step = asyncio.run(
                     run_rate(
                         port,
                         rate,
@@ -233,8 +259,8 @@ def main() -> None:
                         conversation=args.conversation,
                     )
                 )
-                for rate in rates
-            ]
+                step.cpu_s = cpu_seconds(process.pid) - cpu_before
+                steps.append(step)
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -245,14 +271,14 @@ def main() -> None:
         f"# itbot serve, {args.workers} worker(s), {mode}; {os.cpu_count()} CPUs shared with the client; "
         f"{args.connections} connections; {args.seconds:g} s a rate"
     )
-    print("| offered /s | answered /s | p50 ms | p90 ms | p99 ms | max ms | non-200 |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| offered /s | answered /s | p50 ms | p90 ms | p99 ms | max ms | non-200 | server CPU ms/answer |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for step in steps:
         lat = step.latencies_ms
         print(
             f"| {step.rate:g} | {step.answered_per_s:.1f} | {percentile(lat, 50):.1f} | "
             f"{percentile(lat, 90):.1f} | {percentile(lat, 99):.1f} | {max(lat, default=float('nan')):.1f} | "
-            f"{step.failures} |"
+            f"{step.failures} | {1000 * step.cpu_s / max(1, len(lat)):.1f} |"
         )
     within = [s for s in steps if not s.failures and percentile(s.latencies_ms, 99) <= args.p99_ms]
     best = max((s.answered_per_s for s in within), default=0.0)

@@ -191,8 +191,11 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
     return set_pragmas
 
 
-def create_db_engine(settings: Settings) -> Engine:
+def create_db_engine(settings: Settings, *, pool_size: int | None = None) -> Engine:
     """An engine for ``settings.sqlalchemy_url``, every wait bounded (see the module docstring).
+
+    ``pool_size`` (when given) caps the engine at that many connections, for a writer of its own
+    that must never wait for the requests' pool.
 
     For SQLite the database's folder is created, every connection gets WAL, foreign keys and a busy
     timeout, and connections may be used from the server's worker threads. For PostgreSQL,
@@ -210,7 +213,10 @@ def create_db_engine(settings: Settings) -> Engine:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         lock_wait = settings.db_statement_timeout_seconds
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": lock_wait}, hide_parameters=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": lock_wait},
+            hide_parameters=True,
+            **_pool_options(pool_size),
         )
         event.listen(engine, "connect", _sqlite_pragmas(int(lock_wait * 1000)))
         _watch(engine, health)
@@ -230,9 +236,14 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_pre_ping=True,
         pool_timeout=settings.db_pool_timeout_seconds,
         hide_parameters=True,
+        **_pool_options(pool_size),
     )
     _watch(engine, health)
     return engine
+
+
+def _pool_options(pool_size: int | None) -> dict[str, Any]:
+    return {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
 
 
 def unreachable_message(settings: Settings, error: BaseException) -> str:

@@ -93,7 +93,12 @@ def create_app(
     init_db(settings, engine=engine)
     core = assistant if assistant is not None else _build_assistant(settings)
     sessions = session_factory(engine)
-    recorder = BackgroundRecorder(sessions, wait_seconds=settings.db_record_wait_seconds)
+    # The recorder writes through a connection of its own: a request holding one of the pool's
+    # connections while it waits for its interaction's row must not starve the writer of one.
+    recorder_engine = create_db_engine(settings, pool_size=1)
+    recorder = BackgroundRecorder(
+        session_factory(recorder_engine), wait_seconds=settings.db_record_wait_seconds
+    )
     slack = _build_slack(settings, core, sessions, slack_client)
 
     @asynccontextmanager
@@ -108,6 +113,7 @@ def create_app(
             if slack is not None:
                 await asyncio.to_thread(slack.close)
             await asyncio.to_thread(recorder.close)
+            recorder_engine.dispose()
             engine.dispose()
 
     # The API's description is served only when asked for; no trailing-slash redirects (Starlette
@@ -129,6 +135,7 @@ def create_app(
     app.state.slack = slack
     app.state.conversation_memory = RecentConversations()
     app.state.recorder = recorder
+    app.state.recorder_engine = recorder_engine
     # Added last runs first: headers on every answer, errors caught, redirects made relative, the Host
     # checked (when ITBOT_ALLOWED_HOSTS is set), then the body limit.
     app.add_middleware(BodySizeLimit, max_bytes=DEFAULT_MAX_BODY_BYTES)

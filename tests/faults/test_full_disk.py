@@ -53,6 +53,7 @@ def settings(tmp_path: Any) -> Settings:
 def full_server(settings: Settings) -> Iterator[LiveServer]:
     app = create_app(settings, assistant=FakeAssistant())
     fill_the_disk(app.state.engine)
+    fill_the_disk(app.state.recorder_engine)
     with serve(app) as live:
         yield live
 
