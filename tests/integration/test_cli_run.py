@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.live_server import free_port
+from tests.processes import children_of, command_line
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,20 +71,6 @@ def wait_for_server(url: str, process: subprocess.Popen[str]) -> None:
     pytest.fail("the web server never answered")
 
 
-def children_of(pid: int) -> list[int]:
-    """The pids of the processes whose parent is ``pid`` (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
-
-
 def both_children(process: subprocess.Popen[str]) -> list[int]:
     """The web server's and the worker's pids, once both run (the worker starts second)."""
     deadline = time.monotonic() + 30
@@ -134,7 +121,7 @@ def test_when_the_worker_dies_the_web_server_is_stopped_and_run_says_why(tmp_pat
     try:
         wait_for_server(f"http://127.0.0.1:{port}", process)
         children = both_children(process)
-        worker = next(pid for pid in children if "worker" in Path(f"/proc/{pid}/cmdline").read_text())
+        worker = next(pid for pid in children if "worker" in command_line(pid))
         os.kill(worker, signal.SIGKILL)
         _, err = process.communicate(timeout=40)
     finally:

@@ -15,22 +15,9 @@ import pytest
 from sqlalchemy import create_engine, inspect
 
 from tests.live_server import free_port
+from tests.processes import children_of, command_line
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def children_of(pid: int) -> list[int]:
-    """The pids of the processes whose parent is ``pid`` (Linux /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads child processes from /proc")
@@ -52,7 +39,7 @@ def test_two_workers_serve_one_port_and_stop_together(tmp_path: Path) -> None:
         answered = None
         while time.monotonic() < deadline and (answered is None or len(servers) < 2):
             assert process.poll() is None
-            servers = [pid for pid in children_of(process.pid) if "spawn_main" in _cmdline(pid)]
+            servers = [pid for pid in children_of(process.pid) if "spawn_main" in command_line(pid)]
             try:
                 answered = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
             except httpx.TransportError:
@@ -70,9 +57,3 @@ def test_two_workers_serve_one_port_and_stop_together(tmp_path: Path) -> None:
     assert "Traceback" not in err
     assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()]
 
-
-def _cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return ""
