@@ -215,7 +215,7 @@ class WebChatRoute(BrowserSafeRoute):
         self, request: Request, handle: Callable[[Request], Coroutine[Any, Any, Response]], settings: Settings
     ) -> Response:
         """The limits, then the route; an answer that opened a ticket is counted."""
-        limits = _limits_of(request, settings)
+        limits: WebLimits = request.app.state.web_limits
         address = "addr:" + client_address(request, settings)
         conversation, may_open_ticket = _read_body(await request.body())
         refused = _spent(limits, address, conversation, settings, may_open_ticket=may_open_ticket)
@@ -230,13 +230,6 @@ class WebChatRoute(BrowserSafeRoute):
                 if bucket is not None:
                     bucket.charge(key)
         return response
-
-
-def _limits_of(request: Request, settings: Settings) -> WebLimits:
-    limits: WebLimits | None = getattr(request.app.state, "web_limits", None)
-    if limits is None:
-        limits = request.app.state.web_limits = WebLimits.from_settings(settings)
-    return limits
 
 
 def _spent(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,26 +21,15 @@ from sqlmodel import select
 
 from bot.conversations.models import Conversation
 from bot.interactions.models import Feedback, Interaction
-from bot.main import create_app
 from bot.tickets.models import Ticket, TicketStatus
-from tests.databases import sqlite_settings
-from tests.fakes.assistant import FakeAssistant
-from tests.live_server import LiveServer, serve
+from tests.live_server import LiveServer
+from tests.security.web_app import TOKEN, server_with
 
 CONVERSATION = "web-" + "ab" * 16
 OTHER_CONVERSATION = "web-" + "cd" * 16
 # One message that opens a ticket at once: a person asked for, and nothing left to ask.
 HUMAN_NOW = "talk to a human: epic is down on 4 West room 12, yes a patient is waiting"
 EVIL = "https://evil.example"
-TOKEN = "tickets-token-for-tests"
-
-
-@contextmanager
-def server_with(tmp_path: Path, **overrides: object) -> Iterator[LiveServer]:
-    """The app (fake assistant, SQLite in ``tmp_path``, tickets API on) with ``overrides`` applied."""
-    settings = sqlite_settings(tmp_path, tickets_api_token=TOKEN, **overrides)
-    with serve(create_app(settings, assistant=FakeAssistant())) as live:
-        yield live
 
 
 @pytest.fixture

@@ -9,28 +9,16 @@ redirect to the server itself is relative, and ``ITBOT_ALLOWED_HOSTS`` (when set
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
 from bot.http_guards import relative_location
-from bot.main import create_app
-from tests.databases import sqlite_settings
-from tests.fakes.assistant import FakeAssistant
-from tests.live_server import LiveServer, serve
+from tests.live_server import LiveServer
+from tests.security.web_app import TOKEN, server_with
 
-TOKEN = "tickets-token-for-tests"
 EVIL = "evil.example"
-
-
-@contextmanager
-def server_with(tmp_path: Path, **overrides: object) -> Iterator[LiveServer]:
-    """The app (fake assistant, SQLite in ``tmp_path``, tickets API on) with ``overrides`` applied."""
-    settings = sqlite_settings(tmp_path, tickets_api_token=TOKEN, **overrides)
-    with serve(create_app(settings, assistant=FakeAssistant())) as live:
-        yield live
 
 
 @pytest.fixture
