@@ -209,14 +209,16 @@ def create_db_engine(settings: Settings, *, pool_size: int | None = None) -> Eng
         cache_seconds=settings.db_health_cache_seconds,
     )
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        in_memory = not url.database or url.database == ":memory:"
+        if not in_memory:
+            Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
         lock_wait = settings.db_statement_timeout_seconds
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": lock_wait},
             hide_parameters=True,
-            **_pool_options(pool_size),
+            # An in-memory database keeps one connection a thread: it has no pool to wait for.
+            **({} if in_memory else _pool_options(settings, pool_size)),
         )
         event.listen(engine, "connect", _sqlite_pragmas(int(lock_wait * 1000)))
         _watch(engine, health)
@@ -234,16 +236,19 @@ def create_db_engine(settings: Settings, *, pool_size: int | None = None) -> Eng
         url,
         connect_args=connect_args,
         pool_pre_ping=True,
-        pool_timeout=settings.db_pool_timeout_seconds,
         hide_parameters=True,
-        **_pool_options(pool_size),
+        **_pool_options(settings, pool_size),
     )
     _watch(engine, health)
     return engine
 
 
-def _pool_options(pool_size: int | None) -> dict[str, Any]:
-    return {} if pool_size is None else {"pool_size": pool_size, "max_overflow": 0}
+def _pool_options(settings: Settings, pool_size: int | None) -> dict[str, Any]:
+    """A pooled engine's bounded wait for a free connection, and its size when ``pool_size`` is given."""
+    options: dict[str, Any] = {"pool_timeout": settings.db_pool_timeout_seconds}
+    if pool_size is not None:
+        options.update(pool_size=pool_size, max_overflow=0)
+    return options
 
 
 def unreachable_message(settings: Settings, error: BaseException) -> str:
