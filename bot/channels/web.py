@@ -222,10 +222,10 @@ def _choose(flow: ConversationFlow, data: AskInput, user: str) -> Outcome | None
     return Outcome(reply)
 
 
-def _memory(request: Request) -> RecentConversations | None:
+def _memory(request: Request) -> RecentConversations:
     """The web conversations this process saw last (``create_app`` makes one per app)."""
-    memory = getattr(request.app.state, "conversation_memory", None)
-    return memory if isinstance(memory, RecentConversations) else None
+    memory: RecentConversations = request.app.state.conversation_memory
+    return memory
 
 
 def ticket_json(sessions: SessionFactory, number: str | None) -> dict[str, Any] | None:
