@@ -107,7 +107,7 @@ class DatabaseHealth:
             return True
 
     def check(self, engine: Engine) -> HealthState:
-        """"ok" when the database answers ``select 1`` within ``probe_timeout``, else "unreachable".
+        """ "ok" when the database answers ``select 1`` within ``probe_timeout``, else "unreachable".
 
         One probe at a time runs, in a thread of its own; a caller waits for it at most
         ``probe_timeout``, and the answer is reused for ``cache_seconds``, so health checks cannot

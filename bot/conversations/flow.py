@@ -36,21 +36,30 @@ from bot.conversations.memory import KEPT_STATE, RecentConversations
 from bot.conversations.models import Conversation
 from bot.conversations.models import Turn as StoredTurn
 from bot.conversations.queries import add_turns, get_conversation
+from bot.core.asking_for_person import wants_person
+from bot.core.assistant import NOT_IT_REASON
 from bot.core.errors import ItbotError
 from bot.core.models import Decision, Question, Reply, Turn
+from bot.core.reading import MessageKind
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
 from bot.deps import AssistantLike
 from bot.interactions.models import utcnow
 from bot.interactions.recording import log_failure, record_reply
 from bot.tickets.actions import add_requester_message
+from bot.tickets.details import gives_details
 from bot.tickets.errors import TicketError
-from bot.tickets.escalation import EscalationReason, EscalationStep, start_escalation, waiting_for_details
+from bot.tickets.escalation import (
+    EscalationReason,
+    EscalationStep,
+    start_escalation,
+    waiting_for_details,
+    withdraw_escalation,
+)
 from bot.tickets.escalation import finish_escalation as finish_ticket
-from bot.tickets.human import wants_human
-from bot.tickets.models import TicketStatus
+from bot.tickets.models import Ticket, TicketStatus
 from bot.tickets.queries import open_ticket_for_conversation
-from bot.tickets.replies import kept_text
+from bot.tickets.replies import kept_text, set_aside_note, still_open_note, withdrawn_text
 
 log = logging.getLogger(__name__)
 
@@ -108,16 +117,16 @@ class ConversationFlow:
         started = time.perf_counter()
         with self.sessions() as session:
             conversation = self._conversation(session, thread_key)
-            if conversation is not None:
-                if waiting_for_details(conversation):
-                    return self._finish(session, conversation, text)
-                relayed = self._relay(session, conversation, user, text)
-                if relayed is not None:
-                    return relayed
-            if wants_human(text):
-                conversation = self._remember(
-                    session, thread_key, user, [StoredTurn(role="user", text=scrub(text).text)]
-                )
+            pending = conversation is not None and waiting_for_details(conversation)
+            ticket = None if conversation is None or pending else self._live_ticket(session, conversation)
+            asks_for_person = wants_person(text)
+            if conversation is not None and pending and asks_for_person:
+                return self._finish(session, conversation, "")
+            if conversation is not None and ticket is not None and asks_for_person:
+                return self._relay(session, conversation, ticket, user, text)
+            if asks_for_person:
+                said = [StoredTurn(role="user", text=scrub(text).text)]
+                conversation = self._remember(session, thread_key, user, said)
                 return self._escalate(session, conversation, thread_key, user, reply_to, "human", lead="")
             question = Question(
                 text=text,
@@ -126,10 +135,22 @@ class ConversationFlow:
                 reply_to=reply_to,
                 history=history_of(conversation, stream=stream),
             )
-            reply = self.record(session, question, self._ask(question), started)
+            reply = self._ask(question)
+            if conversation is not None and pending:
+                if reply.reading == MessageKind.RESOLVED:
+                    return self._withdraw(session, conversation, user, reply)
+                if not _moves_on(reply, conversation) or gives_details(text):
+                    return self._finish(session, conversation, text)
+                withdraw_escalation(session=session, conversation=conversation, why="another question")
+                reply = replace(reply, text=f"{reply.text}\n\n_{set_aside_note()}_")
+            elif conversation is not None and ticket is not None:
+                if not _moves_on(reply, conversation) or gives_details(text):
+                    return self._relay(session, conversation, ticket, user, text)
+                reply = replace(reply, text=f"{reply.text}\n\n_{still_open_note(ticket.number)}_")
+            reply = self.record(session, question, reply, started)
             conversation = self.remember_reply(session, thread_key, user, reply)
             if reply.decision is not Decision.ESCALATE:
-                return Outcome(reply)
+                return Outcome(reply, ticket_number=ticket.number if ticket is not None else None)
             not_fixed = reply.reason == "not fixed"
             lead = (
                 "Sorry that didn't fix it." if not_fixed else "I couldn't find an article that answers this."
@@ -232,8 +253,8 @@ class ConversationFlow:
         self.memory.keep(known)
         return known
 
-    def _relay(self, session: Session, conversation: Conversation, user: str, text: str) -> Outcome | None:
-        """Send the message to the conversation's open ticket; None when it has none."""
+    def _live_ticket(self, session: Session, conversation: Conversation) -> Ticket | None:
+        """The conversation's ticket while IT is working it; None when it has none (or the DB failed)."""
         try:
             ticket = open_ticket_for_conversation(session=session, conversation_id=conversation.id)
         except SQLAlchemyError as exc:
@@ -241,8 +262,19 @@ class ConversationFlow:
                 session.rollback()
             log_failure(log, "relay_failed", exc, channel=self.channel, conversation=conversation.id)
             return None
-        if ticket is None or ticket.status not in _LIVE_STATUSES:
-            return None
+        return ticket if ticket is not None and ticket.status in _LIVE_STATUSES else None
+
+    def _withdraw(self, session: Session, conversation: Conversation, user: str, reply: Reply) -> Outcome:
+        """ "Never mind" while the ticket's details were awaited: open nothing, and say so."""
+        withdraw_escalation(session=session, conversation=conversation, why="cancelled by the person")
+        self._remember(session, conversation.thread_key, user, [StoredTurn(role="user", text=reply.asked)])
+        self._conversation(session, conversation.thread_key)
+        return Outcome(replace(reply, text=withdrawn_text(), actions=()))
+
+    def _relay(
+        self, session: Session, conversation: Conversation, ticket: Ticket, user: str, text: str
+    ) -> Outcome:
+        """Send the message to the conversation's open ``ticket`` (IT sees it in the triage thread)."""
         scrubbed = scrub(text).text
         relayed = Outcome(None, relayed_to=ticket.number, ticket_number=ticket.number, relayed_text=scrubbed)
         try:
@@ -325,6 +357,24 @@ class ConversationFlow:
             for system in article.systems if article is not None else ():
                 systems.setdefault(system, None)
         return list(systems)
+
+
+def _moves_on(reply: Reply, conversation: Conversation) -> bool:
+    """True when the reply is to a question of another matter than the one IT has or is about to
+    get: a question of its own answered (or offered a choice) with an article the conversation has
+    not been offered yet, or a question that is not for IT at all."""
+    if reply.reason == NOT_IT_REASON:
+        return True
+    if reply.reading != MessageKind.NEW or reply.decision not in (Decision.ANSWER, Decision.CLARIFY):
+        return False
+    return bool(reply.citations) and reply.citations[0].article not in _offered_at_all(conversation)
+
+
+def _offered_at_all(conversation: Conversation) -> set[str]:
+    """Every article the bot named in the conversation, answers and choices alike."""
+    return {
+        str(a) for raw in conversation.turns if raw.get("role") == "bot" for a in raw.get("articles") or []
+    }
 
 
 def last_user_text(conversation: Conversation | None) -> str:

@@ -13,12 +13,21 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import numpy as np
+
 from bot.config import Settings
 from bot.core.errors import IndexNotReadyError
-from bot.core.followups import FollowUp, Reading, read_in_thread
 from bot.core.fusion import FusionParams
 from bot.core.models import Citation, Decision, Question, Reply
 from bot.core.policy import PolicyParams, Verdict, decide
+from bot.core.reading import (
+    ELSEWHERE_LEAD,
+    ELSEWHERE_THRESHOLD,
+    MessageKind,
+    Phrasebook,
+    Reading,
+    read_message,
+)
 from bot.core.replies import (
     PHI_REMINDER,
     answer_text,
@@ -28,6 +37,9 @@ from bot.core.replies import (
     escalate_text,
     not_fixed_clarify_text,
     not_fixed_escalate_text,
+    not_it_text,
+    resolved_text,
+    small_talk_text,
 )
 from bot.core.retrieval import Hit, Searcher, SearchResult
 from bot.core.scrub import ScrubResult, scrub
@@ -44,8 +56,10 @@ from indexer.store import (
 log = logging.getLogger(__name__)
 
 NOT_FIXED_REASON = "not fixed"
+NOT_IT_REASON = "not IT"
 _STRENGTH = {Decision.ESCALATE: 0, Decision.CLARIFY: 1, Decision.ANSWER: 2}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONVERSATIONAL_TEXTS = (MessageKind.PERSON, MessageKind.RESOLVED, MessageKind.SMALL_TALK)
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,7 @@ class Assistant:
         self._refused: dict[Path, str] = {}
         self._reported: set[Path] = set()
         self._lock = threading.Lock()
+        self._phrasebook: Phrasebook | None = None
         self.load_error: str | None = None
 
     @property
@@ -223,12 +238,19 @@ class Assistant:
         if searcher is None:
             raise IndexNotReadyError(self.load_error or "no index loaded")
         scrubbed = scrub(clean_question(question.text, self.settings.max_question_chars))
-        reading = read_in_thread(scrubbed.text, question.history)
-        if reading.kind is FollowUp.NOT_FIXED:
-            return self._not_fixed(searcher, reading, scrubbed, started)
         result = searcher.search(scrubbed.text, k=10)
+        phrasebook = self.phrasebook
+        reading = read_message(
+            scrubbed.text, question.history, encode=self._encode_one, phrasebook=phrasebook
+        )
+        if reading.kind in _CONVERSATIONAL_TEXTS:
+            return self._conversational(reading, scrubbed, started)
+        if not result.analysis.content_words:
+            return self._reply(searcher, result, decide(result, self._policy), scrubbed, started)
+        if reading.kind is MessageKind.NOT_FIXED:
+            return self._not_fixed(searcher, reading, scrubbed, started)
         verdict = decide(result, self._policy)
-        if reading.kind is FollowUp.REFINE:
+        if reading.kind is MessageKind.REFINE:
             together = searcher.search(scrub(reading.combined(scrubbed.text)).text, k=10)
             together_verdict = decide(together, self._policy)
             alone, together_strength = _strength(verdict.decision), _strength(together_verdict.decision)
@@ -240,7 +262,52 @@ class Assistant:
             ):
                 reason = f"follow-up: {together_verdict.reason}"
                 result, verdict = together, replace(together_verdict, reason=reason)
-        return self._reply(searcher, result, verdict, scrubbed, started)
+        elif verdict.decision is not Decision.ANSWER:
+            top_dense = result.hits[0].dense if result.hits else 0.0
+            away = phrasebook.elsewhere(result.query_vector)
+            if away.closeness >= ELSEWHERE_THRESHOLD and away.closeness >= top_dense + ELSEWHERE_LEAD:
+                where = away.topic.where if away.topic and away.topic.where else phrasebook.default_where
+                return self._conversational(
+                    Reading(MessageKind.NOT_IT, closeness=away.closeness), scrubbed, started, where=where
+                )
+        reply = self._reply(searcher, result, verdict, scrubbed, started)
+        return replace(reply, reading=reading.kind.value)
+
+    @property
+    def phrasebook(self) -> Phrasebook:
+        """The conversation reader's examples, embedded with this assistant's encoder on first use
+        (with the knowledge folder's ``elsewhere.yml`` when it has one)."""
+        if self._phrasebook is None:
+            self._phrasebook = Phrasebook.load(self.encoder, self.settings.kb / "elsewhere.yml")
+        return self._phrasebook
+
+    def _encode_one(self, text: str) -> np.ndarray:
+        vector: np.ndarray = np.asarray(self.encoder.encode([text])[0])
+        return vector
+
+    def _conversational(
+        self, reading: Reading, scrubbed: ScrubResult, started: float, *, where: str = ""
+    ) -> Reply:
+        """The reply to a message about the conversation (thanks, "it works now", a request for a
+        person) or a question that is not for IT: no article, no ticket buttons."""
+        phone = self.settings.service_desk_phone
+        if reading.kind is MessageKind.PERSON:
+            decision, text, reason = Decision.ESCALATE, escalate_text(phone), "asked for a person"
+        elif reading.kind is MessageKind.RESOLVED:
+            decision, text, reason = Decision.CLARIFY, resolved_text(), "resolved"
+        elif reading.kind is MessageKind.NOT_IT:
+            decision, text, reason = Decision.CLARIFY, not_it_text(where), NOT_IT_REASON
+        else:
+            decision, text, reason = Decision.CLARIFY, small_talk_text(), "small talk"
+        if scrubbed.changed:
+            text = f"{text}\n\n_{PHI_REMINDER}_"
+        signals = {
+            "reading_closeness": reading.closeness,
+            "latency_ms": (time.perf_counter() - started) * 1000,
+        }
+        return Reply(
+            decision, text, signals=signals, asked=scrubbed.text, reason=reason, reading=reading.kind.value
+        )
 
     def _reply(
         self,
@@ -307,7 +374,7 @@ class Assistant:
         close = tuple(relevant[: p.max_choices])
         decision = Decision.CLARIFY if close else Decision.ESCALATE
         verdict = Verdict(decision, close, NOT_FIXED_REASON)
-        return self._reply(searcher, result, verdict, scrubbed, started)
+        return replace(self._reply(searcher, result, verdict, scrubbed, started), reading=reading.kind.value)
 
     def answer_from(self, article_id: str, question: Question) -> Reply | None:
         """Answer with a chosen article (a clarify choice), quoting its section that best fits the

@@ -90,6 +90,7 @@ class Reply:
     signals: dict[str, float] = field(default_factory=dict)
     asked: str = ""  # the question as scrubbed: what may be stored; never part of the JSON contract
     reason: str = ""  # the policy's reason, for logs and analytics
+    reading: str = "new"  # what the message was in its conversation (bot.core.reading.MessageKind)
 
     def to_json(self) -> dict[str, Any]:
         """The reply as the ``itbot ask --json`` / ``POST /api/ask`` contract spells it."""

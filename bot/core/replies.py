@@ -75,3 +75,24 @@ def empty_text() -> str:
         "I didn't catch a question there. Tell me what's wrong in a few words, for example "
         '"citrix frozen on the wow" or "label printer printing blank".'
     )
+
+
+def small_talk_text() -> str:
+    """The reply to a greeting, thanks or "what can you do": what the bot is for, and an example."""
+    return (
+        "Hi! I'm the IT help bot. Tell me what's not working in a few words, for example "
+        '"citrix frozen on the wow", and I\'ll find the fix or get a person from IT.'
+    )
+
+
+def resolved_text() -> str:
+    """The reply to "never mind" or "it works now": glad, nothing opened, how to come back."""
+    return "Glad it's working. I haven't opened anything. If it comes back, just tell me here."
+
+
+def not_it_text(where: str) -> str:
+    """The reply to a question that is not for IT: where to ask instead, and no ticket."""
+    return (
+        f"That doesn't look like an IT question, so I haven't opened a ticket. {where}\n\n"
+        "If it is an IT problem after all, tell me which system and what you see."
+    )

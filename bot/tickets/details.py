@@ -132,6 +132,13 @@ def extract_details(text: str, *, answering: bool = False) -> Details:
     )
 
 
+def gives_details(text: str) -> bool:
+    """True when ``text`` says where, which device, or whether a patient is waiting: what an answer
+    to our question for details would say."""
+    found = extract_details(text, answering=True)
+    return bool(found.location or found.device) or found.patient_waiting is not None
+
+
 def details_from_texts(texts: list[str]) -> Details:
     """What a whole conversation (its person's messages, oldest first) says; later messages win."""
     found = Details()

@@ -1,7 +1,7 @@
 """The escalation flow, the same for every channel: from "I can't help" to a ticket number in the thread.
 
 An adapter calls ``start_escalation`` when the bot escalates, when the person clicks "Still stuck",
-or when ``wants_human`` recognises "talk to a human". The flow then either
+or when ``wants_person`` recognises "talk to a human". The flow then either
 
 * asks **one** short follow-up for what IT would otherwise ask (unit or room, the device when it is
   likely one device, whether a patient is waiting; only what the conversation does not say yet):
@@ -273,3 +273,28 @@ def _keep(
         return EscalationStep("failed", text)
     log.warning("event=escalation_kept conversation=%s db_error=%s", request.conversation_id, error_name)
     return EscalationStep("kept", kept_text(phone))
+
+
+def withdraw_escalation(*, session: Session, conversation: Conversation, why: str) -> bool:
+    """Stop waiting for the details of the conversation's pending escalation: no ticket is opened,
+    and an event turn records ``why`` ("cancelled", "moved on to another question"). True when the
+    conversation was waiting and is no longer; False when it was not waiting or the database failed
+    (the caller then carries on without it). Commits."""
+    try:
+        stored = stored_conversation(session=session, conversation=conversation)
+        if stored.state != DETAILS_PENDING_STATE:
+            return False
+        stored.turns = appended(stored.turns, [new_turn("event", f"escalation withdrawn: {why}")])
+        stored.state = ""
+        stored.updated_at = utcnow()
+        session.add(stored)
+        session.commit()
+    except SQLAlchemyError as exc:
+        with contextlib.suppress(SQLAlchemyError):
+            session.rollback()
+        log.warning(
+            "event=escalation_withdraw_failed conversation=%s error=%s", conversation.id, type(exc).__name__
+        )
+        return False
+    log.info("event=escalation_withdrawn conversation=%s why=%s", conversation.id, why)
+    return True

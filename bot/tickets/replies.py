@@ -107,3 +107,18 @@ def status_text(number: str, *, status: str, note: str) -> str:
 def joined_note(*, affected: int) -> str:
     """The line relayed to IT when another person's report was folded into a ticket."""
     return f"Another person reported this ({affected} affected)."
+
+
+def withdrawn_text() -> str:
+    """The reply to "never mind" while the ticket's details were awaited: nothing was opened."""
+    return "OK, I won't open a ticket. If it comes back, just tell me here."
+
+
+def set_aside_note() -> str:
+    """The line added to an answer given instead of the awaited ticket details."""
+    return 'I\'ve set the ticket request aside. If you still need a person from IT, say "talk to IT".'
+
+
+def still_open_note(number: str) -> str:
+    """The line added to an answer while the conversation's ticket is open."""
+    return f"Your ticket **{number}** is still open; IT will reply here. To add to it, just write here."

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from bot.conversations.models import MAX_TURNS
+from bot.core.asking_for_person import wants_person
 from bot.core.followups import FollowUp, classify_text
 from bot.core.scrub import scrub_text
 from bot.interactions.models import utcnow
-from bot.tickets.human import wants_human
 
 SUMMARY_CHARS = 120
 NO_QUESTION = "(no question text)"
@@ -63,7 +63,7 @@ def summary_of(turns: Iterable[dict[str, Any]], details: str = "") -> str:
     was written, the last message or the details stand in.
     """
     texts = person_texts(turns)
-    stating = [t for t in texts if not wants_human(t) and classify_text(t) is not FollowUp.NOT_FIXED]
+    stating = [t for t in texts if not wants_person(t) and classify_text(t) is not FollowUp.NOT_FIXED]
     for candidate in (*stating, *reversed(texts), scrub_text(details)):
         if candidate.strip():
             return one_line(candidate)

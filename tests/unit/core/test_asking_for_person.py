@@ -1,10 +1,10 @@
-"""``wants_human``: asking for a person skips the bot; mentioning one does not."""
+"""``wants_person``: asking for a person skips the bot; mentioning one does not."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.tickets.human import wants_human
+from bot.core.asking_for_person import wants_person
 
 
 @pytest.mark.parametrize(
@@ -28,10 +28,16 @@ from bot.tickets.human import wants_human
         "escalate this",
         "can someone call me",
         "call me back at my desk",
+        "need someone from IT",
+        "I need someone from IT to come look at this",
+        "can you send someone",
+        "I want a tech to come up",
+        "need an IT person asap",
+        "somebody from the help desk please",
     ],
 )
 def test_asking_for_a_person_or_a_ticket_is_recognised(text: str) -> None:
-    assert wants_human(text)
+    assert wants_person(text)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +52,10 @@ def test_asking_for_a_person_or_a_ticket_is_recognised(text: str) -> None:
         "the patient wants to be called",
         "what's my ticket number",
         "how do I talk to the patient over telehealth",
+        "I need someone's password reset",
+        "we need someone to cover the night shift schedule in kronos",
+        "the tech support app won't open",
     ],
 )
 def test_mentioning_people_or_tickets_is_not_asking_for_one(text: str) -> None:
-    assert not wants_human(text)
+    assert not wants_person(text)

@@ -1,6 +1,6 @@
-"""Recognising "I want a person": the words that skip the bot and open a ticket.
+"""Recognising "I want a person": the words that skip the bot and hand the conversation to IT.
 
-``wants_human`` is True when a message asks for a person or a ticket, in any case and with any
+``wants_person`` is True when a message asks for a person or a ticket, in any case and with any
 punctuation around it. The phrases:
 
 * "talk to / speak to / speak with / chat with / get me / connect me to / transfer me to" followed by
@@ -9,7 +9,9 @@ punctuation around it. The phrases:
 * "human please", "person please", "agent please", "real person", "actual person", "live person",
   "live agent", "human agent", "real human", "representative";
 * "open / create / put in / submit / log / raise a ticket", "I need a ticket", "escalate this";
-* "can someone call me", "call me back".
+* "can someone call me", "call me back";
+* "I need / want / can I get / please send" followed by "someone from IT", "an IT person", "a tech",
+  "IT support", "help from IT", "a person" (with "someone from IT" also alone).
 
 Words that only contain these ("human resources", "the agent app", "a person in room 4 can't log
 in") do not count: a person must be asked for.
@@ -33,12 +35,16 @@ _WANTS_HUMAN = re.compile(
     r"|\b(?:real|actual|live)\s+(?:person|human|agent|people)\b|\bhuman\s+agent\b|\brepresentative\b"
     r"|\b(?:open|create|put\s+in|submit|log|raise|file|make)\s+(?:a|an|me\s+a)\s+(?:ticket|incident)\b"
     r"|\bneed\s+a\s+ticket\b|\bescalate\s+(?:this|it|please|me)\b"
-    r"|\b(?:can|could)\s+(?:someone|somebody|you|it)\s+call\s+me\b|\bcall\s+me\s+back\b",
+    r"|\b(?:can|could)\s+(?:someone|somebody|you|it)\s+call\s+me\b|\bcall\s+me\s+back\b"
+    r"|\b(?:need|want|get|send|have)\s+(?:me\s+)?(?:someone|somebody|a\s+person|a\s+tech|a\s+technician)"
+    r"(?:\s+(?:from|in)\s+it)?\s*(?:to\s+(?:come|help|look|call)\b|$|[.!?,]|\s+(?:please|pls|asap|now)\b)"
+    r"|\b(?:someone|somebody|a\s+person|help)\s+from\s+(?:it|the\s+help\s*desk|the\s+service\s+desk)\b"
+    r"|\b(?:need|want)\s+(?:an?\s+)?it\s+(?:person|support|tech|help)\b",
     re.IGNORECASE,
 )
 
 
-def wants_human(text: str) -> bool:
+def wants_person(text: str) -> bool:
     """True when ``text`` asks for a person from IT (or a ticket), by the phrases in this module's
     docstring; False for everything else, empty text included."""
     return bool(_WANTS_HUMAN.search(text))
