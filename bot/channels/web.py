@@ -192,6 +192,8 @@ def _converse(flow: ConversationFlow, data: AskInput, recorder: BackgroundRecord
         ticket=ticket_json(sessions, outcome.ticket_number),
         relayed_to=outcome.relayed_to,
         escalation=outcome.escalation,
+        turn=outcome.turn,
+        aside=outcome.aside or None,
     )
     return body
 

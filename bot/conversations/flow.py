@@ -40,7 +40,7 @@ from bot.core.asking_for_person import wants_person
 from bot.core.assistant import NOT_IT_REASON
 from bot.core.errors import ItbotError
 from bot.core.models import Decision, Question, Reply, Turn
-from bot.core.reading import MessageKind
+from bot.core.reading import MessageKind, topic_stems
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
 from bot.deps import AssistantLike
@@ -67,6 +67,12 @@ log = logging.getLogger(__name__)
 # than this are another question.
 STREAM_MEMORY = timedelta(minutes=30)
 _LIVE_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
+_TURN_OF_REASON = {
+    NOT_IT_REASON: "not_it",
+    "small talk": "small_talk",
+    "resolved": "resolved",
+    "not fixed": "not_fixed",
+}
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,23 @@ class Outcome:
     ticket_number: str | None = None
     escalation: str | None = None  # the escalation step's kind, when one ran
     relayed_text: str = ""  # the message sent to the ticket, scrubbed, when it was relayed
+    aside: str = ""  # "set_aside" (a pending ticket request) or "ticket_open" when answered beside it
+
+    @property
+    def turn(self) -> str:
+        """What the bot did with the message, in one word: ``relayed``, ``withdrawn``,
+        ``ask_details``, ``ticket`` (opened, joined or already open), ``kept``, ``failed``,
+        ``not_it``, ``small_talk``, ``resolved``, ``not_fixed``, or the reply's decision."""
+        if self.relayed_to is not None and self.reply is None:
+            return "relayed"
+        if self.escalation in ("opened", "joined", "already_open"):
+            return "ticket"
+        if self.escalation is not None:
+            return self.escalation
+        reply = self.reply
+        if reply is None:
+            return "relayed"
+        return _TURN_OF_REASON.get(reply.reason, reply.decision.value)
 
 
 class ConversationFlow:
@@ -136,21 +159,25 @@ class ConversationFlow:
                 history=history_of(conversation, stream=stream),
             )
             reply = self._ask(question)
+            aside = ""
             if conversation is not None and pending:
                 if reply.reading == MessageKind.RESOLVED:
                     return self._withdraw(session, conversation, user, reply)
-                if not _moves_on(reply, conversation) or gives_details(text):
+                if not _moves_on(reply, conversation, text) or gives_details(text):
                     return self._finish(session, conversation, text)
                 withdraw_escalation(session=session, conversation=conversation, why="another question")
                 reply = replace(reply, text=f"{reply.text}\n\n_{set_aside_note()}_")
+                aside = "set_aside"
             elif conversation is not None and ticket is not None:
-                if not _moves_on(reply, conversation) or gives_details(text):
+                if not _moves_on(reply, conversation, text) or gives_details(text):
                     return self._relay(session, conversation, ticket, user, text)
                 reply = replace(reply, text=f"{reply.text}\n\n_{still_open_note(ticket.number)}_")
+                aside = "ticket_open"
             reply = self.record(session, question, reply, started)
             conversation = self.remember_reply(session, thread_key, user, reply)
             if reply.decision is not Decision.ESCALATE:
-                return Outcome(reply, ticket_number=ticket.number if ticket is not None else None)
+                number = ticket.number if ticket is not None else None
+                return Outcome(reply, ticket_number=number, aside=aside)
             not_fixed = reply.reason == "not fixed"
             lead = (
                 "Sorry that didn't fix it." if not_fixed else "I couldn't find an article that answers this."
@@ -269,7 +296,7 @@ class ConversationFlow:
         withdraw_escalation(session=session, conversation=conversation, why="cancelled by the person")
         self._remember(session, conversation.thread_key, user, [StoredTurn(role="user", text=reply.asked)])
         self._conversation(session, conversation.thread_key)
-        return Outcome(replace(reply, text=withdrawn_text(), actions=()))
+        return Outcome(replace(reply, text=withdrawn_text(), actions=()), escalation="withdrawn")
 
     def _relay(
         self, session: Session, conversation: Conversation, ticket: Ticket, user: str, text: str
@@ -359,15 +386,19 @@ class ConversationFlow:
         return list(systems)
 
 
-def _moves_on(reply: Reply, conversation: Conversation) -> bool:
-    """True when the reply is to a question of another matter than the one IT has or is about to
-    get: a question of its own answered (or offered a choice) with an article the conversation has
-    not been offered yet, or a question that is not for IT at all."""
+def _moves_on(reply: Reply, conversation: Conversation, text: str) -> bool:
+    """True when ``text`` is about another matter than the one IT has or is about to get: not for
+    IT at all, or a question of its own, answered (or offered a choice) with an article the
+    conversation has not been offered yet, that names none of the topics the person wrote about
+    before ("any update on the pacs thing?" is about the PACS ticket)."""
     if reply.reason == NOT_IT_REASON:
         return True
     if reply.reading != MessageKind.NEW or reply.decision not in (Decision.ANSWER, Decision.CLARIFY):
         return False
-    return bool(reply.citations) and reply.citations[0].article not in _offered_at_all(conversation)
+    if not reply.citations or reply.citations[0].article in _offered_at_all(conversation):
+        return False
+    earlier = " ".join(str(t.get("text") or "") for t in conversation.turns if t.get("role") == "user")
+    return not topic_stems(text) & topic_stems(earlier)
 
 
 def _offered_at_all(conversation: Conversation) -> set[str]:

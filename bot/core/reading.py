@@ -25,6 +25,7 @@ question as not for IT when no article answers it and it is closer to the exampl
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -128,7 +129,7 @@ class Phrasebook:
             for example in kinds.get(kind) or []:
                 labels.append(kind)
                 texts.append(str(example))
-        vocabulary = frozenset(_stems(" ".join(texts)))
+        vocabulary = _conversation_vocabulary()
         elsewhere = _read_elsewhere(elsewhere_file)
         topics: list[ElsewhereTopic] = []
         topic_of: list[int] = []
@@ -239,6 +240,18 @@ def question_of(history: tuple[Turn, ...], phrasebook: Phrasebook | None) -> str
         if starts_question(turn.text, question, phrasebook):
             question = turn.text
     return question
+
+
+def topic_stems(text: str) -> set[str]:
+    """The word stems of ``text`` that name a topic: its content words less those of the example
+    messages ("still", "work", "thanks"), which any conversation uses."""
+    return set(_stems(text)) - _conversation_vocabulary()
+
+
+@functools.cache
+def _conversation_vocabulary() -> frozenset[str]:
+    kinds = _packaged_yaml("message_kinds.yml")
+    return frozenset(_stems(" ".join(str(e) for kind in _CONVERSATIONAL for e in kinds.get(kind) or [])))
 
 
 def _stems(text: str) -> list[str]:

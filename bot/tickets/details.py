@@ -133,10 +133,11 @@ def extract_details(text: str, *, answering: bool = False) -> Details:
 
 
 def gives_details(text: str) -> bool:
-    """True when ``text`` says where, which device, or whether a patient is waiting: what an answer
-    to our question for details would say."""
+    """True when ``text`` says where, which device (by its id, not just its kind: "how do I set up
+    Outlook on my iPhone" is a question), or whether a patient is waiting: what an answer to our
+    question for details would say."""
     found = extract_details(text, answering=True)
-    return bool(found.location or found.device) or found.patient_waiting is not None
+    return bool(found.location) or identifies_device(found.device) or found.patient_waiting is not None
 
 
 def details_from_texts(texts: list[str]) -> Details:
