@@ -14,13 +14,15 @@ reply's Markdown rendered by markdown-it with raw HTML disabled. Without it the 
 **Conversations.** The page sends ``"conversation": "web-<32 hex>"`` (made per tab). With it, a
 question goes through ``ConversationFlow`` like a Slack thread: the stored conversation is the history
 (the body's ``history`` is ignored), an escalation asks its one follow-up and opens a ticket, and while
-the ticket is open what the person types goes to IT. The answer then has four more keys:
+the ticket is open what the person types about it goes to IT. The answer then has six more keys:
 ``conversation``, ``ticket`` (``{"number", "status"}`` of the ticket this reply is about, or null),
-``relayed_to`` (the ticket number when the message went to IT instead of the bot) and ``escalation``
-(the escalation step's kind, or null). "Still stuck" (``POST /api/feedback`` with the conversation)
-hands the conversation to IT. IT's replies arrive through the outbox (``bot.channels.web_sender``) and
-the page polls ``GET /api/conversations/{id}/messages?after=N`` for them. A malformed conversation id
-is a 422; without one everything works as it did before conversations.
+``relayed_to`` (the ticket number when the message went to IT instead of the bot), ``escalation``
+(the escalation step's kind, or null), ``turn`` (what the bot did, in a word: ``Outcome.turn``) and
+``aside`` (``set_aside`` or ``ticket_open`` when it answered beside a ticket request, or null).
+"Still stuck" (``POST /api/feedback`` with the conversation) hands the conversation to IT. IT's
+replies arrive through the outbox (``bot.channels.web_sender``) and the page polls
+``GET /api/conversations/{id}/messages?after=N`` for them. A malformed conversation id is a 422;
+without one everything works as it did before conversations.
 """
 
 from __future__ import annotations
