@@ -245,10 +245,10 @@ class Assistant:
         )
         if reading.kind in _CONVERSATIONAL_TEXTS:
             return self._conversational(reading, scrubbed, started)
-        if not result.analysis.content_words:
-            return self._reply(searcher, result, decide(result, self._policy), scrubbed, started)
         if reading.kind is MessageKind.NOT_FIXED:
             return self._not_fixed(searcher, reading, scrubbed, started)
+        if not result.analysis.content_words:
+            return self._reply(searcher, result, decide(result, self._policy), scrubbed, started)
         verdict = decide(result, self._policy)
         if reading.kind is MessageKind.REFINE:
             together = searcher.search(scrub(reading.combined(scrubbed.text)).text, k=10)
