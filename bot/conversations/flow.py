@@ -37,6 +37,7 @@ from bot.conversations.models import Conversation
 from bot.conversations.models import Turn as StoredTurn
 from bot.conversations.queries import add_turns, get_conversation
 from bot.core.errors import ItbotError
+from bot.core.language import language_named, language_of
 from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
@@ -45,12 +46,19 @@ from bot.interactions.models import utcnow
 from bot.interactions.recording import log_failure, record_reply
 from bot.tickets.actions import add_requester_message
 from bot.tickets.errors import TicketError
-from bot.tickets.escalation import EscalationReason, EscalationStep, start_escalation, waiting_for_details
+from bot.tickets.escalation import (
+    EscalationReason,
+    EscalationStep,
+    language_of_turns,
+    start_escalation,
+    waiting_for_details,
+)
 from bot.tickets.escalation import finish_escalation as finish_ticket
 from bot.tickets.human import wants_human
 from bot.tickets.models import TicketStatus
 from bot.tickets.queries import open_ticket_for_conversation
-from bot.tickets.replies import kept_text
+from bot.tickets.replies import escalation_lead, kept_text, relay_failed_text
+from bot.tickets.transcripts import problem_articles
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +139,7 @@ class ConversationFlow:
             if reply.decision is not Decision.ESCALATE:
                 return Outcome(reply)
             not_fixed = reply.reason == "not fixed"
-            lead = (
-                "Sorry that didn't fix it." if not_fixed else "I couldn't find an article that answers this."
-            )
+            lead = escalation_lead(not_fixed=not_fixed, language=language_named(reply.language))
             outcome = self._escalate(session, conversation, thread_key, user, reply_to, "escalate", lead=lead)
             shown = replace(reply, text=outcome.reply.text if outcome.reply else reply.text, actions=())
             return replace(outcome, reply=shown)
@@ -254,7 +260,7 @@ class ConversationFlow:
                 session.rollback()
             log_failure(log, "relay_failed", exc, channel=self.channel, number=ticket.number)
             phone = self.settings.service_desk_phone
-            text = f"I couldn't add that to ticket **{ticket.number}** just now. If urgent, call {phone}."
+            text = relay_failed_text(ticket.number, phone=phone, language=language_of(text))
             return Outcome(Reply(Decision.ESCALATE, text), ticket_number=ticket.number)
         except TicketError:  # nothing left once scrubbed, or the ticket closed meanwhile: nothing to relay
             return relayed
@@ -293,9 +299,10 @@ class ConversationFlow:
             conversation = self._remember_here(thread_key, user, [])
         if conversation.state == KEPT_STATE:
             # Already kept while the database is down: the same request again adds nothing.
-            step = EscalationStep("kept", kept_text(self.settings.service_desk_phone))
+            phone = self.settings.service_desk_phone
+            step = EscalationStep("kept", kept_text(phone, language=language_of_turns(conversation.turns)))
             return self._step_outcome(step, lead=lead)
-        articles = _offered(conversation)
+        articles = problem_articles(conversation.turns)
         step = start_escalation(
             session=session,
             settings=self.settings,

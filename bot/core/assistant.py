@@ -17,10 +17,10 @@ from bot.config import Settings
 from bot.core.errors import IndexNotReadyError
 from bot.core.followups import FollowUp, Reading, read_in_thread
 from bot.core.fusion import FusionParams
+from bot.core.language import Language, conversation_language
 from bot.core.models import Citation, Decision, Question, Reply
 from bot.core.policy import PolicyParams, Verdict, decide
 from bot.core.replies import (
-    PHI_REMINDER,
     answer_text,
     article_link,
     clarify_text,
@@ -28,6 +28,7 @@ from bot.core.replies import (
     escalate_text,
     not_fixed_clarify_text,
     not_fixed_escalate_text,
+    phi_reminder_text,
 )
 from bot.core.retrieval import Hit, Searcher, SearchResult
 from bot.core.scrub import ScrubResult, scrub
@@ -224,8 +225,9 @@ class Assistant:
             raise IndexNotReadyError(self.load_error or "no index loaded")
         scrubbed = scrub(clean_question(question.text, self.settings.max_question_chars))
         reading = read_in_thread(scrubbed.text, question.history)
+        language = question_language(question, scrubbed.text)
         if reading.kind is FollowUp.NOT_FIXED:
-            return self._not_fixed(searcher, reading, scrubbed, started)
+            return self._not_fixed(searcher, reading, scrubbed, started, language)
         result = searcher.search(scrubbed.text, k=10)
         verdict = decide(result, self._policy)
         if reading.kind is FollowUp.REFINE:
@@ -240,7 +242,7 @@ class Assistant:
             ):
                 reason = f"follow-up: {together_verdict.reason}"
                 result, verdict = together, replace(together_verdict, reason=reason)
-        return self._reply(searcher, result, verdict, scrubbed, started)
+        return self._reply(searcher, result, verdict, scrubbed, started, language)
 
     def _reply(
         self,
@@ -249,28 +251,32 @@ class Assistant:
         verdict: Verdict,
         scrubbed: ScrubResult,
         started: float,
+        language: Language,
     ) -> Reply:
         base = self.settings.public_url
         hits: tuple[Hit, ...] = verdict.hits
         actions: tuple[str, ...]
         if not result.analysis.content_words:
-            decision, text, actions = Decision.CLARIFY, empty_text(), ()
+            decision, text, actions = Decision.CLARIFY, empty_text(language=language), ()
             hits = ()
         elif verdict.decision is Decision.ANSWER:
             hits = (replace(hits[0], chunk=searcher.section_to_quote(hits[0], result.query_vector)),)
-            decision, text, actions = Decision.ANSWER, answer_text(hits[0], base), ("fixed", "stuck")
+            decision, actions = Decision.ANSWER, ("fixed", "stuck")
+            text = answer_text(hits[0], base, language=language)
         elif verdict.decision is Decision.CLARIFY:
             decision = Decision.CLARIFY
-            text = clarify_text(hits) if verdict.reason != NOT_FIXED_REASON else not_fixed_clarify_text(hits)
+            choices = clarify_text if verdict.reason != NOT_FIXED_REASON else not_fixed_clarify_text
+            text = choices(hits, language=language)
             actions = (*tuple(f"choose:{h.article_id}" for h in hits), "stuck")
         else:
             phone = self.settings.service_desk_phone
             not_fixed = verdict.reason == NOT_FIXED_REASON
             decision = Decision.ESCALATE
-            text = not_fixed_escalate_text(phone) if not_fixed else escalate_text(phone)
+            hand_over = not_fixed_escalate_text if not_fixed else escalate_text
+            text = hand_over(phone, language=language)
             actions = ()
         if scrubbed.changed:
-            text = f"{text}\n\n_{PHI_REMINDER}_"
+            text = f"{text}\n\n_{phi_reminder_text(language=language)}_"
         citations = tuple(
             Citation(
                 h.article_id, h.title, h.chunk.section, round(h.score, 4), article_link(h.article_id, base)
@@ -294,10 +300,16 @@ class Assistant:
             signals,
             asked=scrubbed.text,
             reason=verdict.reason,
+            language=language.value,
         )
 
     def _not_fixed(
-        self, searcher: Searcher, reading: Reading, scrubbed: ScrubResult, started: float
+        self,
+        searcher: Searcher,
+        reading: Reading,
+        scrubbed: ScrubResult,
+        started: float,
+        language: Language,
     ) -> Reply:
         """The earlier answer did not help: offer the close articles not offered yet, or hand over."""
         p = self._policy or PolicyParams()
@@ -307,7 +319,7 @@ class Assistant:
         close = tuple(relevant[: p.max_choices])
         decision = Decision.CLARIFY if close else Decision.ESCALATE
         verdict = Verdict(decision, close, NOT_FIXED_REASON)
-        return self._reply(searcher, result, verdict, scrubbed, started)
+        return self._reply(searcher, result, verdict, scrubbed, started, language)
 
     def answer_from(self, article_id: str, question: Question) -> Reply | None:
         """Answer with a chosen article (a clarify choice), quoting its section that best fits the
@@ -329,9 +341,10 @@ class Assistant:
             article_id, hit.title, hit.chunk.section, round(hit.score, 4), article_link(article_id, base)
         )
         signals = {"top_score": hit.score, "latency_ms": (time.perf_counter() - started) * 1000}
+        language = question_language(question, scrubbed.text)
         return Reply(
             Decision.ANSWER,
-            answer_text(hit, base),
+            answer_text(hit, base, language=language),
             (citation,),
             None,
             ("fixed", "stuck"),
@@ -339,6 +352,7 @@ class Assistant:
             signals,
             asked=scrubbed.text,
             reason="chosen",
+            language=language.value,
         )
 
     def article(self, article_id: str) -> ArticleView | None:
@@ -350,3 +364,10 @@ class Assistant:
         if a is None:
             return None
         return ArticleView(a.id, a.title, a.markdown, a.description, a.systems, a.tags, a.owner, a.review_by)
+
+
+def question_language(question: Question, scrubbed_text: str) -> Language:
+    """The language to answer ``question`` in: that of its conversation, the person's earlier
+    messages and ``scrubbed_text`` (the question as scrubbed) read together (``bot.core.language``)."""
+    asked = [turn.text for turn in question.history if turn.role == "user"]
+    return conversation_language([*asked, scrubbed_text])

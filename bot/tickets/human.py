@@ -42,3 +42,9 @@ def wants_human(text: str) -> bool:
     """True when ``text`` asks for a person from IT (or a ticket), by the phrases in this module's
     docstring; False for everything else, empty text included."""
     return bool(_WANTS_HUMAN.search(text))
+
+
+def without_human_ask(text: str) -> str:
+    """``text`` with every ask for a person removed ("talk to a human, citrix froze" -> ", citrix
+    froze"): what is left is whatever else the message says."""
+    return _WANTS_HUMAN.sub(" ", text)

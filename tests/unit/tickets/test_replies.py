@@ -50,8 +50,33 @@ def test_the_kept_message_is_plain_promises_the_number_and_gives_the_phone_numbe
 def test_a_resolution_carries_the_note_and_an_open_door() -> None:
     text = status_text("IT-000007", status="resolved", note="Print server restarted.")
 
-    assert text.startswith("IT has resolved ticket **IT-000007**. Print server restarted.")
-    assert "still not working" in text
+    assert text.startswith("IT has resolved ticket **IT-000007**.")
+    assert "Print server restarted." in text and "still not working" in text
+
+
+def test_the_resolution_note_is_a_sentence_of_its_own_and_never_runs_into_the_next() -> None:
+    text = status_text("IT-000007", status="resolved", note="restarted the print server")
+    paragraphs = text.split("\n\n")
+
+    assert paragraphs[0] == "IT has resolved ticket **IT-000007**."
+    assert paragraphs[1].endswith("restarted the print server.")
+    assert paragraphs[2].startswith("If it's still not working")
+
+
+def test_a_resolution_without_a_note_has_no_empty_paragraph() -> None:
+    text = status_text("IT-000007", status="resolved", note="  ")
+
+    assert text == (
+        "IT has resolved ticket **IT-000007**.\n\nIf it's still not working, say so here and I'll get IT "
+        "back on it."
+    )
+
+
+def test_a_status_note_ends_with_its_own_full_stop() -> None:
+    assert status_text("IT-1", status="waiting", note="which printer is it") == (
+        "Ticket **IT-1**: IT is waiting for more information. which printer is it."
+    )
+    assert status_text("IT-1", status="waiting", note="Which printer?").endswith("Which printer?")
 
 
 def test_already_open_names_the_ticket() -> None:
