@@ -137,7 +137,7 @@ def open_ticket(
         priority=priority.level,
         location=found.location,
         device=found.device,
-        patient_waiting=bool(found.patient_waiting),
+        patient_waiting=found.patient_waiting,
         reason=request.reason,
         reply_to=request.reply_to,
         conversation_id=request.conversation_id,
@@ -209,7 +209,7 @@ def _join(
     reporter = _add_reporter(session, ticket, request, report_text)
     ticket.affected_count = count_affected(session=session, ticket_id=ticket.id)
     ticket.last_reported_at = max(ticket.last_reported_at, at)
-    ticket.patient_waiting = ticket.patient_waiting or bool(patient_waiting)
+    ticket.patient_waiting = either_waiting(ticket.patient_waiting, patient_waiting)
     again = assess_priority(
         texts=[ticket.report_text, report_text],
         system=ticket.system,
@@ -234,6 +234,14 @@ def _join(
     session.add(ticket)
     session.flush()
     return Opened(ticket=ticket, reporter=reporter, joined=True)
+
+
+def either_waiting(first: bool | None, second: bool | None) -> bool | None:
+    """Whether a patient waits for either of two reports: True when one says so, None when neither
+    says anything (unknown stays unknown), else False."""
+    if first is True or second is True:
+        return True
+    return None if first is None and second is None else False
 
 
 def log_opened(opened: Opened, *, source: str) -> None:
