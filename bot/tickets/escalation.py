@@ -53,9 +53,9 @@ from bot.tickets.spool import spool_escalation
 from bot.tickets.transcripts import (
     appended,
     current_problem,
+    earlier_problem_articles,
     new_turn,
     person_texts,
-    problem_articles,
     scrub_turns,
 )
 
@@ -106,18 +106,17 @@ def start_escalation(
 ) -> EscalationStep:
     """Begin handing ``conversation`` to IT: ask one follow-up question, or open the ticket now.
 
-    ``articles`` are the articles the bot offered (best first) and ``systems`` their systems; only
-    those the bot answered the escalated problem with count (``transcripts.current_problem``), and
-    ``systems`` is dropped when an article of an earlier problem was among them. When the person
+    ``articles`` are the articles the bot offered (best first) and ``systems`` their systems; those
+    the bot answered an earlier problem with (``transcripts.current_problem``) are left out, and
+    ``systems`` with them (which article gave which system is not known here). When the person
     never said what is wrong ("talk to a human"), the follow-up asks that first. Everything said is
     in the conversation's language. Returns ``ask_details``, ``opened``, ``joined``,
     ``already_open``, ``kept`` or ``failed``; commits.
     """
     turns = scrub_turns(conversation.turns)
-    answered = problem_articles(turns)
-    kept_articles = [a for a in articles if a in answered]
-    if kept_articles != list(articles):
-        articles, systems = kept_articles, []
+    stale = set(earlier_problem_articles(turns))
+    if stale.intersection(articles):
+        articles, systems = [a for a in articles if a not in stale], []
     language = language_of_turns(turns)
     request = EscalationRequest(
         conversation_id=conversation.id,

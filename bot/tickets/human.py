@@ -9,7 +9,9 @@ punctuation around it. The phrases:
 * "human please", "person please", "agent please", "real person", "actual person", "live person",
   "live agent", "human agent", "real human", "representative";
 * "open / create / put in / submit / log / raise a ticket", "I need a ticket", "escalate this";
-* "can someone call me", "call me back".
+* "can someone call me", "call me back";
+* in Spanish: "hablar con una persona / alguien / un técnico / soporte / IT / la mesa de ayuda",
+  "persona real", "abrir / crear / levantar un ticket".
 
 Words that only contain these ("human resources", "the agent app", "a person in room 4 can't log
 in") do not count: a person must be asked for.
@@ -33,7 +35,10 @@ _WANTS_HUMAN = re.compile(
     r"|\b(?:real|actual|live)\s+(?:person|human|agent|people)\b|\bhuman\s+agent\b|\brepresentative\b"
     r"|\b(?:open|create|put\s+in|submit|log|raise|file|make)\s+(?:a|an|me\s+a)\s+(?:ticket|incident)\b"
     r"|\bneed\s+a\s+ticket\b|\bescalate\s+(?:this|it|please|me)\b"
-    r"|\b(?:can|could)\s+(?:someone|somebody|you|it)\s+call\s+me\b|\bcall\s+me\s+back\b",
+    r"|\b(?:can|could)\s+(?:someone|somebody|you|it)\s+call\s+me\b|\bcall\s+me\s+back\b"
+    r"|\bhablar\s+con\s+(?:una\s+persona|alguien|un\s+(?:t[eé]cnico|agente|humano)|(?:el\s+)?soporte|it\b"
+    r"|(?:la\s+)?mesa\s+de\s+ayuda)|\bpersona\s+real\b"
+    r"|\b(?:abrir|crear|levantar)(?:me)?\s+un\s+(?:ticket|incidente)\b",
     re.IGNORECASE,
 )
 

@@ -148,17 +148,29 @@ def current_problem(turns: Iterable[dict[str, Any]], details: str = "") -> Probl
     return Problem(question=question, texts=texts, since=since, start=start)
 
 
-def problem_articles(turns: Iterable[dict[str, Any]]) -> list[str]:
-    """The articles the bot answered the escalated problem with, newest answer first (a clarify's
+def answered_articles(turns: Iterable[dict[str, Any]]) -> list[str]:
+    """The articles the bot answered with in ``turns``, newest answer first, each once (a clarify's
     unpicked candidates are guesses and left out)."""
-    cleaned = scrub_turns(turns)
-    start = current_problem(cleaned).start
     seen: dict[str, None] = {}
-    for turn in reversed(cleaned[start:]):
+    for turn in reversed(list(turns)):
         if turn.get("role") == "bot" and turn.get("decision") == "answer":
             for article in turn.get("articles") or []:
                 seen.setdefault(str(article), None)
     return list(seen)
+
+
+def problem_articles(turns: Iterable[dict[str, Any]]) -> list[str]:
+    """The articles the bot answered the escalated problem (``current_problem``) with, newest first."""
+    cleaned = scrub_turns(turns)
+    return answered_articles(cleaned[current_problem(cleaned).start :])
+
+
+def earlier_problem_articles(turns: Iterable[dict[str, Any]]) -> list[str]:
+    """The articles the bot answered earlier problems of the conversation with, and not this one."""
+    cleaned = scrub_turns(turns)
+    start = current_problem(cleaned).start
+    now = set(answered_articles(cleaned[start:]))
+    return [a for a in answered_articles(cleaned[:start]) if a not in now]
 
 
 def summary_of(turns: Iterable[dict[str, Any]], details: str = "") -> str:
