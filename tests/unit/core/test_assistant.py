@@ -291,7 +291,8 @@ def test_a_spanish_question_gets_its_fixed_text_in_spanish_and_the_contract_is_u
 
 
 def test_a_spanish_answer_says_the_article_is_in_english_and_quotes_it(assistant: Assistant) -> None:
-    reply = assistant.answer_from("printing/office-printer-offline", Question(text="mi impresora no funciona"))
+    question = Question(text="mi impresora no funciona")
+    reply = assistant.answer_from("printing/office-printer-offline", question)
 
     assert reply is not None and reply.language == "es"
     assert reply.text.startswith("_Nuestros artículos están en inglés._")
