@@ -173,15 +173,24 @@ def earlier_problem_articles(turns: Iterable[dict[str, Any]]) -> list[str]:
     return [a for a in answered_articles(cleaned[:start]) if a not in now]
 
 
+def _without_ask(text: str) -> str:
+    """``text`` without its ask for a person, when it has one and says more ("talk to a human, vocera
+    can't hear" -> "vocera can't hear")."""
+    if not wants_human(text):
+        return text
+    return without_human_ask(text).strip(" \t,.;:-!?") or text
+
+
 def summary_of(turns: Iterable[dict[str, Any]], details: str = "") -> str:
-    """The ticket's one-line summary: the question of the problem escalated (``current_problem``);
-    when the person never said what is wrong before being asked, what ``details`` says besides the
-    unit, room and urgency; else whatever there is (the last message, the details)."""
+    """The ticket's one-line summary: the question of the problem escalated (``current_problem``),
+    without an ask for a person it may carry; when the person never said what is wrong before being
+    asked, what ``details`` says besides the unit, room and urgency; else whatever there is (the last
+    message, the details)."""
     cleaned = scrub_turns(turns)
     problem = current_problem(cleaned, details)
     texts = person_texts(cleaned)
     details = scrub_text(details)
-    for candidate in (problem.question, problem_part(details), *reversed(texts), details):
+    for candidate in (_without_ask(problem.question), problem_part(details), *reversed(texts), details):
         if candidate.strip():
             return one_line(candidate)
     return NO_QUESTION

@@ -183,3 +183,8 @@ def test_only_the_articles_of_the_problem_escalated_are_its_own() -> None:
     assert problem_articles(turns) == ["printing/label-printer"]
     assert earlier_problem_articles(turns) == ["ehr/epic-login-problems"]
     assert answered_articles(turns) == ["printing/label-printer", "ehr/epic-login-problems"]
+
+
+def test_an_ask_for_a_person_that_says_the_problem_is_summarised_without_the_ask() -> None:
+    assert summary_of([user("talk to a human, vocera can't hear")]) == "vocera can't hear"
+    assert summary_of([user("epic is down on 4 West, get me a technician")]) == "epic is down on 4 West"
