@@ -10,6 +10,10 @@ or when ``wants_human`` recognises "talk to a human". The flow then either
   message to ``finish_escalation``; or
 * opens the ticket at once when nothing useful is missing.
 
+The ticket is about the problem escalated (``transcripts.current_problem``): when the person asked
+for someone without saying what is wrong, the follow-up asks for that first. Everything the person
+is told is in the conversation's language (``language_of_turns``, ``bot.tickets.replies``).
+
 Opening folds the report into a matching open incident when others reported the same problem
 (``joined``). A conversation that already has an open ticket gets that ticket back
 (``already_open``), never a second one, so a retried "Still stuck" click is safe. The person is told
