@@ -37,7 +37,7 @@ from bot.conversations.models import Conversation
 from bot.conversations.models import Turn as StoredTurn
 from bot.conversations.queries import add_turns, get_conversation
 from bot.core.errors import ItbotError
-from bot.core.language import language_named, language_of
+from bot.core.language import language_named
 from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
@@ -260,7 +260,8 @@ class ConversationFlow:
                 session.rollback()
             log_failure(log, "relay_failed", exc, channel=self.channel, number=ticket.number)
             phone = self.settings.service_desk_phone
-            text = relay_failed_text(ticket.number, phone=phone, language=language_of(text))
+            language = language_of_turns(conversation.turns, text)
+            text = relay_failed_text(ticket.number, phone=phone, language=language)
             return Outcome(Reply(Decision.ESCALATE, text), ticket_number=ticket.number)
         except TicketError:  # nothing left once scrubbed, or the ticket closed meanwhile: nothing to relay
             return relayed
