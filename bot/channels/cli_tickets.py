@@ -263,6 +263,7 @@ def render_list(rows: list[TicketPublic]) -> str:
 
 def render_detail(detail: TicketDetailPublic) -> str:
     """One ticket as terminal text: facts, reporters, history, transcript."""
+    from bot.tickets.models import waiting_label
     from bot.tickets.transcripts import transcript_text
 
     facts = [
@@ -271,7 +272,7 @@ def render_detail(detail: TicketDetailPublic) -> str:
         f"System:    {detail.system or '-'} ({detail.category or '-'})",
         f"Location:  {detail.location or '-'}",
         f"Device:    {detail.device or '-'}",
-        f"Patient waiting: {'yes' if detail.patient_waiting else 'no'}",
+        f"Patient waiting: {waiting_label(detail.patient_waiting)}",
         f"Assignee:  {detail.assignee or '-'}",
         f"Opened:    {detail.created_at:%Y-%m-%d %H:%M} UTC via {detail.channel}",
         f"Requester: {detail.requester or '-'}",

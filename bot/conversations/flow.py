@@ -39,6 +39,7 @@ from bot.conversations.queries import add_turns, get_conversation
 from bot.core.asking_for_person import wants_person
 from bot.core.assistant import NOT_IT_REASON
 from bot.core.errors import ItbotError
+from bot.core.language import language_named
 from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.reading import MessageKind, topic_stems
 from bot.core.scrub import scrub
@@ -52,6 +53,7 @@ from bot.tickets.errors import TicketError
 from bot.tickets.escalation import (
     EscalationReason,
     EscalationStep,
+    language_of_turns,
     start_escalation,
     waiting_for_details,
     withdraw_escalation,
@@ -59,7 +61,15 @@ from bot.tickets.escalation import (
 from bot.tickets.escalation import finish_escalation as finish_ticket
 from bot.tickets.models import Ticket, TicketStatus
 from bot.tickets.queries import open_ticket_for_conversation
-from bot.tickets.replies import kept_text, set_aside_note, still_open_note, withdrawn_text
+from bot.tickets.replies import (
+    escalation_lead,
+    kept_text,
+    relay_failed_text,
+    set_aside_note,
+    still_open_note,
+    withdrawn_text,
+)
+from bot.tickets.transcripts import problem_articles
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +169,7 @@ class ConversationFlow:
                 history=history_of(conversation, stream=stream),
             )
             reply = self._ask(question)
+            language = language_named(reply.language)
             aside = ""
             if conversation is not None and pending:
                 if reply.reading == MessageKind.RESOLVED:
@@ -166,12 +177,12 @@ class ConversationFlow:
                 if not _moves_on(reply, conversation, text) or gives_details(text):
                     return self._finish(session, conversation, text)
                 withdraw_escalation(session=session, conversation=conversation, why="another question")
-                reply = replace(reply, text=f"{reply.text}\n\n_{set_aside_note()}_")
+                reply = _with_note(reply, set_aside_note(language=language))
                 aside = "set_aside"
             elif conversation is not None and ticket is not None:
                 if not _moves_on(reply, conversation, text) or gives_details(text):
                     return self._relay(session, conversation, ticket, user, text)
-                reply = replace(reply, text=f"{reply.text}\n\n_{still_open_note(ticket.number)}_")
+                reply = _with_note(reply, still_open_note(ticket.number, language=language))
                 aside = "ticket_open"
             reply = self.record(session, question, reply, started)
             conversation = self.remember_reply(session, thread_key, user, reply)
@@ -179,9 +190,7 @@ class ConversationFlow:
                 number = ticket.number if ticket is not None else None
                 return Outcome(reply, ticket_number=number, aside=aside)
             not_fixed = reply.reason == "not fixed"
-            lead = (
-                "Sorry that didn't fix it." if not_fixed else "I couldn't find an article that answers this."
-            )
+            lead = escalation_lead(not_fixed=not_fixed, language=language)
             outcome = self._escalate(session, conversation, thread_key, user, reply_to, "escalate", lead=lead)
             shown = replace(reply, text=outcome.reply.text if outcome.reply else reply.text, actions=())
             return replace(outcome, reply=shown)
@@ -296,7 +305,10 @@ class ConversationFlow:
         withdraw_escalation(session=session, conversation=conversation, why="cancelled by the person")
         self._remember(session, conversation.thread_key, user, [StoredTurn(role="user", text=reply.asked)])
         self._conversation(session, conversation.thread_key)
-        return Outcome(replace(reply, text=withdrawn_text(), actions=()), escalation="withdrawn")
+        return Outcome(
+            replace(reply, text=withdrawn_text(language=language_named(reply.language)), actions=()),
+            escalation="withdrawn",
+        )
 
     def _relay(
         self, session: Session, conversation: Conversation, ticket: Ticket, user: str, text: str
@@ -313,7 +325,8 @@ class ConversationFlow:
                 session.rollback()
             log_failure(log, "relay_failed", exc, channel=self.channel, number=ticket.number)
             phone = self.settings.service_desk_phone
-            text = f"I couldn't add that to ticket **{ticket.number}** just now. If urgent, call {phone}."
+            language = language_of_turns(conversation.turns, text)
+            text = relay_failed_text(ticket.number, phone=phone, language=language)
             return Outcome(Reply(Decision.ESCALATE, text), ticket_number=ticket.number)
         except TicketError:  # nothing left once scrubbed, or the ticket closed meanwhile: nothing to relay
             return relayed
@@ -352,9 +365,10 @@ class ConversationFlow:
             conversation = self._remember_here(thread_key, user, [])
         if conversation.state == KEPT_STATE:
             # Already kept while the database is down: the same request again adds nothing.
-            step = EscalationStep("kept", kept_text(self.settings.service_desk_phone))
+            phone = self.settings.service_desk_phone
+            step = EscalationStep("kept", kept_text(phone, language=language_of_turns(conversation.turns)))
             return self._step_outcome(step, lead=lead)
-        articles = _offered(conversation)
+        articles = problem_articles(conversation.turns)
         step = start_escalation(
             session=session,
             settings=self.settings,
@@ -386,6 +400,11 @@ class ConversationFlow:
         return list(systems)
 
 
+def _with_note(reply: Reply, note: str) -> Reply:
+    """``reply`` with ``note`` added as a paragraph of its own, in italics."""
+    return replace(reply, text=f"{reply.text}\n\n_{note}_")
+
+
 def _moves_on(reply: Reply, conversation: Conversation, text: str) -> bool:
     """True when ``text`` is about another matter than the one IT has or is about to get: not for
     IT at all, or a question of its own, answered (or offered a choice) with an article the
@@ -414,20 +433,6 @@ def last_user_text(conversation: Conversation | None) -> str:
         if raw.get("role") == "user" and raw.get("text"):
             return str(raw["text"])
     return ""
-
-
-def _offered(conversation: Conversation) -> list[str]:
-    """The articles the bot answered with in the conversation, newest reply first.
-
-    Candidates of a clarify that the person never picked are left out: they were guesses, and a
-    ticket's system and category taken from them would send it to the wrong team.
-    """
-    seen: dict[str, None] = {}
-    for raw in reversed(conversation.turns):
-        if raw.get("role") == "bot" and raw.get("decision") == Decision.ANSWER.value:
-            for article in raw.get("articles") or []:
-                seen.setdefault(str(article), None)
-    return list(seen)
 
 
 def history_of(

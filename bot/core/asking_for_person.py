@@ -11,7 +11,9 @@ punctuation around it. The phrases:
 * "open / create / put in / submit / log / raise a ticket", "I need a ticket", "escalate this";
 * "can someone call me", "call me back";
 * "I need / want / can I get / please send" followed by "someone from IT", "an IT person", "a tech",
-  "IT support", "help from IT", "a person" (with "someone from IT" also alone).
+  "IT support", "help from IT", "a person" (with "someone from IT" also alone);
+* in Spanish: "hablar con una persona / alguien / un técnico / soporte / IT / la mesa de ayuda",
+  "persona real", "abrir / crear / levantar un ticket".
 
 Words that only contain these ("human resources", "the agent app", "a person in room 4 can't log
 in") do not count: a person must be asked for.
@@ -39,7 +41,10 @@ _WANTS_HUMAN = re.compile(
     r"|\b(?:need|want|get|send|have)\s+(?:me\s+)?(?:someone|somebody|a\s+person|a\s+tech|a\s+technician)"
     r"(?:\s+(?:from|in)\s+it)?\s*(?:to\s+(?:come|help|look|call)\b|$|[.!?,]|\s+(?:please|pls|asap|now)\b)"
     r"|\b(?:someone|somebody|a\s+person|help)\s+from\s+(?:it|the\s+help\s*desk|the\s+service\s+desk)\b"
-    r"|\b(?:need|want)\s+(?:an?\s+)?it\s+(?:person|support|tech|help)\b",
+    r"|\b(?:need|want)\s+(?:an?\s+)?it\s+(?:person|support|tech|help)\b"
+    r"|\bhablar\s+con\s+(?:una\s+persona|alguien|un\s+(?:t[eé]cnico|agente|humano)|(?:el\s+)?soporte|it\b"
+    r"|(?:la\s+)?mesa\s+de\s+ayuda)|\bpersona\s+real\b"
+    r"|\b(?:abrir|crear|levantar)(?:me)?\s+un\s+(?:ticket|incidente)\b",
     re.IGNORECASE,
 )
 
@@ -48,3 +53,9 @@ def wants_person(text: str) -> bool:
     """True when ``text`` asks for a person from IT (or a ticket), by the phrases in this module's
     docstring; False for everything else, empty text included."""
     return bool(_WANTS_HUMAN.search(text))
+
+
+def without_human_ask(text: str) -> str:
+    """``text`` with every ask for a person removed ("talk to a human, citrix froze" -> ", citrix
+    froze"): what is left is whatever else the message says."""
+    return _WANTS_HUMAN.sub(" ", text)

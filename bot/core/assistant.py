@@ -18,6 +18,7 @@ import numpy as np
 from bot.config import Settings
 from bot.core.errors import IndexNotReadyError
 from bot.core.fusion import FusionParams
+from bot.core.language import Language, conversation_language
 from bot.core.models import Citation, Decision, Question, Reply
 from bot.core.policy import PolicyParams, Verdict, decide
 from bot.core.reading import (
@@ -29,7 +30,6 @@ from bot.core.reading import (
     read_message,
 )
 from bot.core.replies import (
-    PHI_REMINDER,
     answer_text,
     article_link,
     clarify_text,
@@ -38,6 +38,7 @@ from bot.core.replies import (
     not_fixed_clarify_text,
     not_fixed_escalate_text,
     not_it_text,
+    phi_reminder_text,
     resolved_text,
     small_talk_text,
 )
@@ -243,12 +244,14 @@ class Assistant:
         reading = read_message(
             scrubbed.text, question.history, encode=self._encode_one, phrasebook=phrasebook
         )
+        language = question_language(question, scrubbed.text)
         if reading.kind in _CONVERSATIONAL_TEXTS:
-            return self._conversational(reading, scrubbed, started)
+            return self._conversational(reading, scrubbed, started, language)
         if reading.kind is MessageKind.NOT_FIXED:
-            return self._not_fixed(searcher, reading, scrubbed, started)
+            return self._not_fixed(searcher, reading, scrubbed, started, language)
         if not result.analysis.content_words:
-            return self._reply(searcher, result, decide(result, self._policy), scrubbed, started)
+            verdict = decide(result, self._policy)
+            return self._reply(searcher, result, verdict, scrubbed, started, language)
         verdict = decide(result, self._policy)
         if reading.kind is MessageKind.REFINE:
             together = searcher.search(scrub(reading.combined(scrubbed.text)).text, k=10)
@@ -267,10 +270,9 @@ class Assistant:
             away = phrasebook.elsewhere(result.query_vector)
             if away.closeness >= ELSEWHERE_THRESHOLD and away.closeness >= top_dense + ELSEWHERE_LEAD:
                 where = away.topic.where if away.topic and away.topic.where else phrasebook.default_where
-                return self._conversational(
-                    Reading(MessageKind.NOT_IT, closeness=away.closeness), scrubbed, started, where=where
-                )
-        reply = self._reply(searcher, result, verdict, scrubbed, started)
+                not_it = Reading(MessageKind.NOT_IT, closeness=away.closeness)
+                return self._conversational(not_it, scrubbed, started, language, where=where)
+        reply = self._reply(searcher, result, verdict, scrubbed, started, language)
         return replace(reply, reading=reading.kind.value)
 
     @property
@@ -286,27 +288,34 @@ class Assistant:
         return vector
 
     def _conversational(
-        self, reading: Reading, scrubbed: ScrubResult, started: float, *, where: str = ""
+        self, reading: Reading, scrubbed: ScrubResult, started: float, language: Language, *, where: str = ""
     ) -> Reply:
         """The reply to a message about the conversation (thanks, "it works now", a request for a
         person) or a question that is not for IT: no article, no ticket buttons."""
         phone = self.settings.service_desk_phone
         if reading.kind is MessageKind.PERSON:
-            decision, text, reason = Decision.ESCALATE, escalate_text(phone), "asked for a person"
+            text, reason = escalate_text(phone, language=language), "asked for a person"
+            decision = Decision.ESCALATE
         elif reading.kind is MessageKind.RESOLVED:
-            decision, text, reason = Decision.CLARIFY, resolved_text(), "resolved"
+            decision, text, reason = Decision.CLARIFY, resolved_text(language=language), "resolved"
         elif reading.kind is MessageKind.NOT_IT:
-            decision, text, reason = Decision.CLARIFY, not_it_text(where), NOT_IT_REASON
+            decision, text, reason = Decision.CLARIFY, not_it_text(where, language=language), NOT_IT_REASON
         else:
-            decision, text, reason = Decision.CLARIFY, small_talk_text(), "small talk"
+            decision, text, reason = Decision.CLARIFY, small_talk_text(language=language), "small talk"
         if scrubbed.changed:
-            text = f"{text}\n\n_{PHI_REMINDER}_"
+            text = f"{text}\n\n_{phi_reminder_text(language=language)}_"
         signals = {
             "reading_closeness": reading.closeness,
             "latency_ms": (time.perf_counter() - started) * 1000,
         }
         return Reply(
-            decision, text, signals=signals, asked=scrubbed.text, reason=reason, reading=reading.kind.value
+            decision,
+            text,
+            signals=signals,
+            asked=scrubbed.text,
+            reason=reason,
+            reading=reading.kind.value,
+            language=language.value,
         )
 
     def _reply(
@@ -316,28 +325,32 @@ class Assistant:
         verdict: Verdict,
         scrubbed: ScrubResult,
         started: float,
+        language: Language,
     ) -> Reply:
         base = self.settings.public_url
         hits: tuple[Hit, ...] = verdict.hits
         actions: tuple[str, ...]
         if not result.analysis.content_words:
-            decision, text, actions = Decision.CLARIFY, empty_text(), ()
+            decision, text, actions = Decision.CLARIFY, empty_text(language=language), ()
             hits = ()
         elif verdict.decision is Decision.ANSWER:
             hits = (replace(hits[0], chunk=searcher.section_to_quote(hits[0], result.query_vector)),)
-            decision, text, actions = Decision.ANSWER, answer_text(hits[0], base), ("fixed", "stuck")
+            decision, actions = Decision.ANSWER, ("fixed", "stuck")
+            text = answer_text(hits[0], base, language=language)
         elif verdict.decision is Decision.CLARIFY:
             decision = Decision.CLARIFY
-            text = clarify_text(hits) if verdict.reason != NOT_FIXED_REASON else not_fixed_clarify_text(hits)
+            choices = clarify_text if verdict.reason != NOT_FIXED_REASON else not_fixed_clarify_text
+            text = choices(hits, language=language)
             actions = (*tuple(f"choose:{h.article_id}" for h in hits), "stuck")
         else:
             phone = self.settings.service_desk_phone
             not_fixed = verdict.reason == NOT_FIXED_REASON
             decision = Decision.ESCALATE
-            text = not_fixed_escalate_text(phone) if not_fixed else escalate_text(phone)
+            hand_over = not_fixed_escalate_text if not_fixed else escalate_text
+            text = hand_over(phone, language=language)
             actions = ()
         if scrubbed.changed:
-            text = f"{text}\n\n_{PHI_REMINDER}_"
+            text = f"{text}\n\n_{phi_reminder_text(language=language)}_"
         citations = tuple(
             Citation(
                 h.article_id, h.title, h.chunk.section, round(h.score, 4), article_link(h.article_id, base)
@@ -361,10 +374,16 @@ class Assistant:
             signals,
             asked=scrubbed.text,
             reason=verdict.reason,
+            language=language.value,
         )
 
     def _not_fixed(
-        self, searcher: Searcher, reading: Reading, scrubbed: ScrubResult, started: float
+        self,
+        searcher: Searcher,
+        reading: Reading,
+        scrubbed: ScrubResult,
+        started: float,
+        language: Language,
     ) -> Reply:
         """The earlier answer did not help: offer the close articles not offered yet, or hand over."""
         p = self._policy or PolicyParams()
@@ -374,7 +393,8 @@ class Assistant:
         close = tuple(relevant[: p.max_choices])
         decision = Decision.CLARIFY if close else Decision.ESCALATE
         verdict = Verdict(decision, close, NOT_FIXED_REASON)
-        return replace(self._reply(searcher, result, verdict, scrubbed, started), reading=reading.kind.value)
+        reply = self._reply(searcher, result, verdict, scrubbed, started, language)
+        return replace(reply, reading=reading.kind.value)
 
     def answer_from(self, article_id: str, question: Question) -> Reply | None:
         """Answer with a chosen article (a clarify choice), quoting its section that best fits the
@@ -396,9 +416,10 @@ class Assistant:
             article_id, hit.title, hit.chunk.section, round(hit.score, 4), article_link(article_id, base)
         )
         signals = {"top_score": hit.score, "latency_ms": (time.perf_counter() - started) * 1000}
+        language = question_language(question, scrubbed.text)
         return Reply(
             Decision.ANSWER,
-            answer_text(hit, base),
+            answer_text(hit, base, language=language),
             (citation,),
             None,
             ("fixed", "stuck"),
@@ -406,6 +427,7 @@ class Assistant:
             signals,
             asked=scrubbed.text,
             reason="chosen",
+            language=language.value,
         )
 
     def article(self, article_id: str) -> ArticleView | None:
@@ -417,3 +439,10 @@ class Assistant:
         if a is None:
             return None
         return ArticleView(a.id, a.title, a.markdown, a.description, a.systems, a.tags, a.owner, a.review_by)
+
+
+def question_language(question: Question, scrubbed_text: str) -> Language:
+    """The language to answer ``question`` in: that of its conversation, the person's earlier
+    messages and ``scrubbed_text`` (the question as scrubbed) read together (``bot.core.language``)."""
+    asked = [turn.text for turn in question.history if turn.role == "user"]
+    return conversation_language([*asked, scrubbed_text])

@@ -91,6 +91,7 @@ class Reply:
     asked: str = ""  # the question as scrubbed: what may be stored; never part of the JSON contract
     reason: str = ""  # the policy's reason, for logs and analytics
     reading: str = "new"  # what the message was in its conversation (bot.core.reading.MessageKind)
+    language: str = "en"  # the language the fixed texts are in (``bot.core.language``); not in the JSON
 
     def to_json(self) -> dict[str, Any]:
         """The reply as the ``itbot ask --json`` / ``POST /api/ask`` contract spells it."""

@@ -11,12 +11,13 @@ takes no more changes (``TicketClosedError``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.core.language import Language, language_of
 from bot.core.scrub import scrub_text
 from bot.interactions.models import utcnow
 from bot.tickets.errors import EmptyMessageError, TicketClosedError, TicketNotFoundError
@@ -53,13 +54,17 @@ def _changeable(session: Session, number: str) -> Ticket:
     return ticket
 
 
-def _tell_reporters(session: Session, ticket: Ticket, event: TicketEvent, text: str) -> None:
+def _tell_reporters(
+    session: Session, ticket: Ticket, event: TicketEvent, text: Callable[[Language], str]
+) -> None:
+    """Queue ``text`` to every reporter's thread, each in the language of what they reported."""
     for reporter in list_reporters(session=session, ticket_id=ticket.id):
+        said = text(language_of(reporter.report_text))
         enqueue(
             session=session,
             target="chat",
             topic="chat.message",
-            payload=requester_message_payload(reporter, number=ticket.number, text=text),
+            payload=requester_message_payload(reporter, number=ticket.number, text=said),
             idempotency_key=f"{ticket.number}:event:{event.id}:to:{reporter.id}",
             ticket_id=ticket.id,
         )
@@ -135,7 +140,9 @@ def take_ticket(*, session: Session, settings: Settings, number: str, agent: str
         )
         _tell_itsm_status(session, ticket, event, note=f"taken by {agent}")
         tell_triage(session, settings, ticket, event, f"Taken by {agent}.")
-        _tell_reporters(session, ticket, event, taken_text(ticket.number, agent=agent))
+        _tell_reporters(
+            session, ticket, event, lambda lang: taken_text(ticket.number, agent=agent, language=lang)
+        )
     log.info("event=ticket_taken number=%s", ticket.number)
     return ticket
 
@@ -167,7 +174,12 @@ def reply_to_requester(
         tell_itsm_comment(session, ticket, event, "agent", said)
         if echo_to_triage:
             tell_triage(session, settings, ticket, event, f"{agent} replied: {said}")
-        _tell_reporters(session, ticket, event, agent_reply_text(ticket.number, agent=agent, text=said))
+        _tell_reporters(
+            session,
+            ticket,
+            event,
+            lambda lang: agent_reply_text(ticket.number, agent=agent, text=said, language=lang),
+        )
     log.info("event=ticket_replied number=%s event_id=%s", ticket.number, event.id)
     return event
 
@@ -238,7 +250,12 @@ def set_status(
         )
         _tell_itsm_status(session, ticket, event, note=note)
         tell_triage(session, settings, ticket, event, f"{agent} set it to {status.value}. {note}".strip())
-        _tell_reporters(session, ticket, event, status_text(ticket.number, status=status.value, note=note))
+        _tell_reporters(
+            session,
+            ticket,
+            event,
+            lambda lang: status_text(ticket.number, status=status.value, note=note, language=lang),
+        )
     log.info("event=ticket_status number=%s status=%s", ticket.number, status.value)
     return ticket
 

@@ -2,12 +2,14 @@
 
 The rules, applied to scrubbed text (anything found is quoted as the person wrote it):
 
-* **location**: every unit, floor, room or department named, joined with ", " in the order written:
+* **location**: every unit, floor, room or department named, joined with ", " in the order written,
+  each place once (a part equal to another but for case, or contained in another, is left out):
   unit abbreviations (ICU, NICU, PICU, CCU, MICU, SICU, CVICU, PACU, L&D; ED, ER and OR only in
   capitals, so "or" and "er" stay words), department words (emergency department, operating room,
   labor and delivery, cath lab, dialysis, pharmacy, radiology, oncology, infusion, med-surg,
   step-down, telemetry, nursery, the lab), wing names ("4 West", "5N", "3E"), floors ("floor 3",
-  "3rd floor"), and "room/rm/bed/bay/unit/ward X".
+  "3rd floor"), and "room/rm/bed/bay/unit/ward X"; in Spanish "UCI", "urgencias", "quirófano" and
+  "cama/habitación/hab/sala/piso/planta X".
 * **device**: a WOW or COW with its number ("wow 23"), an asset tag ("asset 48213", "tag A123"),
   a host or printer name in capitals with a dash ("PRN-4B-LBL01", "WS-4W-12"); else the first device
   word (label printer, wristband printer, printer, scanner, Pyxis, Omnicell, laptop, desktop,
@@ -16,7 +18,11 @@ The rules, applied to scrubbed text (anything found is quoted as the person wrot
   "patient (is) waiting", "pt waiting", "patients waiting", "patient in the room", "urgent", "asap",
   "stat", "code blue" (and the other codes), "can't give meds"; when the text answers our question
   (``answering=True``) a part that is just "yes" or "no" (between commas, full stops or line breaks)
-  says it too. Otherwise unknown (None).
+  says it too ("sí" too). In Spanish "paciente esperando" and "urgente" say True, "no hay paciente
+  esperando" and "no es urgente" False. Otherwise unknown (None): nobody said.
+
+What the person's answer says besides these (``problem_part``) is what is wrong, for a person who
+asked for someone before saying it.
 """
 
 from __future__ import annotations
@@ -27,17 +33,21 @@ from dataclasses import dataclass, replace
 from bot.tickets.systems import known_system, system_named
 
 _LOCATION_PATTERNS = (
-    re.compile(r"\b(?:cv|n|p|m|s|c)?icu\b|\bccu\b|\bpacu\b|\bl ?& ?d\b", re.IGNORECASE),
+    re.compile(r"\b(?:cv|n|p|m|s|c)?icu\b|\bccu\b|\bpacu\b|\bl ?& ?d\b|\buci\b", re.IGNORECASE),
     re.compile(r"\b(?:ED|ER|OR)\b"),
     re.compile(
         r"\b(?:emergency (?:department|room|dept)|operating room|labor and delivery|cath lab|dialysis|"
         r"pharmacy|radiology|oncology|infusion(?: center)?|med[- ]?surg|step[- ]?down|telemetry|nursery|"
-        r"the lab)\b",
+        r"the lab|urgencias|quir[oó]fano)\b",
         re.IGNORECASE,
     ),
     re.compile(r"(?<![\w-])\d{1,2} ?(?:north|south|east|west|[nsew])(?![\w-])", re.IGNORECASE),
     re.compile(r"\b(?:floor|fl) ?\d{1,2}\b|\b\d{1,2}(?:st|nd|rd|th) floor\b", re.IGNORECASE),
-    re.compile(r"\b(?:room|rm|bed|bay|unit|ward) ?#? ?[A-Za-z]?\d{1,4}[A-Za-z]?\b", re.IGNORECASE),
+    re.compile(
+        r"\b(?:room|rm|bed|bay|unit|ward|cama|habitaci[oó]n|hab|sala|piso|planta)"
+        r" ?#? ?[A-Za-z]?\d{1,4}[A-Za-z]?\b",
+        re.IGNORECASE,
+    ),
 )
 _DEVICE_IDS = (
     re.compile(r"\b(?:wow|cow)s? ?#? ?\d{1,5}\b", re.IGNORECASE),
@@ -51,18 +61,29 @@ _DEVICE_WORDS = re.compile(
 )
 NOT_WAITING = re.compile(
     r"\bno (?:patients?|pts?) (?:is |are )?(?:waiting|affected)\b|\bnot urgent\b|\bno rush\b|\bwhenever\b|"
-    r"\bnot (?:patient[- ]facing|time[- ]sensitive)\b",
+    r"\bnot (?:patient[- ]facing|time[- ]sensitive)\b|\bno hay (?:ning[uú]n )?pacientes? esperando\b|"
+    r"\bno es urgente\b",
     re.IGNORECASE,
 )
 _WAITING = re.compile(
     r"\b(?:patients?|pts?) (?:is |are )?(?:waiting|in the room|on the table|in front of me)\b|"
     r"\bwaiting patients?\b|\burgent(?:ly)?\b|\basap\b|\bstat\b|\bcode (?:blue|red|pink|white|stroke|sepsis|"
-    r"stemi|trauma)\b|\bcan(?:'|no)?t give (?:meds|medications?)\b",
+    r"stemi|trauma)\b|\bcan(?:'|no)?t give (?:meds|medications?)\b|\bpacientes? esperando\b|\burgente\b",
     re.IGNORECASE,
 )
-_YES = {"yes", "y", "yep", "yeah", "yes please", "yes!", "ya"}
+_YES = {"yes", "y", "yep", "yeah", "yes please", "yes!", "ya", "sí", "si"}
 _NO = {"no", "n", "nope", "nah", "no!"}
 _PARTS = re.compile(r"[,.;\n]+")
+# Words that say nothing about the problem around a location or an urgency ("I'm in ICU", "yes it is").
+_FILLER = frozenset(
+    re.findall(
+        r"\S+",
+        "i i'm im am we we're are in on at the a an it it's is yes y yep yeah no n nope nah ya and "
+        "or patient patients pt waiting not urgent room bed unit floor ward my our this here there "
+        "now sí si en la el mi es hay un una y no paciente esperando cama sala piso planta "
+        "habitación estoy",
+    )
+)
 
 # Systems where one device is at fault more often than the whole system: asking which one helps.
 DEVICE_CATEGORIES = frozenset({"devices", "printing", "desktop", "phones"})
@@ -88,14 +109,54 @@ class Details:
         )
 
 
-def find_location(text: str) -> str:
-    """Every location ``text`` names, in the order written, joined with ", " ("" when none)."""
+def _location_spans(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     for pattern in _LOCATION_PATTERNS:
         for match in pattern.finditer(text):
             if not any(start < match.end() and match.start() < end for start, end in spans):
                 spans.append((match.start(), match.end()))
-    return ", ".join(text[start:end] for start, end in sorted(spans))[:128]
+    return sorted(spans)
+
+
+def joined_locations(locations: list[str]) -> str:
+    """The places of ``locations`` (each "" or ", "-joined parts) joined with ", " in order, each
+    once: a part equal to one kept already but for case, or contained in one, is left out, and one
+    that contains a part kept already takes its place ("ICU, bed 7, icu" -> "ICU, bed 7")."""
+    kept: list[str] = []
+    for location in locations:
+        for part in (p.strip() for p in location.split(",")):
+            low = " ".join(part.lower().split())
+            if not low or any(low in " ".join(k.lower().split()) for k in kept):
+                continue
+            inside = [k for k in kept if " ".join(k.lower().split()) in low]
+            if inside:
+                kept[kept.index(inside[0])] = part
+                kept = [k for k in kept if k not in inside[1:]]
+            else:
+                kept.append(part)
+    return ", ".join(kept)[:128]
+
+
+def find_location(text: str) -> str:
+    """Every location ``text`` names, in the order written, each once, joined with ", " ("" when none)."""
+    return joined_locations([", ".join(text[start:end] for start, end in _location_spans(text))])
+
+
+def problem_part(text: str) -> str:
+    """What ``text`` (an answer to the follow-up question) says besides where and how urgent: its
+    parts (between commas, full stops, semicolons or line breaks) that say more than a location, a
+    device id, "patient waiting" or "yes"/"no"; "" when none does."""
+    kept: list[str] = []
+    for part in _PARTS.split(text):
+        rest = part
+        for start, end in reversed(_location_spans(part)):
+            rest = rest[:start] + " " + rest[end:]
+        for pattern in (*_DEVICE_IDS, NOT_WAITING, _WAITING):
+            rest = pattern.sub(" ", rest)
+        words = [w.lower() for w in re.findall(r"[^\W_]+(?:'[^\W_]+)?", rest)]
+        if any(w not in _FILLER for w in words):
+            kept.append(" ".join(part.split()))
+    return ", ".join(kept)
 
 
 def find_device(text: str) -> str:

@@ -10,6 +10,10 @@ or when ``wants_person`` recognises "talk to a human". The flow then either
   message to ``finish_escalation``; or
 * opens the ticket at once when nothing useful is missing.
 
+The ticket is about the problem escalated (``transcripts.current_problem``): when the person asked
+for someone without saying what is wrong, the follow-up asks for that first. Everything the person
+is told is in the conversation's language (``language_of_turns``, ``bot.tickets.replies``).
+
 Opening folds the report into a matching open incident when others reported the same problem
 (``joined``). A conversation that already has an open ticket gets that ticket back
 (``already_open``), never a second one, so a retried "Still stuck" click is safe. The person is told
@@ -34,15 +38,30 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.conversations.models import Conversation
+from bot.core.language import Language, conversation_language
 from bot.core.scrub import scrub_text
 from bot.interactions.models import utcnow
 from bot.tickets.details import category_of, details_from_texts, missing_details
 from bot.tickets.models import Ticket, priority_label
 from bot.tickets.opening import DETAILS_PENDING_STATE, EscalationRequest, log_opened, open_ticket
 from bot.tickets.queries import open_ticket_for_conversation, stored_conversation
-from bot.tickets.replies import already_open_text, ask_details_text, joined_text, kept_text, opened_text
+from bot.tickets.replies import (
+    already_open_text,
+    ask_details_text,
+    failed_text,
+    joined_text,
+    kept_text,
+    opened_text,
+)
 from bot.tickets.spool import spool_escalation
-from bot.tickets.transcripts import appended, new_turn, person_texts, scrub_turns
+from bot.tickets.transcripts import (
+    appended,
+    current_problem,
+    earlier_problem_articles,
+    new_turn,
+    person_texts,
+    scrub_turns,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +110,18 @@ def start_escalation(
 ) -> EscalationStep:
     """Begin handing ``conversation`` to IT: ask one follow-up question, or open the ticket now.
 
-    ``articles`` are the articles the bot offered (best first) and ``systems`` their systems. Returns
-    ``ask_details``, ``opened``, ``joined``, ``already_open``, ``kept`` or ``failed``; commits.
+    ``articles`` are the articles the bot offered (best first) and ``systems`` their systems; those
+    the bot answered an earlier problem with (``transcripts.current_problem``) are left out, and
+    ``systems`` with them (which article gave which system is not known here). When the person
+    never said what is wrong ("talk to a human"), the follow-up asks that first. Everything said is
+    in the conversation's language. Returns ``ask_details``, ``opened``, ``joined``,
+    ``already_open``, ``kept`` or ``failed``; commits.
     """
+    turns = scrub_turns(conversation.turns)
+    stale = set(earlier_problem_articles(turns))
+    if stale.intersection(articles):
+        articles, systems = [a for a in articles if a not in stale], []
+    language = language_of_turns(turns)
     request = EscalationRequest(
         conversation_id=conversation.id,
         requester=requester,
@@ -103,17 +131,19 @@ def start_escalation(
         articles=list(articles),
         systems=list(systems),
     )
-    turns = scrub_turns(conversation.turns)
     try:
         existing = open_ticket_for_conversation(session=session, conversation_id=conversation.id)
         if existing is not None:
-            return _already_open(existing, conversation)
-        texts = person_texts(turns)
-        category = category_of(texts, request.articles, request.systems)
-        missing = missing_details(details_from_texts(texts), category=category)
+            return _already_open(existing, conversation, language)
+        problem = current_problem(turns)
+        category = category_of(list(problem.texts), request.articles, request.systems)
+        missing = missing_details(details_from_texts(list(problem.since)), category=category)
+        if not problem.question:
+            missing = ("problem", *missing)
         if waiting_for_details(conversation):
             # A retried click while the question is out: ask again, change nothing.
-            return EscalationStep("ask_details", ask_details_text(missing or ("urgency",), phi_note=False))
+            again = ask_details_text(missing or ("urgency",), phi_note=False, language=language)
+            return EscalationStep("ask_details", again)
         if not missing:
             return _open(session, settings, conversation, request, details="")
         phi_note = not told_not_to_paste(turns)
@@ -142,7 +172,7 @@ def start_escalation(
         channel,
         ",".join(missing),
     )
-    return EscalationStep("ask_details", ask_details_text(missing, phi_note=phi_note))
+    return EscalationStep("ask_details", ask_details_text(missing, phi_note=phi_note, language=language))
 
 
 def finish_escalation(
@@ -166,7 +196,7 @@ def finish_escalation(
             stored.state = ""
             session.add(stored)
             session.commit()
-            return _already_open(existing, conversation)
+            return _already_open(existing, conversation, language_of_turns(turns, details))
         return _open(session, settings, conversation, request, details=details)
     except IntegrityError:
         return _after_conflict(session, settings, conversation, request, turns, details=details)
@@ -174,6 +204,11 @@ def finish_escalation(
         answered = [*turns, new_turn("user", details)] if details else turns
         key = conversation.thread_key
         return _keep(session, settings, request, answered, details=details, error=exc, thread_key=key)
+
+
+def language_of_turns(turns: list[dict[str, Any]], details: str = "") -> Language:
+    """The language the conversation's person writes in (their messages, then ``details``)."""
+    return conversation_language([*person_texts(turns), details])
 
 
 def told_not_to_paste(turns: list[dict[str, Any]]) -> bool:
@@ -203,20 +238,24 @@ def _open(
     session.commit()
     log_opened(opened, source="chat")
     phone = settings.service_desk_phone
+    language = language_of_turns(turns)
     if opened.joined:
-        text = joined_text(ticket.number, affected=ticket.affected_count, phone=phone, phi_note=phi_note)
+        text = joined_text(
+            ticket.number, affected=ticket.affected_count, phone=phone, phi_note=phi_note, language=language
+        )
         return EscalationStep("joined", text, ticket.number)
     label = priority_label(ticket.priority)
     return EscalationStep(
         "opened",
-        opened_text(ticket.number, priority_label=label, phone=phone, phi_note=phi_note),
+        opened_text(ticket.number, priority_label=label, phone=phone, phi_note=phi_note, language=language),
         ticket.number,
     )
 
 
-def _already_open(ticket: Ticket, conversation: Conversation) -> EscalationStep:
+def _already_open(ticket: Ticket, conversation: Conversation, language: Language) -> EscalationStep:
     log.info("event=escalation_already_open conversation=%s number=%s", conversation.id, ticket.number)
-    return EscalationStep("already_open", already_open_text(ticket.number), ticket.number)
+    text = already_open_text(ticket.number, language=language)
+    return EscalationStep("already_open", text, ticket.number)
 
 
 def _after_conflict(
@@ -237,7 +276,7 @@ def _after_conflict(
             session, settings, request, turns, details=details, error=exc, thread_key=conversation.thread_key
         )
     if existing is not None:
-        return _already_open(existing, conversation)
+        return _already_open(existing, conversation, language_of_turns(turns, details))
     log.error("event=escalation_conflict conversation=%s", conversation.id)
     return _keep(
         session, settings, request, turns, details=details, error=None, thread_key=conversation.thread_key
@@ -257,6 +296,7 @@ def _keep(
     with contextlib.suppress(SQLAlchemyError):
         session.rollback()
     phone = settings.service_desk_phone
+    language = language_of_turns(turns, details)
     error_name = type(error).__name__ if error is not None else "-"
     try:
         spool_escalation(
@@ -269,10 +309,9 @@ def _keep(
             error_name,
             type(exc).__name__,
         )
-        text = f"I couldn't open the ticket just now. Please call the service desk at {phone}."
-        return EscalationStep("failed", text)
+        return EscalationStep("failed", failed_text(phone, language=language))
     log.warning("event=escalation_kept conversation=%s db_error=%s", request.conversation_id, error_name)
-    return EscalationStep("kept", kept_text(phone))
+    return EscalationStep("kept", kept_text(phone, language=language))
 
 
 def withdraw_escalation(*, session: Session, conversation: Conversation, why: str) -> bool:

@@ -83,7 +83,9 @@ class TicketBase(SQLModel):
     priority: int = Field(default=3, ge=1, le=4, description="Clinical impact: 1 highest .. 4 lowest.")
     location: str = Field(default="", max_length=128, description="Unit, floor or room, when given.")
     device: str = Field(default="", max_length=128, description="WOW, printer, scanner ..., when given.")
-    patient_waiting: bool = Field(default=False)
+    patient_waiting: bool | None = Field(
+        default=None, description="Whether a patient is waiting; None when nobody said."
+    )
     status: TicketStatus = Field(default=TicketStatus.NEW, sa_type=STATUS_TYPE)
     assignee: str = Field(default="", max_length=255)
     affected_count: int = Field(default=1, ge=1, description="Distinct people who reported it.")
@@ -179,6 +181,11 @@ class TicketNumber(SQLModel, table=True):
 
 
 PRIORITY_LABELS = {1: "critical", 2: "high", 3: "moderate", 4: "low"}
+
+
+def waiting_label(patient_waiting: bool | None) -> str:
+    """How IT reads whether a patient is waiting: "yes", "no", or "not said" when nobody said."""
+    return "not said" if patient_waiting is None else "yes" if patient_waiting else "no"
 
 
 def priority_label(priority: int) -> str:

@@ -23,7 +23,7 @@ from bot.core.scrub import scrub_text
 from bot.interactions.models import utcnow
 from bot.tickets import folding
 from bot.tickets.actions import tell_itsm_comment, tell_triage
-from bot.tickets.details import category_of, details_from_texts, extract_details
+from bot.tickets.details import category_of, details_from_texts, extract_details, problem_part
 from bot.tickets.models import AuthorRole, EventKind, Ticket, TicketCreate, TicketReporter
 from bot.tickets.outbox import enqueue
 from bot.tickets.payloads import (
@@ -41,7 +41,7 @@ from bot.tickets.queries import (
     list_report_texts,
 )
 from bot.tickets.replies import joined_note
-from bot.tickets.transcripts import one_line, person_texts, summary_of, ticket_turns
+from bot.tickets.transcripts import current_problem, one_line, summary_of, ticket_turns
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +90,17 @@ def open_ticket(
     """
     at = reported_at or utcnow()
     details = scrub_text(details)
-    texts = person_texts(turns)
-    found = details_from_texts(texts)
+    # The ticket is about the problem escalated, not everything the conversation ever said.
+    problem = current_problem(turns, details)
+    texts = list(problem.texts) or [problem_part(details)]
+    found = details_from_texts(list(problem.since))
     if details:
         found = found.merged(extract_details(details, answering=True))
     summary = summary_of(turns, details)
     # What folding compares is the problem as stated; the details say where and how urgent.
     report_text = one_line(summary, REPORT_TEXT_CHARS)
     first_system = request.systems[0] if request.systems else ""
-    system = folding.canonical_system(first_system, " ".join(texts) or details)
+    system = folding.canonical_system(first_system, " ".join(texts).strip() or details)
     report = folding.Report(
         text=report_text, system=system, article=request.articles[0] if request.articles else "", at=at
     )
@@ -121,7 +123,10 @@ def open_ticket(
             said = f"{report_text} ({details})" if details else report_text
             return _join(session, settings, ticket, request, report_text, said, at, found.patient_waiting)
     priority = assess_priority(
-        texts=[*texts, details], system=system, location=found.location, patient_waiting=found.patient_waiting
+        texts=[*problem.since, details],
+        system=system,
+        location=found.location,
+        patient_waiting=found.patient_waiting,
     )
     data = TicketCreate(
         summary=summary,
@@ -132,7 +137,7 @@ def open_ticket(
         priority=priority.level,
         location=found.location,
         device=found.device,
-        patient_waiting=bool(found.patient_waiting),
+        patient_waiting=found.patient_waiting,
         reason=request.reason,
         reply_to=request.reply_to,
         conversation_id=request.conversation_id,
@@ -204,7 +209,7 @@ def _join(
     reporter = _add_reporter(session, ticket, request, report_text)
     ticket.affected_count = count_affected(session=session, ticket_id=ticket.id)
     ticket.last_reported_at = max(ticket.last_reported_at, at)
-    ticket.patient_waiting = ticket.patient_waiting or bool(patient_waiting)
+    ticket.patient_waiting = either_waiting(ticket.patient_waiting, patient_waiting)
     again = assess_priority(
         texts=[ticket.report_text, report_text],
         system=ticket.system,
@@ -229,6 +234,14 @@ def _join(
     session.add(ticket)
     session.flush()
     return Opened(ticket=ticket, reporter=reporter, joined=True)
+
+
+def either_waiting(first: bool | None, second: bool | None) -> bool | None:
+    """Whether a patient waits for either of two reports: True when one says so, None when neither
+    says anything (unknown stays unknown), else False."""
+    if first is True or second is True:
+        return True
+    return None if first is None and second is None else False
 
 
 def log_opened(opened: Opened, *, source: str) -> None:

@@ -69,7 +69,8 @@ def assess_priority(
 ) -> Priority:
     """The priority of a ticket about ``system`` whose person wrote ``texts`` (scrubbed), by the rules
     in this module's docstring. ``location`` is what the details gave; a location named anywhere in
-    ``texts`` counts too."""
+    ``texts`` counts too. ``patient_waiting`` None means nobody said: unknown is neither urgent nor
+    "it can wait", so only the words decide."""
     words = " \n".join(texts)
     reasons: list[str] = []
     urgent_match = URGENT.search(NOT_WAITING.sub(" ", words))  # "no patient waiting" is not urgent

@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.conversations.models import Conversation
+from bot.core.language import conversation_language
 from bot.core.scrub import scrub_text
 from bot.interactions.models import new_id, utcnow
 from bot.tickets.models import AuthorRole, EventKind
@@ -40,7 +41,7 @@ from bot.tickets.queries import (
     open_ticket_for_conversation,
 )
 from bot.tickets.replies import replayed_text
-from bot.tickets.transcripts import appended, new_turn, scrub_turns
+from bot.tickets.transcripts import appended, new_turn, person_texts, scrub_turns
 
 log = logging.getLogger(__name__)
 
@@ -193,12 +194,15 @@ def _replay(session: Session, settings: Settings, entry: SpooledEscalation, sour
         source_key=source_key,
     )
     number = opened.ticket.number
+    language = conversation_language([*person_texts(entry.turns), entry.details])
     enqueue(
         session=session,
         target="chat",
         topic="chat.message",
         payload=requester_message_payload(
-            opened.reporter, number=number, text=replayed_text(number, joined=opened.joined)
+            opened.reporter,
+            number=number,
+            text=replayed_text(number, joined=opened.joined, language=language),
         ),
         idempotency_key=f"{number}:spool:{entry.id}",
         ticket_id=opened.ticket.id,

@@ -1,5 +1,18 @@
 """A conversation's turns as a ticket keeps them: scrubbed again, summarised, and as text for IT.
 
+**The problem escalated** (``current_problem``) is what a ticket is about, not the conversation's
+first message. The rules:
+
+* a "fixed" event, or a ticket opened or joined, ends a problem: only what comes after it counts;
+* among what the person wrote since, the problem is stated by the newest message that is a question
+  of its own (``is_own_question``); a follow-up such as "still not working" or "what about on the
+  wow" belongs to the question before it. When no message is one, the first one stands in (a thread's
+  first message cannot be a follow-up);
+* asking for a person ("talk to a human") states no problem, unless the message says more than the
+  ask ("talk to a human, vocera can't hear"); a message of only the ask is skipped;
+* the details the person gave when asked (``details``) say where and how urgent, not what: they
+  state the problem only when nothing before did (and then without the unit, room and urgency).
+
 Turns arrive as ``Conversation.turns`` stores them (dicts with ``role``, ``text``, ``decision``,
 ``articles``, ``at``). Adapters store them scrubbed already; every function here scrubs again
 anyway (scrubbing is idempotent), so nothing unscrubbed reaches a ticket whatever a caller passed.
@@ -7,17 +20,50 @@ anyway (scrubbing is idempotent), so nothing unscrubbed reaches a ticket whateve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from bot.conversations.models import MAX_TURNS
-from bot.core.asking_for_person import wants_person
-from bot.core.followups import FollowUp, classify_text
+from bot.core.asking_for_person import wants_person, without_human_ask
+from bot.core.followups import REFINE_CUES, FollowUp, classify_text
 from bot.core.scrub import scrub_text
 from bot.interactions.models import utcnow
+from bot.tickets.details import problem_part
+from bot.tickets.systems import system_named
 
 SUMMARY_CHARS = 120
 NO_QUESTION = "(no question text)"
+FIXED_EVENT = "fixed"
+# Event turns after which the person's next words are a new problem.
+_ENDS_PROBLEM = re.compile(r"^(?:fixed|ticket \S+ opened|joined ticket \S+)$")
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?", re.UNICODE)
+# What a bare ask for a person says besides the ask: nothing about the problem.
+_ASK_FILLER = frozenset(
+    re.findall(
+        r"\S+",
+        "i i'm im i'd id can could would please pls plz want need like to a an the me now just hi "
+        "hello hey help thanks thank you someone somebody with for about this it here quiero "
+        "necesito hablar con una persona alguien por favor ayuda hola gracias de",
+    )
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The problem a conversation escalates, by the rules in this module's docstring.
+
+    ``question`` states it ("" when the person never said what is wrong); ``texts`` are the question
+    and what the person wrote after it; ``since`` everything the person wrote since the last problem
+    ended (for where and how urgent); ``start`` the index of the question's turn (or of the first turn
+    since the last problem ended) in the turns given.
+    """
+
+    question: str = ""
+    texts: tuple[str, ...] = ()
+    since: tuple[str, ...] = ()
+    start: int = 0
 
 
 def scrub_turns(turns: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -56,15 +102,95 @@ def one_line(text: str, limit: int = SUMMARY_CHARS) -> str:
     return cut + "…"
 
 
-def summary_of(turns: Iterable[dict[str, Any]], details: str = "") -> str:
-    """The ticket's one-line summary: the person's first message that states a problem.
+def is_own_question(text: str) -> bool:
+    """True when ``text`` (scrubbed) states a problem of its own rather than following up on the
+    question before it. The one place that decides it, so a richer reader can take its place:
+    today ``bot.core.followups.classify_text`` says "new", or the message is short without a
+    follow-up cue ("what about", "and", "on the" ...) and names a system of its own ("can't hear on
+    vocera" after a Citrix question)."""
+    kind = classify_text(text)
+    if kind is FollowUp.NEW:
+        return True
+    return kind is FollowUp.REFINE and not REFINE_CUES.search(text) and system_named(text) is not None
 
-    Asking for a person ("talk to a human") and "still doesn't work" are skipped; when nothing else
-    was written, the last message or the details stand in.
-    """
-    texts = person_texts(turns)
-    stating = [t for t in texts if not wants_person(t) and classify_text(t) is not FollowUp.NOT_FIXED]
-    for candidate in (*stating, *reversed(texts), scrub_text(details)):
+
+def states_problem(text: str) -> bool:
+    """False for a message that only asks for a person ("talk to a human please") or is empty."""
+    said = without_human_ask(text) if wants_person(text) else text
+    words = [w.lower() for w in _WORD.findall(said)]
+    return any(w not in _ASK_FILLER for w in words) if wants_person(text) else bool(words)
+
+
+def current_problem(turns: Iterable[dict[str, Any]], details: str = "") -> Problem:
+    """The problem ``turns`` escalate (see this module's docstring). ``details``, the person's answer
+    to the follow-up question, is left out when it is the newest message (it says where, not what)."""
+    cleaned = scrub_turns(turns)
+    begin = 0
+    for index, turn in enumerate(cleaned):
+        if turn.get("role") == "event" and _ENDS_PROBLEM.match(str(turn.get("text") or "").strip()):
+            begin = index + 1
+    said = [
+        (index, str(turn["text"]))
+        for index, turn in enumerate(cleaned)
+        if index >= begin and turn.get("role") == "user" and str(turn.get("text") or "").strip()
+    ]
+    details = scrub_text(details).strip()
+    if details and said and said[-1][1].strip() == details:
+        said.pop()
+    since = tuple(text for _, text in said)
+    stating = [(index, text) for index, text in said if states_problem(text)]
+    if not stating:
+        return Problem(since=since, start=begin)
+    own = [position for position, (_, text) in enumerate(stating) if is_own_question(text)]
+    first = own[-1] if own else 0
+    start, question = stating[first]
+    texts = tuple(text for _, text in stating[first:])
+    return Problem(question=question, texts=texts, since=since, start=start)
+
+
+def answered_articles(turns: Iterable[dict[str, Any]]) -> list[str]:
+    """The articles the bot answered with in ``turns``, newest answer first, each once (a clarify's
+    unpicked candidates are guesses and left out)."""
+    seen: dict[str, None] = {}
+    for turn in reversed(list(turns)):
+        if turn.get("role") == "bot" and turn.get("decision") == "answer":
+            for article in turn.get("articles") or []:
+                seen.setdefault(str(article), None)
+    return list(seen)
+
+
+def problem_articles(turns: Iterable[dict[str, Any]]) -> list[str]:
+    """The articles the bot answered the escalated problem (``current_problem``) with, newest first."""
+    cleaned = scrub_turns(turns)
+    return answered_articles(cleaned[current_problem(cleaned).start :])
+
+
+def earlier_problem_articles(turns: Iterable[dict[str, Any]]) -> list[str]:
+    """The articles the bot answered earlier problems of the conversation with, and not this one."""
+    cleaned = scrub_turns(turns)
+    start = current_problem(cleaned).start
+    now = set(answered_articles(cleaned[start:]))
+    return [a for a in answered_articles(cleaned[:start]) if a not in now]
+
+
+def _without_ask(text: str) -> str:
+    """``text`` without its ask for a person, when it has one and says more ("talk to a human, vocera
+    can't hear" -> "vocera can't hear")."""
+    if not wants_person(text):
+        return text
+    return without_human_ask(text).strip(" \t,.;:-!?") or text
+
+
+def summary_of(turns: Iterable[dict[str, Any]], details: str = "") -> str:
+    """The ticket's one-line summary: the question of the problem escalated (``current_problem``),
+    without an ask for a person it may carry; when the person never said what is wrong before being
+    asked, what ``details`` says besides the unit, room and urgency; else whatever there is (the last
+    message, the details)."""
+    cleaned = scrub_turns(turns)
+    problem = current_problem(cleaned, details)
+    texts = person_texts(cleaned)
+    details = scrub_text(details)
+    for candidate in (_without_ask(problem.question), problem_part(details), *reversed(texts), details):
         if candidate.strip():
             return one_line(candidate)
     return NO_QUESTION

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.core.errors import IndexNotReadyError
+from bot.core.language import conversation_language
 from bot.core.models import Citation, Decision, Question, Reply
 from bot.core.scrub import scrub
 
@@ -59,7 +60,8 @@ def _citation(article_id: str, score: float) -> Citation:
 
 @dataclass
 class FakeAssistant:
-    """Answers "epic" questions, offers a choice for "print" questions, escalates the rest."""
+    """Answers "epic" questions, offers a choice for "print" questions, escalates the rest (saying
+    which language the conversation is in, as the real one does)."""
 
     is_ready: bool = True
     refreshes: int = 0
@@ -113,11 +115,13 @@ class FakeAssistant:
                 signals={"top_score": 0.5},
                 asked=scrubbed.text,
             )
+        asked = [turn.text for turn in question.history if turn.role == "user"]
         return Reply(
             Decision.ESCALATE,
             "I couldn't find an article for that. Call the service desk.",
             signals={"top_score": 0.1},
             asked=scrubbed.text,
+            language=conversation_language([*asked, scrubbed.text]).value,
         )
 
     def answer_from(self, article_id: str, question: Question) -> Reply | None:

@@ -315,7 +315,7 @@ def test_resolving_tells_every_reporter_and_frees_their_conversations(
     assert ticket.status is TicketStatus.RESOLVED and ticket.resolved_at is not None
     told = [m for m in outbox_for_ticket(session=session, ticket_id=ticket.id) if m.topic == "chat.message"]
     assert len(told) == 3 and all(
-        "IT has resolved ticket **IT-000001**. Rebooted." in m.payload["text"] for m in told
+        "IT has resolved ticket **IT-000001**.\n\nIT's note: Rebooted." in m.payload["text"] for m in told
     )
     assert [
         m.payload["status"]

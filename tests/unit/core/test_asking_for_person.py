@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.asking_for_person import wants_person
+from bot.core.asking_for_person import wants_person, without_human_ask
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,21 @@ def test_asking_for_a_person_or_a_ticket_is_recognised(text: str) -> None:
 )
 def test_mentioning_people_or_tickets_is_not_asking_for_one(text: str) -> None:
     assert not wants_person(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "quiero hablar con una persona",
+        "¿puedo hablar con alguien de IT?",
+        "necesito abrir un ticket",
+        "persona real",
+    ],
+)
+def test_asking_for_a_person_in_spanish_is_recognised(text: str) -> None:
+    assert wants_person(text)
+
+
+def test_without_the_ask_what_is_left_is_the_rest_of_the_message() -> None:
+    assert " ".join(without_human_ask("talk to a human, vocera can't hear").split()) == ", vocera can't hear"
+    assert without_human_ask("vocera can't hear") == "vocera can't hear"

@@ -16,7 +16,7 @@ import pytest
 from bot.config import Settings
 from bot.core.assistant import Assistant
 from bot.core.errors import IndexNotReadyError
-from bot.core.models import Decision, Question, Reply
+from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.policy import PolicyParams
 from bot.core.replies import PHI_REMINDER
 from indexer.build import build_index
@@ -271,3 +271,43 @@ def test_the_query_encoder_gets_the_configured_thread_count(
     Assistant(Settings(home=tmp_path)).encoder  # noqa: B018 - loading it is the point
 
     assert seen["threads"] == 1
+
+
+# --- the person's language ------------------------------------------------------------------------------
+
+
+def test_a_spanish_question_gets_its_fixed_text_in_spanish_and_the_contract_is_unchanged(ask: Ask) -> None:
+    reply = ask("¿cómo cambio mi contraseña?")
+
+    assert reply.language == "es"
+    assert set(reply.to_json()) == {"decision", "text", "citations", "notice", "actions", "interaction_id"}
+    if reply.decision is Decision.ESCALATE:
+        assert reply.text.startswith("No encontré un artículo")
+    elif reply.decision is Decision.CLARIFY:
+        assert "inglés" in reply.text and "Which one" not in reply.text
+    else:
+        assert reply.text.startswith("_Nuestros artículos están en inglés._")
+        assert "Artículo completo:" in reply.text
+
+
+def test_a_spanish_answer_says_the_article_is_in_english_and_quotes_it(assistant: Assistant) -> None:
+    question = Question(text="mi impresora no funciona")
+    reply = assistant.answer_from("printing/office-printer-offline", question)
+
+    assert reply is not None and reply.language == "es"
+    assert reply.text.startswith("_Nuestros artículos están en inglés._")
+    assert "Turn the printer off" in reply.text and "Artículo completo:" in reply.text
+
+
+def test_a_short_follow_up_keeps_the_conversation_s_language(assistant: Assistant) -> None:
+    history = (Turn(role="user", text="la impresora de la UCI no imprime"), Turn(role="bot", text=""))
+
+    reply = assistant.ask(Question(text="vpn", channel="test", history=history))
+
+    assert reply.language == "es"
+
+
+def test_an_english_question_gets_english_text(ask: Ask) -> None:
+    reply = ask("cafeteria menu spotify")
+
+    assert reply.language == "en" and reply.text.startswith("I couldn't find an article")

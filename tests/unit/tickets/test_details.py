@@ -12,7 +12,9 @@ from bot.tickets.details import (
     find_device,
     find_location,
     find_patient_waiting,
+    joined_locations,
     missing_details,
+    problem_part,
 )
 
 
@@ -129,3 +131,67 @@ def test_a_device_word_says_what_kind_so_which_one_is_still_asked() -> None:
         )
         == ()
     )
+
+
+# --- each place once, Spanish places, and what the answer says besides them ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "location"),
+    [
+        ("ICU bed 7, ICU", "ICU, bed 7"),
+        ("icu bed 7 and the ICU printer", "icu, bed 7"),
+        ("4 West room 12, 4 west", "4 West, room 12"),
+    ],
+)
+def test_a_place_named_twice_is_listed_once_whatever_its_case(text: str, location: str) -> None:
+    assert find_location(text) == location
+
+
+def test_a_place_contained_in_another_is_listed_once_as_the_longer() -> None:
+    assert joined_locations(["ICU", "bed 7", "ICU bed 7"]) == "ICU bed 7"
+    assert joined_locations(["ICU bed 7", "bed 7", "icu"]) == "ICU bed 7"
+    assert joined_locations(["", "4 West, room 12", "Room 12"]) == "4 West, room 12"
+
+
+def test_spanish_units_and_beds_are_places() -> None:
+    assert find_location("UCI cama 7") == "UCI, cama 7"
+    assert find_location("habitación 12 en urgencias") == "habitación 12, urgencias"
+
+
+@pytest.mark.parametrize(
+    ("text", "waiting"),
+    [
+        ("sí", True),
+        ("hay un paciente esperando", True),
+        ("no hay paciente esperando", False),
+        ("no es urgente", False),
+    ],
+)
+def test_urgency_in_spanish(text: str, waiting: bool) -> None:
+    assert find_patient_waiting(text, answering=True) is waiting
+
+
+def test_nobody_saying_whether_a_patient_waits_is_unknown_not_no() -> None:
+    assert extract_details("ICU bed 7", answering=True).patient_waiting is None
+    assert details_from_texts(["epic frozen", "ICU bed 7"]).patient_waiting is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("ICU bed 7, vocera can't hear anything, no patient waiting", "vocera can't hear anything"),
+        (
+            "4 West room 12. The label printer prints blank labels. yes",
+            "The label printer prints blank labels",
+        ),
+        ("UCI cama 7, la vocera no suena, sí", "la vocera no suena"),
+        ("ICU bed 7, no", ""),
+        ("I'm in the ICU, bed 7, yes patient waiting", ""),
+        ("wow 23, 5 North", ""),
+    ],
+)
+def test_the_problem_part_of_an_answer_is_what_it_says_besides_where_and_how_urgent(
+    answer: str, problem: str
+) -> None:
+    assert problem_part(answer) == problem

@@ -82,3 +82,23 @@ def test_the_reasons_name_what_set_the_level() -> None:
 
     assert priority.label == "critical"
     assert priority.reasons == ("urgent: stat", "patient-facing system: Epic", "clinical area: 4 West")
+
+
+def test_nobody_saying_whether_a_patient_waits_counts_neither_way() -> None:
+    unknown = assess_priority(
+        texts=["vocera can't hear"], system="Vocera", location="ICU", patient_waiting=None
+    )
+    said_no = assess_priority(
+        texts=["vocera can't hear"], system="Vocera", location="ICU", patient_waiting=False
+    )
+    said_yes = assess_priority(
+        texts=["vocera can't hear"], system="Vocera", location="ICU", patient_waiting=True
+    )
+
+    assert unknown.level == said_no.level == 2 and said_yes.level == 1
+    assert "patient waiting" not in unknown.reasons
+
+
+def test_unknown_urgency_leaves_the_words_to_decide() -> None:
+    assert level(["epic frozen, code blue in room 4"], system="Epic", patient_waiting=None) == 1
+    assert level(["epic frozen, no rush"], system="Epic", patient_waiting=None) == 4

@@ -1,0 +1,57 @@
+"""The core's fixed texts (``bot.core.replies``): one catalogue, every language complete, the
+articles said to be in English when the reply is not."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import pytest
+
+from bot.core.language import Language
+from bot.core.replies import (
+    PHI_REMINDER,
+    TEXTS,
+    CoreTexts,
+    empty_text,
+    escalate_text,
+    not_fixed_escalate_text,
+    phi_reminder_text,
+    texts_in,
+)
+
+SENTENCES = [f.name for f in fields(CoreTexts) if f.name != "articles_in_english"]
+
+
+def test_every_language_the_detector_knows_has_its_own_texts() -> None:
+    assert set(TEXTS) == set(Language)
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_no_text_is_empty_and_the_hand_overs_give_the_phone_number(language: Language) -> None:
+    texts = texts_in(language)
+    assert all(getattr(texts, name).strip() for name in SENTENCES)
+    assert "x4357" in escalate_text("x4357", language=language)
+    assert "x4357" in not_fixed_escalate_text("x4357", language=language)
+
+
+def test_spanish_texts_are_not_the_english_ones() -> None:
+    english, spanish = texts_in(Language.EN), texts_in(Language.ES)
+    assert all(getattr(english, name) != getattr(spanish, name) for name in SENTENCES)
+
+
+def test_only_a_reply_in_another_language_says_the_articles_are_in_english() -> None:
+    assert texts_in(Language.EN).articles_in_english == ""
+    assert "inglés" in texts_in(Language.ES).articles_in_english
+
+
+def test_english_is_the_default() -> None:
+    assert empty_text() == texts_in(Language.EN).empty
+    assert phi_reminder_text() == PHI_REMINDER
+    assert escalate_text("x1").startswith("I couldn't find an article")
+
+
+def test_the_spanish_hand_over_is_in_spanish() -> None:
+    assert escalate_text("x4357", language=Language.ES) == (
+        "No encontré un artículo que responda a esto, así que necesita a una persona de IT. "
+        "Si es urgente o hay un paciente esperando, llame a la mesa de ayuda al x4357."
+    )
