@@ -38,7 +38,7 @@ from tests.fakes.assistant import FakeAssistant
 from tests.live_server import LiveServer, serve
 
 CONTRACT_KEYS = {"decision", "text", "citations", "notice", "actions", "interaction_id"}
-CONVERSATION_KEYS = {"conversation", "ticket", "relayed_to", "escalation", "asked"}
+CONVERSATION_KEYS = {"conversation", "ticket", "relayed_to", "escalation", "asked", "turn", "aside"}
 CONVERSATION = "web-" + "3f" * 16
 OTHER_CONVERSATION = "web-" + "0c" * 16
 USER = "web-nurse0001"
@@ -212,11 +212,8 @@ def test_that_fixed_it_is_remembered_in_the_conversation_and_opens_nothing(sqlit
     assert tickets(sqlite_server) == []
 
 
-def test_a_message_while_the_ticket_is_open_goes_to_it_not_to_the_bot(
-    sqlite_server: LiveServer, assistant: FakeAssistant
-) -> None:
+def test_a_message_about_the_open_ticket_goes_to_it_not_to_the_bot(sqlite_server: LiveServer) -> None:
     number = open_ticket(sqlite_server)
-    asked_before = list(assistant.asked_texts)
 
     relayed = say(sqlite_server, "still beeps red after docking it", render="html")
 
@@ -224,8 +221,7 @@ def test_a_message_while_the_ticket_is_open_goes_to_it_not_to_the_bot(
     assert relayed["relayed_to"] == number
     assert relayed["text"] == f"Sent to IT on {number}."
     assert relayed["ticket"] == {"number": number, "status": "new"}
-    assert relayed["interaction_id"] is None and relayed["actions"] == []
-    assert assistant.asked_texts == asked_before
+    assert relayed["interaction_id"] is None and relayed["actions"] == []  # no answer was recorded
     comment = events(sqlite_server)[-1]
     assert comment.author_role is AuthorRole.REQUESTER and comment.author == USER
     assert comment.text == "still beeps red after docking it"
