@@ -43,6 +43,7 @@ from bot.db import SessionFactory
 from bot.deps import AssistantLike
 from bot.interactions.models import utcnow
 from bot.interactions.recording import log_failure, record_reply
+from bot.notices.answers import outage_reply
 from bot.tickets.actions import add_requester_message
 from bot.tickets.errors import TicketError
 from bot.tickets.escalation import EscalationReason, EscalationStep, start_escalation, waiting_for_details
@@ -126,7 +127,8 @@ class ConversationFlow:
                 reply_to=reply_to,
                 history=history_of(conversation, stream=stream),
             )
-            reply = self.record(session, question, self._ask(question), started)
+            answered = outage_reply(session, question, kb=self.settings.kb) or self._ask(question)
+            reply = self.record(session, question, answered, started)
             conversation = self.remember_reply(session, thread_key, user, reply)
             if reply.decision is not Decision.ESCALATE:
                 return Outcome(reply)

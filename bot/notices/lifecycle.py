@@ -15,7 +15,7 @@ what state that puts each system in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -51,7 +51,7 @@ class NoticeLike(Protocol):
     @property
     def impact(self) -> Impact: ...
     @property
-    def systems(self) -> list[str]: ...
+    def systems(self) -> Sequence[str]: ...
     @property
     def starts_at(self) -> datetime | None: ...
     @property

@@ -19,7 +19,7 @@ from bot.notices.errors import NoticeError, UnknownSystemError
 from bot.notices.models import NoticeSystem
 from bot.notices.queries import add_system, list_systems
 from indexer.glossary import GLOSSARY_FILE, load_glossary
-from indexer.lexical import Glossary
+from indexer.lexical import Glossary, words
 
 
 @dataclass(frozen=True)
@@ -43,19 +43,38 @@ def seed_from_knowledge(kb: Path) -> list[SeedSystem]:
                 names.setdefault(name.strip().casefold(), name.strip())
     glossary, _ = load_glossary(kb / GLOSSARY_FILE)
     return [
-        SeedSystem(name, tuple(glossary_aliases(name, glossary)), "knowledge")
+        SeedSystem(name, tuple(glossary_aliases(name, glossary, other_names=names.values())), "knowledge")
         for _, name in sorted(names.items())
         if name
     ]
 
 
-def glossary_aliases(name: str, glossary: Glossary) -> list[str]:
-    """The other terms of every glossary group one of whose terms is ``name`` (lower case, in order)."""
-    key = " ".join(name.casefold().split())
+# Words of a system's name too general to pull a glossary group in ("Staff Wi-Fi" is found by "wi fi",
+# never by "staff").
+GENERIC_NAME_WORDS = frozenset(
+    {"staff", "guest", "windows", "microsoft", "server", "viewer", "medical", "mobile", "workspace"}
+    | {"station", "system", "app", "portal", "workstation", "laptop", "scanner", "company", "active"}
+    | {"directory", "file", "secure", "chat", "on", "wheels", "it"}
+)
+
+
+def glossary_aliases(name: str, glossary: Glossary, *, other_names: Iterable[str] = ()) -> list[str]:
+    """The other terms of every glossary group that holds ``name`` or a distinctive part of it
+    ("pyxis" of "Pyxis MedStation", "wi fi" of "Staff Wi-Fi"); a part that is itself another
+    system's name (the "epic" of "Epic Haiku") or a general word does not count."""
+    name_words = words(name)
+    full = " ".join(name_words)
+    others = {" ".join(words(o)) for o in other_names} - {full}
+    parts = {
+        " ".join(name_words[i:j]) for i in range(len(name_words)) for j in range(i + 1, len(name_words) + 1)
+    }
+    parts = {
+        p for p in parts if p == full or (len(p) >= 3 and p not in GENERIC_NAME_WORDS and p not in others)
+    }
     found: list[str] = []
     for group in glossary.to_json():
-        if key in group:
-            found += [term for term in group if term != key and term not in found]
+        if parts & set(group):
+            found += [term for term in group if term != full and term not in found]
     return found
 
 
