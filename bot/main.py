@@ -32,6 +32,7 @@ from bot.http_guards import (
     SecurityHeaders,
 )
 from bot.interactions.recording import BackgroundRecorder, log_failure
+from bot.notices import api as notices_api
 from bot.request_guards import WebLimits
 from bot.tickets import api as tickets_api
 from bot.tickets.spool import pending_files
@@ -148,6 +149,7 @@ def create_app(
     app.include_router(web.router)
     app.include_router(slack_http.router)
     app.include_router(tickets_api.router)
+    app.include_router(notices_api.router)
 
     health = database_health(engine)
 
