@@ -30,6 +30,7 @@ from bot.notices.models import (
 )
 from bot.notices.queries import add_system, add_update, create_notice, get_notice, list_systems
 from bot.notices.registry import resolve_names
+from bot.notices.subscriptions import tell_subscribers
 
 MAX_TITLE = 200
 MAX_BODY = 8000
@@ -109,7 +110,8 @@ def update_notice(
     author: str = "",
 ) -> Notice:
     """Post an update: a new status (checked against the lifecycle), new words, the next update's
-    time, or (upgrades) a new window. The update is kept in the notice's history."""
+    time, or (upgrades) a new window. The update is kept in the notice's history. When the notice
+    ends, its subscribers' messages are queued in the same transaction."""
     notice = _get(session, notice_id)
     if notice.status in ENDED:
         raise BadTransitionError(
@@ -148,6 +150,8 @@ def update_notice(
     if notice.status in ENDED:
         notice.next_update_at = None
     add_update(session=session, notice=notice, status=notice.status, body=body.strip(), author=author, at=now)
+    if notice.status in ENDED:
+        tell_subscribers(session=session, notice=notice, now=now, note=body)
     active.changed()
     return notice
 
