@@ -9,7 +9,10 @@
   matched to the right notice. The matcher's constants were tuned on ``dev``; report ``test``.
 * latency: the matcher's extra time per question with 50 active notices (the 5 above plus 45 more on
   every system of the registry), p50 and p95 over every question, repeated; and what building the
-  matcher costs (once per change of the active notices).
+  matcher costs (once per change of the active notices). Then the whole extra step a question pays
+  in the conversation flow and ``itbot ask``: ``bot.notices.answers.outage_reply`` (cache check,
+  scrubbing, matching, building the reply) with the cache warm, on a SQLite database holding the 50
+  notices.
 
     .venv/bin/python benchmarks/notices.py [--split dev|test] [--show-errors]
 """
@@ -147,6 +150,49 @@ def latency(repeats: int = 30) -> dict[str, float]:
     }
 
 
+def reply_latency(repeats: int = 30) -> dict[str, float]:
+    """``outage_reply`` per question, the cache warm, 50 active notices in a SQLite database."""
+    import tempfile
+
+    from bot.config import Settings
+    from bot.core.models import Question
+    from bot.db import create_db_engine, init_db, session_factory
+    from bot.interactions.models import utcnow
+    from bot.notices.actions import NewNotice, open_notice
+    from bot.notices.answers import ActiveNoticesCache, outage_reply
+    from bot.notices.registry import ensure_seeded
+
+    with tempfile.TemporaryDirectory() as home:
+        settings = Settings.model_validate({"home": home, "kb": KB, "database_url": f"sqlite:///{home}/b.db"})
+        engine = create_db_engine(settings)
+        init_db(settings, engine=engine)
+        names = [s.name for s in seed_from_knowledge(KB)]
+        with session_factory(engine)() as session:
+            ensure_seeded(session=session, kb=KB)
+            for i in range(50):
+                name = names[i % len(names)]
+                new = NewNotice(
+                    kind=NoticeKind.OUTAGE,
+                    title=f"{name} problems",
+                    systems=[name],
+                    body=f"Some staff report {name} errors and slowness.",
+                )
+                open_notice(session=session, new=new, now=utcnow())
+            session.commit()
+            cache = ActiveNoticesCache(refresh_seconds=3600)
+            questions = [Question(text=q["text"], channel="web") for q in load_questions(None)]
+            outage_reply(session, questions[0], kb=KB, cache=cache)  # warm
+            times = []
+            for _ in range(repeats):
+                for question in questions:
+                    t0 = time.perf_counter()
+                    outage_reply(session, question, kb=KB, cache=cache)
+                    times.append((time.perf_counter() - t0) * 1000)
+        engine.dispose()
+    times.sort()
+    return {"p50 ms": statistics.median(times), "p95 ms": times[int(len(times) * 0.95)]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", choices=("dev", "test"), default="dev")
@@ -155,6 +201,7 @@ def main() -> None:
     command = "benchmarks/notices.py " + " ".join(sys.argv[1:])
     q = quality(args.split, args.show_errors)
     lat = latency()
+    full = reply_latency()
     print(f"$ .venv/bin/python {command.strip()}")
     print()
     print("| split | questions | should match | precision | recall |")
@@ -170,6 +217,10 @@ def main() -> None:
         f"| {lat['active notices']} | {lat['p50 ms']:.3f} ms | {lat['p95 ms']:.3f} ms "
         f"| {lat['build ms']:.1f} ms |"
     )
+    print()
+    print("| outage_reply, cache warm, 50 active notices | p50 | p95 |")
+    print("|---|---:|---:|")
+    print(f"| per question | {full['p50 ms']:.3f} ms | {full['p95 ms']:.3f} ms |")
 
 
 if __name__ == "__main__":
