@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from bot.channels import slack_http, status_page, web
+from bot.channels import slack_http, status_page, web, web_notices
 from bot.config import Settings
 from bot.conversations.memory import RecentConversations
 from bot.db import SessionFactory, create_db_engine, database_health, init_db, session_factory
@@ -151,6 +151,7 @@ def create_app(
     app.include_router(tickets_api.router)
     app.include_router(notices_api.router)
     app.include_router(status_page.router)
+    app.include_router(web_notices.router)
 
     health = database_health(engine)
 
