@@ -7,11 +7,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine
+from sqlalchemy import Engine, inspect
 from sqlmodel import Session, SQLModel
 
+from bot.config import Settings
+from bot.db import alembic_config
 from bot.notices.actions import NewNotice, add_registry_system, open_notice, resolve_notice, update_notice
 from bot.notices.errors import BadScheduleError, BadTransitionError, NoticeNotFoundError, UnknownSystemError
 from bot.notices.lifecycle import system_states
@@ -219,3 +222,17 @@ def test_a_person_subscribes_once_however_often_they_ask(seeded: Session) -> Non
     seeded.commit()
 
     assert [s.user for s in untold_subscribers(session=seeded, notice_id=notice_id)] == ["U1"]
+
+
+def test_the_notices_migration_goes_down_to_0005_and_up_again(
+    db_settings: Settings, db_engine: Engine
+) -> None:
+    def step(target: str, down: bool) -> set[str]:
+        with db_engine.begin() as connection:
+            config = alembic_config(db_settings)
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, target)
+        return set(inspect(db_engine).get_table_names())
+
+    assert not set(NOTICE_TABLES) & step("0005", down=True)
+    assert set(NOTICE_TABLES) <= step("head", down=False)
