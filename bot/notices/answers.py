@@ -46,6 +46,7 @@ class _Entry:
     matcher: NoticeMatcher | None
     loaded_at: float
     generation: int
+    fingerprint: object = None  # what the matcher was built from: unchanged, it is kept
 
 
 class ActiveNoticesCache:
@@ -75,21 +76,31 @@ class ActiveNoticesCache:
         with self._lock:
             generation = active.generation()
             try:
-                built = self._build(session, kb, now)
+                fresh = self._load(session, kb, now, entry)
             except SQLAlchemyError as exc:
                 log.warning("event=notices_unreadable error=%s", type(exc).__name__)
-                built = entry.matcher if entry is not None else None
                 session.rollback()
-            self._entries[key] = _Entry(built, moment, generation)
-            return built
+                fresh = _Entry(
+                    entry.matcher if entry else None, moment, generation, entry and entry.fingerprint
+                )
+            fresh.loaded_at, fresh.generation = moment, generation
+            self._entries[key] = fresh
+            return fresh.matcher
 
-    def _build(self, session: Session, kb: Path, now: datetime) -> NoticeMatcher | None:
+    def _load(self, session: Session, kb: Path, now: datetime, entry: _Entry | None) -> _Entry:
+        """Read the active notices; build a matcher only when they (or the registry, or the glossary)
+        changed since ``entry``'s: building one costs far more than reading them."""
         notices = [ActiveNotice.of(n) for n in list_notices(session=session, open_only=True)]
-        live = [n for n in notices if is_active(n, now)]
+        live = tuple(n for n in notices if is_active(n, now))
         if not live:
-            return None
-        systems = {s.name: list(s.aliases) for s in list_systems(session=session)}
-        return NoticeMatcher(live, systems, self._glossary(kb))
+            return _Entry(None, 0.0, 0, None)
+        systems = tuple((s.name, tuple(s.aliases)) for s in list_systems(session=session))
+        glossary = self._glossary(kb)
+        fingerprint = (live, systems, id(glossary))
+        if entry is not None and entry.fingerprint == fingerprint:
+            return _Entry(entry.matcher, 0.0, 0, fingerprint)
+        matcher = NoticeMatcher(live, {name: list(aliases) for name, aliases in systems}, glossary)
+        return _Entry(matcher, 0.0, 0, fingerprint)
 
     def _glossary(self, kb: Path) -> Glossary:
         path = kb / GLOSSARY_FILE

@@ -233,3 +233,17 @@ def test_itbot_ask_replies_outage_while_the_notice_is_active_and_not_after(
     assert during[0]["decision"] == "outage" and str(during[0]["notice"]["id"]) == notice_id
     assert during[1]["decision"] != "outage" and during[1]["notice"] is None
     assert all(r["decision"] != "outage" for r in after)
+
+
+def test_a_refresh_that_finds_nothing_changed_keeps_the_matcher(seeded: Session) -> None:
+    post_outage(seeded)
+    now = [0.0]
+    cache = ActiveNoticesCache(refresh_seconds=5, clock=lambda: now[0])
+    first = cache.matcher(seeded, kb=KB, now=utcnow())
+    now[0] = 6.0
+    kept = cache.matcher(seeded, kb=KB, now=utcnow())
+    post_outage(seeded, title="Citrix is slow")
+    rebuilt = cache.matcher(seeded, kb=KB, now=utcnow())
+
+    assert first is not None and kept is first
+    assert rebuilt is not None and rebuilt is not first and len(rebuilt.notices) == 2
