@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from bot.channels import slack_http, web
+from bot.channels import slack_http, status_page, web, web_notices
 from bot.config import Settings
 from bot.conversations.memory import RecentConversations
 from bot.db import SessionFactory, create_db_engine, database_health, init_db, session_factory
@@ -32,6 +32,7 @@ from bot.http_guards import (
     SecurityHeaders,
 )
 from bot.interactions.recording import BackgroundRecorder, log_failure
+from bot.notices import api as notices_api
 from bot.request_guards import WebLimits
 from bot.tickets import api as tickets_api
 from bot.tickets.spool import pending_files
@@ -148,6 +149,9 @@ def create_app(
     app.include_router(web.router)
     app.include_router(slack_http.router)
     app.include_router(tickets_api.router)
+    app.include_router(notices_api.router)
+    app.include_router(status_page.router)
+    app.include_router(web_notices.router)
 
     health = database_health(engine)
 

@@ -1,4 +1,4 @@
-"""The ``itbot`` command: index, ask, scrub, serve, worker.
+"""The ``itbot`` command: index, ask, scrub, serve, worker, tickets, notice, systems.
 
 The terminal is a channel like any other: parse the arguments, call the core, render the reply.
 Exit codes: 0 done, 1 a request failed, 2 set-up needed (no index, no knowledge folder).
@@ -7,13 +7,15 @@ Exit codes: 0 done, 1 a request failed, 2 set-up needed (no index, no knowledge 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.channels import cli_index, cli_run, cli_slack, cli_tickets
+from bot.channels import cli_index, cli_notices, cli_run, cli_slack, cli_tickets
 from bot.logging_setup import configure_logging
 
 # Each command imports what it needs when it runs: `itbot index` must start in a fraction of a
@@ -21,7 +23,7 @@ from bot.logging_setup import configure_logging
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.core.assistant import Assistant
-    from bot.core.models import Reply
+    from bot.core.models import Question, Reply
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -50,21 +52,38 @@ def _load_assistant(settings: Settings, err: TextIO) -> Assistant | None:
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
-    """Print what the bot would reply; with ``-`` read one question a line and answer each in order."""
-    from bot.core.errors import IndexNotReadyError
-    from bot.core.models import Question
+    """Print what the bot would reply; with ``-`` read one question a line and answer each in order.
 
+    A question about an active outage or upgrade notice gets the notice (``outage``); nothing is
+    written and nobody is subscribed."""
     assistant = _load_assistant(settings, err)
     if assistant is None:
         return EXIT_SETUP
+    with contextlib.ExitStack() as stack:
+        outage = _outage_lookup(settings, stack)
+        return _ask_each(assistant, outage, args, out, err, stdin)
+
+
+def _ask_each(
+    assistant: Assistant,
+    outage: Callable[[Question], Reply | None],
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    stdin: TextIO,
+) -> int:
+    from bot.core.errors import IndexNotReadyError
+    from bot.core.models import Question
+
     if args.text == ["-"]:
         questions: Sequence[str] = (line.rstrip("\n") for line in stdin)  # type: ignore[assignment]
     else:
         questions = [" ".join(args.text)]
     status = EXIT_OK
     for text in questions:
+        question = Question(text=text, channel="cli")
         try:
-            reply = assistant.ask(Question(text=text, channel="cli"))
+            reply = outage(question) or assistant.ask(question)
         except IndexNotReadyError as exc:
             print(f"itbot: {exc}", file=err)
             return EXIT_SETUP
@@ -74,6 +93,24 @@ def cmd_ask(settings: Settings, args: argparse.Namespace, out: TextIO, err: Text
         else:
             print(render_text(reply), file=out)
     return status
+
+
+def _outage_lookup(settings: Settings, stack: contextlib.ExitStack) -> Callable[[Question], Reply | None]:
+    """The outage check ``itbot ask`` runs before the assistant: reads the active notices, writes
+    nothing (no migration, no SQLite file made where there is none), and answers None for every
+    question when there is no database to read."""
+    from sqlalchemy.engine import make_url
+
+    from bot.db import create_db_engine, session_factory
+    from bot.notices.answers import outage_reply
+
+    url = make_url(settings.sqlalchemy_url)
+    if url.get_backend_name() == "sqlite" and (not url.database or not Path(url.database).exists()):
+        return lambda _question: None
+    engine = create_db_engine(settings)
+    stack.callback(engine.dispose)
+    session = stack.enter_context(session_factory(engine)())
+    return lambda question: outage_reply(session, question, kb=settings.kb)
 
 
 def cmd_scrub(
@@ -181,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_run.add_parser(sub)
     cli_slack.add_parser(sub)
     cli_tickets.add_parser(sub)
+    cli_notices.add_parser(sub)
     return parser
 
 
@@ -223,6 +261,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return cli_slack.run(settings, args, out, err)
     if args.command == "tickets":
         return cli_tickets.run(settings, args, out, err)
+    if args.command in ("notice", "systems"):
+        return cli_notices.run(settings, args, out, err)
     return EXIT_FAILED
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.channels.slack_blocks import (
     ACTION_CHOOSE_PREFIX,
     ACTION_FIXED,
+    ACTION_NOTIFY,
     ACTION_STUCK,
     decode_value,
     escape,
@@ -56,11 +57,13 @@ from bot.channels.slack_triage import TriageHandlers, register_triage
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow, last_user_text
 from bot.conversations.queries import claim_delivery
+from bot.core.errors import ItbotError
 from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
 from bot.deps import AssistantLike
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import log_failure
+from bot.notices.subscriptions import subscribe
 from bot.tickets.outbox import enqueue
 
 CHANNEL = "slack"
@@ -119,6 +122,7 @@ def build_slack_app(
     app.event("app_home_opened")(handlers.on_home_opened)
     app.action(ACTION_FIXED)(handlers.on_feedback)
     app.action(ACTION_STUCK)(handlers.on_feedback)
+    app.action(ACTION_NOTIFY)(handlers.on_notify)
     app.block_action({"action_id": CHOOSE_ACTION})(handlers.on_choose)
     app.command("/itbot")(handlers.on_command)
     register_triage(app, handlers.triage)
@@ -266,6 +270,41 @@ class SlackHandlers:
             self._respond(respond, outcome.reply)
         else:
             self.post_reply(channel, thread_ts, outcome.reply)
+
+    def on_notify(
+        self,
+        ack: Callable[..., None],
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Callable[..., Any],
+    ) -> None:
+        """ "Tell me when it's fixed" on an outage reply: add the person to the notice's subscribers
+        (their thread is where they will be told) and show it on the message; a notice that already
+        ended is said so to the person alone."""
+        ack()
+        user = str(body.get("user", {}).get("id", ""))
+        channel, message_ts, thread_ts = _container(body)
+        notice = str(decode_value(action.get("value")).get("n", ""))
+        reply_to = {"channel": channel, "thread_ts": thread_ts or message_ts, "user": user}
+        try:
+            with self.sessions() as session:
+                subscribe(
+                    session=session,
+                    notice_id=int(notice) if notice.isdigit() else -1,
+                    channel=CHANNEL,
+                    user=user,
+                    reply_to=reply_to,
+                )
+                session.commit()
+        except ItbotError as exc:
+            self._respond(respond, Reply(Decision.OUTAGE, exc.user_message))
+            return
+        except SQLAlchemyError as exc:
+            log_failure(log, "slack_notify_failed", exc, notice_id=notice or "-")
+            self._respond(respond, Reply(Decision.OUTAGE, "I couldn't note that just now. Please try again."))
+            return
+        log.info("event=notice_subscribed channel=slack notice_id=%s", notice)
+        self._mark_message(body, channel, message_ts, f":bell: <@{user}> will be told here when it's fixed.")
 
     def on_choose(
         self,

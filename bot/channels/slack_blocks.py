@@ -15,6 +15,7 @@ from bot.core.models import Citation, Decision, Reply
 
 ACTION_FIXED = "itbot_fixed"
 ACTION_STUCK = "itbot_stuck"
+ACTION_NOTIFY = "itbot_notify"
 ACTION_CHOOSE_PREFIX = "itbot_choose_"
 ACTION_TICKET_TAKE = "itbot_ticket_take"
 ACTION_TICKET_REPLY = "itbot_ticket_reply"
@@ -137,7 +138,8 @@ def reply_blocks(reply: Reply, base_url: str = "") -> list[dict[str, Any]]:
     """The Block Kit for a reply: its text, the cited article, and a button per action.
 
     ``fixed``/``stuck`` carry the interaction id; ``choose:<article>`` becomes a button titled with
-    that article's title, carrying the article id and the interaction id.
+    that article's title, carrying the article id and the interaction id; ``notify:<notice id>``
+    becomes "Tell me when it's fixed", carrying the notice id.
     """
     blocks = _sections(to_mrkdwn(reply.text, base_url))
     if reply.decision is Decision.ANSWER and reply.citations:
@@ -155,6 +157,9 @@ def reply_blocks(reply: Reply, base_url: str = "") -> list[dict[str, Any]]:
             buttons.append(_button("That fixed it", ACTION_FIXED, encode_value(i=interaction), "primary"))
         elif action == "stuck":
             buttons.append(_button("Still stuck", ACTION_STUCK, encode_value(i=interaction)))
+        elif action.startswith("notify:"):
+            value = encode_value(n=action.removeprefix("notify:"), i=interaction)
+            buttons.append(_button("Tell me when it's fixed", ACTION_NOTIFY, value, "primary"))
     if buttons:
         blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons})
     return blocks

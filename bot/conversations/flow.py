@@ -47,6 +47,7 @@ from bot.db import SessionFactory
 from bot.deps import AssistantLike
 from bot.interactions.models import utcnow
 from bot.interactions.recording import log_failure, record_reply
+from bot.notices.answers import outage_reply
 from bot.tickets.actions import add_requester_message
 from bot.tickets.details import gives_details
 from bot.tickets.errors import TicketError
@@ -77,6 +78,7 @@ log = logging.getLogger(__name__)
 # than this are another question.
 STREAM_MEMORY = timedelta(minutes=30)
 _LIVE_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
+_ANSWERING = (Decision.ANSWER, Decision.CLARIFY, Decision.OUTAGE)
 _TURN_OF_REASON = {
     NOT_IT_REASON: "not_it",
     "small talk": "small_talk",
@@ -168,7 +170,7 @@ class ConversationFlow:
                 reply_to=reply_to,
                 history=history_of(conversation, stream=stream),
             )
-            reply = self._ask(question)
+            reply = outage_reply(session, question, kb=self.settings.kb) or self._ask(question)
             language = language_named(reply.language)
             aside = ""
             if conversation is not None and pending:
@@ -407,14 +409,16 @@ def _with_note(reply: Reply, note: str) -> Reply:
 
 def _moves_on(reply: Reply, conversation: Conversation, text: str) -> bool:
     """True when ``text`` is about another matter than the one IT has or is about to get: not for
-    IT at all, or a question of its own, answered (or offered a choice) with an article the
+    IT at all, or a question of its own, answered by a notice or with an article (or a choice) the
     conversation has not been offered yet, that names none of the topics the person wrote about
     before ("any update on the pacs thing?" is about the PACS ticket)."""
     if reply.reason == NOT_IT_REASON:
         return True
-    if reply.reading != MessageKind.NEW or reply.decision not in (Decision.ANSWER, Decision.CLARIFY):
+    if reply.reading != MessageKind.NEW or reply.decision not in _ANSWERING:
         return False
-    if not reply.citations or reply.citations[0].article in _offered_at_all(conversation):
+    if reply.decision is not Decision.OUTAGE and (
+        not reply.citations or reply.citations[0].article in _offered_at_all(conversation)
+    ):
         return False
     earlier = " ".join(str(t.get("text") or "") for t in conversation.turns if t.get("role") == "user")
     return not topic_stems(text) & topic_stems(earlier)

@@ -63,14 +63,19 @@ class Citation:
 
 @dataclass(frozen=True)
 class NoticeRef:
-    """The outage or upgrade notice a reply is about."""
+    """The outage or upgrade notice a reply is about.
 
-    id: str
+    ``details`` holds the rest of the notice's JSON (kind, status, systems, body, next_update ...),
+    as the notices package spells it; the core passes it through without reading it.
+    """
+
+    id: int | str
     title: str
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The notice as the JSON contract spells it."""
-        return {"id": self.id, "title": self.title}
+        return {**self.details, "id": self.id, "title": self.title}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from sqlmodel import SQLModel
 # Imported for their side effect: each registers its tables on SQLModel.metadata.
 import bot.conversations.models
 import bot.interactions.models
+import bot.notices.models
 import bot.tickets.models
 import bot.tickets.outbox_models  # noqa: F401
 

@@ -270,6 +270,8 @@
             ask(title, id);
           });
           actions.appendChild(button);
+        } else if (action.startsWith("notify:")) {
+          actions.appendChild(notifyButton(Number(action.slice("notify:".length)), m, entry));
         }
       }
       if (actions.childElementCount > 0) m.appendChild(actions);
@@ -290,6 +292,31 @@
 
   function disableAll(container) {
     for (const button of container.querySelectorAll("button")) button.disabled = true;
+  }
+
+  // "Tell me when it's fixed" on an outage reply: IT's "fixed" message arrives in this conversation.
+  function notifyButton(notice, message, entry) {
+    const button = el("button", "notify", "Tell me when it's fixed");
+    button.type = "button";
+    button.dataset.action = "notify:" + notice;
+    button.addEventListener("click", async () => {
+      disableAll(button.parentElement);
+      button.setAttribute("aria-pressed", "true");
+      pressed(entry, button.dataset.action);
+      let text = "I couldn't note that just now. Please try again.";
+      try {
+        const { data } = await postJson("/api/notify", { notice, conversation: conversationId, user: userId });
+        if (data && typeof data.message === "string") text = data.message;
+      } catch (_e) {
+        // The person sees the sentence above.
+      }
+      message.appendChild(el("p", "followup", text));
+      if (entry) {
+        entry.followup = text;
+        saveTranscript();
+      }
+    });
+    return button;
   }
 
   function feedbackButton(label, helpful, reply, message, entry) {

@@ -14,6 +14,7 @@ import pytest
 from bot.channels.slack_blocks import (
     ACTION_CHOOSE_PREFIX,
     ACTION_FIXED,
+    ACTION_NOTIFY,
     ACTION_STUCK,
     ACTIONS_BLOCK_ID,
     MAX_BUTTON_TEXT,
@@ -294,6 +295,17 @@ def test_an_answer_offers_fixed_and_stuck_buttons_carrying_the_interaction() -> 
     assert (stuck["action_id"], stuck["text"]["text"]) == (ACTION_STUCK, "Still stuck")
     assert decode_value(fixed["value"]) == {"i": "int-42"}
     assert decode_value(stuck["value"]) == {"i": "int-42"}
+
+
+def test_an_outage_reply_offers_tell_me_when_its_fixed_carrying_the_notice() -> None:
+    outage = Reply(
+        Decision.OUTAGE, "**Known issue:** Epic is slow.", actions=("notify:7",), interaction_id="int-9"
+    )
+
+    [notify] = buttons(reply_blocks(outage))
+
+    assert (notify["action_id"], notify["text"]["text"]) == (ACTION_NOTIFY, "Tell me when it's fixed")
+    assert decode_value(notify["value"]) == {"n": "7", "i": "int-9"}
 
 
 def test_a_reply_without_an_interaction_id_still_has_decodable_buttons() -> None:
