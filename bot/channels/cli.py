@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from bot.channels import cli_index, cli_run, cli_slack, cli_tickets
+from bot.channels import cli_index, cli_run, cli_slack, cli_tickets, cli_users
 from bot.logging_setup import configure_logging
 
 # Each command imports what it needs when it runs: `itbot index` must start in a fraction of a
@@ -181,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_run.add_parser(sub)
     cli_slack.add_parser(sub)
     cli_tickets.add_parser(sub)
+    cli_users.add_parser(sub)
     return parser
 
 
@@ -223,6 +224,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return cli_slack.run(settings, args, out, err)
     if args.command == "tickets":
         return cli_tickets.run(settings, args, out, err)
+    if args.command == "users":
+        return cli_users.run(settings, args, out, err, sys.stdin)
     return EXIT_FAILED
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import func, insert
+from sqlalchemy import case, func, insert
 from sqlmodel import Session, col, select
 
 from bot.interactions.models import Feedback, Interaction, InteractionCreate, utcnow
@@ -68,3 +68,20 @@ def count_by_decision(*, session: Session) -> dict[str, int]:
     """How many interactions there are per decision (decisions never taken are absent)."""
     statement = select(Interaction.decision, func.count()).group_by(Interaction.decision)
     return {decision: count for decision, count in session.exec(statement).all()}
+
+
+def article_use(*, session: Session) -> dict[str, tuple[int, int, int]]:
+    """Per article id: how many answers cited it first, and how many of those people marked
+    "That fixed it" and "Still stuck" (articles never cited first are absent)."""
+    helpful = func.sum(case((col(Interaction.feedback) == Feedback.HELPFUL, 1), else_=0))
+    unhelpful = func.sum(case((col(Interaction.feedback) == Feedback.UNHELPFUL, 1), else_=0))
+    statement = (
+        select(Interaction.top_article, func.count(), helpful, unhelpful)
+        .where(col(Interaction.top_article).is_not(None))
+        .where(Interaction.decision == "answer")
+        .group_by(Interaction.top_article)
+    )
+    return {
+        str(article): (int(cited), int(fixed or 0), int(stuck or 0))
+        for article, cited, fixed, stuck in session.exec(statement).all()
+    }
