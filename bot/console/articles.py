@@ -157,7 +157,7 @@ async def save_article(
         shown = {
             "line": problem.line,
             "message": problem.message,
-            "body_line": problem.line - draft.front_lines + 1 if problem.line >= draft.front_lines else None,
+            "body_line": problem.line - draft.front_lines if problem.line > draft.front_lines else None,
         }
         return _editor(request, signed, article_id, draft, base, problem=shown, status_code=422)
     try:
