@@ -195,6 +195,15 @@ class Settings(BaseSettings):
     console_logins_per_minute_per_account: int = Field(
         default=10, ge=0, description="Console sign-in attempts at one account name a minute (0: no limit)."
     )
+    console_gap_similarity: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description=(
+            "How similar (cosine of the index's embeddings) an unanswered question must be to a topic on "
+            "/console/gaps to join it; 0.6 keeps paraphrases together with all-MiniLM-L6-v2."
+        ),
+    )
     api_docs: bool = Field(
         default=False, description="Serve /openapi.json and /docs (off: the API's shape is not published)."
     )

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from bot.config import Settings
-from bot.console import articles, routes
+from bot.console import articles, gaps_page, routes
 from bot.console.auth import LOGIN_PATH, ConsoleRefused, SignInRequired, wants_json
 from bot.console.pages import page
 from bot.console.signin import SignInLimits
@@ -20,6 +20,7 @@ def add_console(app: FastAPI, settings: Settings) -> None:
     app.state.console_sign_in_limits = SignInLimits.from_settings(settings)
     app.include_router(routes.router)
     app.include_router(articles.router)
+    app.include_router(gaps_page.router)
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(_request: Request, exc: SignInRequired) -> Response:

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
@@ -81,6 +81,7 @@ def _editor(
         "saved": None,
         "tried": None,
         "question": "",
+        "asked": [],
     }
     status = int(extra.pop("status_code", 200))
     context.update(extra)
@@ -91,18 +92,36 @@ def _not_here(request: Request, signed: Signed, reason: str) -> Response:
     return page(request, "refused.html", signed, {"reason": reason}, status_code=404)
 
 
+def new_draft(title: str) -> Draft:
+    """The draft a new article starts from: its title, and the headings articles use."""
+    title = " ".join(title.split())[:200]
+    heading = title or "New article"
+    return Draft(
+        fields={name: title if name == "title" else "" for name in FIELDS},
+        body=f"# {heading}\n\n## Fix it\n\n1. \n",
+    )
+
+
 @router.get("/console/articles/{article_id:path}")
-def edit_page(request: Request, article_id: str, signed: ViewerDep, settings: SettingsDep) -> Response:
-    """The editor for one article (a new, empty one when the file does not exist yet)."""
+def edit_page(
+    request: Request,
+    article_id: str,
+    signed: ViewerDep,
+    settings: SettingsDep,
+    title: str = "",
+    asked: Annotated[list[str] | None, Query(max_length=5)] = None,
+) -> Response:
+    """The editor for one article; when the file does not exist yet, a new draft titled ``title``,
+    shown beside the questions staff ``asked`` (from the gaps page)."""
     try:
         path = article_path(settings.kb, article_id)
         if path.exists():
             draft, base = read_draft(path, settings.kb, max_bytes=settings.max_article_bytes)
         else:
-            draft, base = Draft(fields={name: "" for name in FIELDS}, body=""), ""
+            draft, base = new_draft(title), ""
     except (OutsideKnowledge, ArticleError) as error:
         return _not_here(request, signed, f"No article can be edited there: {error}")
-    return _editor(request, signed, article_id, draft, base)
+    return _editor(request, signed, article_id, draft, base, asked=[a[:300] for a in asked or []])
 
 
 @router.post("/console/articles/{article_id:path}")

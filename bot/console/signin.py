@@ -21,6 +21,7 @@ from bot.console.queries import (
     FAILED_SIGN_IN,
     count_failures_since,
     create_session,
+    delete_expired_sessions,
     get_user_by_name,
     last_event_at,
     normal_name,
@@ -108,6 +109,7 @@ def sign_in(
         return SignInResult(Outcome.REFUSED)
     if needs_rehash(user.password_hash):
         update_user(session=session, user=user, password_hash=hash_password(password))
+    delete_expired_sessions(session=session)  # a sign-in is rare enough to tidy up on
     lifetime = timedelta(hours=settings.console_session_hours)
     token, row = create_session(session=session, user=user, lifetime=lifetime, address=address)
     record_event(session=session, actor=user.name, action=SIGNED_IN, target=user.name, address=address)

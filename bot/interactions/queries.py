@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import case, func, insert
+from sqlalchemy import case, func, insert, or_
 from sqlmodel import Session, col, select
 
 from bot.interactions.models import Feedback, Interaction, InteractionCreate, utcnow
@@ -85,3 +86,21 @@ def article_use(*, session: Session) -> dict[str, tuple[int, int, int]]:
         str(article): (int(cited), int(fixed or 0), int(stuck or 0))
         for article, cited, fixed, stuck in session.exec(statement).all()
     }
+
+
+def list_unanswered(*, session: Session, since: datetime, limit: int) -> list[Interaction]:
+    """The newest ``limit`` interactions since ``since`` that the bot did not settle: escalated,
+    offered choices, or answered and then marked "Still stuck"; newest first."""
+    statement = (
+        select(Interaction)
+        .where(col(Interaction.created_at) >= since)
+        .where(
+            or_(
+                col(Interaction.decision).in_(("escalate", "clarify")),
+                col(Interaction.feedback) == Feedback.UNHELPFUL,
+            )
+        )
+        .order_by(col(Interaction.created_at).desc(), col(Interaction.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(statement).all())

@@ -14,6 +14,8 @@ import httpx
 import pytest
 
 from bot.config import Settings
+from bot.interactions.models import InteractionCreate
+from bot.interactions.queries import create_interaction, record_feedback
 from bot.main import create_app
 from tests.console_client import add_user, article_file, console_settings, indexed_assistant, signed_in
 from tests.databases import sqlite_settings
@@ -34,7 +36,7 @@ class Console:
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[Console]:
     """The app with the real assistant over the indexed tiny knowledge folder; a viewer, a curator."""
-    settings = console_settings(sqlite_settings(tmp_path))
+    settings = console_settings(sqlite_settings(tmp_path), console_gap_similarity=0.2)
     assistant = indexed_assistant(settings)
     app = create_app(settings, assistant=assistant)
     add_user(settings, "cora", "curator")
@@ -184,3 +186,76 @@ def test_a_viewer_reads_the_article_but_gets_no_form(console: Console) -> None:
         page = client.get(f"/console/articles/{ARTICLE}")
     assert page.status_code == 200 and "Office printer shows offline" in page.text
     assert 'id="edit-form"' not in page.text
+
+
+def _record(console: Console, text: str, who: str, decision: str, *, stuck: bool = False) -> None:
+    with console.server.app.state.sessions() as session:
+        row = create_interaction(
+            session=session,
+            data=InteractionCreate(channel="web", user_id=who, question=text, decision=decision),
+        )
+        if stuck:
+            record_feedback(session=session, interaction_id=row.id, helpful=False)
+
+
+def test_gaps_group_unsettled_questions_and_open_a_prefilled_draft_that_the_bot_then_answers(
+    console: Console,
+) -> None:
+    _record(console, "pager app crashes on my phone", "u1", "escalate")
+    _record(console, "the pager app keeps crashing", "u2", "clarify")
+    _record(console, "pager app crashed again on phone", "u3", "answer", stuck=True)
+    _record(console, "fax machine keeps jamming", "u4", "escalate")
+    _record(console, "citrix frozen on the wow", "u5", "answer")  # settled: not a gap
+    with signed_in(console.server.url, "vic") as (client, _csrf):
+        seen = client.get("/console/gaps").text
+    assert "Write an article" not in seen
+    with signed_in(console.server.url, "cora") as (client, csrf):
+        page = client.get("/console/gaps").text
+        groups = page.split('<li class="gap">')[1:]
+        assert "3 people" in groups[0] and "pager app crashes on my phone" in groups[0]
+        assert "1 escalate, 1 clarify, 1 stuck" in groups[0]
+        assert "fax machine keeps jamming" in groups[1] and "citrix" not in page
+        draft = client.get(
+            "/console/articles/drafts/pager-app-crashes-on-my-phone",
+            params={"title": "pager app crashes on my phone", "asked": ["the pager app keeps crashing"]},
+        )
+        assert draft.status_code == 200 and "Staff asked:" in draft.text
+        form = form_of(draft.text)
+        assert form["title"] == "pager app crashes on my phone" and form["base"] == ""
+        form["title"] = "The pager app crashes"
+        form["body"] = (
+            "# The pager app crashes\n\n## Fix it\n\n1. Update the pager app from the company portal.\n"
+        )
+        saved = client.post("/console/articles/drafts/pager-app-crashes-on-my-phone", data=form)
+        assert saved.status_code == 200, saved.text
+        tried = client.post(
+            "/console/try",
+            data={
+                "csrf_token": csrf,
+                "article_id": "drafts/pager-app-crashes-on-my-phone",
+                "question": "pager app crashes",
+            },
+        )
+    assert (console.settings.kb / "drafts" / "pager-app-crashes-on-my-phone.md").exists()
+    assert "Update the pager app from the company portal" in tried.text.split('id="tried-text"')[1]
+
+
+def test_the_list_counts_answers_citing_each_article_and_their_fixed_rate(console: Console) -> None:
+    for who, helpful in (("u1", True), ("u2", True), ("u3", False), ("u4", None)):
+        with console.server.app.state.sessions() as session:
+            row = create_interaction(
+                session=session,
+                data=InteractionCreate(
+                    channel="web",
+                    user_id=who,
+                    question="printer offline",
+                    decision="answer",
+                    top_article=ARTICLE,
+                ),
+            )
+            if helpful is not None:
+                record_feedback(session=session, interaction_id=row.id, helpful=helpful)
+    with signed_in(console.server.url, "vic") as (client, _csrf):
+        page = client.get("/console/articles").text
+    line = page.split(f'href="/console/articles/{ARTICLE}"')[1].split("</tr>")[0]
+    assert re.findall(r"<td>([^<]*)</td>", line)[-2:] == ["4", "67% of 3"]

@@ -171,6 +171,7 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(console
 # Each role's forbidden routes: (method, path, least role that may).
 GUARDED = [
     ("GET", "/console/articles", "viewer"),
+    ("GET", "/console/gaps", "viewer"),
     ("POST", "/console/preview", "curator"),
     ("POST", "/console/try", "curator"),
     ("POST", "/console/articles/printing/office-printer-offline", "curator"),
