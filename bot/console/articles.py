@@ -31,20 +31,24 @@ from bot.console.knowledge import (
     ordered_rows,
     read_draft,
     save_text,
+    saving,
 )
 from bot.console.pages import page
 from bot.console.queries import record_event
 from bot.console.reindex import reindex
 from bot.console.roles import Role
+from bot.core.errors import ItbotError
 from bot.core.models import Question, Reply
 from bot.deps import AssistantDep, SessionDep, SettingsDep
 from bot.interactions.queries import article_use
+from bot.interactions.recording import log_failure
 from indexer.articles import ArticleError, KnowledgeFolderError
 
 log = logging.getLogger(__name__)
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 CHANNEL = "console"
 MAX_BODY_CHARS = 60_000
+SAVE_LOCK = "console-save.lock"  # in ITBOT_HOME, not in the knowledge folder (often a git checkout)
 
 
 class PreviewInput(BaseModel):
@@ -180,7 +184,10 @@ async def save_article(
         }
         return _editor(request, signed, article_id, draft, base, problem=shown, status_code=422)
     try:
-        result = save_text(path, settings.kb, text, base_digest=base, max_bytes=settings.max_article_bytes)
+        with saving(settings.home / SAVE_LOCK):
+            result = save_text(
+                path, settings.kb, text, base_digest=base, max_bytes=settings.max_article_bytes
+            )
     except OutsideKnowledge as error:
         return _not_here(request, signed, f"No article can be saved there: {error}")
     if isinstance(result, Stale):
@@ -200,8 +207,12 @@ async def save_article(
         detail=f"sha256 {base or 'new'} -> {result}",
         address=signed.address,
     )
-    done = await run_in_threadpool(reindex, settings, assistant)
-    saved = {"problems": done.problems, "swapped": done.swapped, "seconds": done.seconds}
+    try:
+        done = await run_in_threadpool(reindex, settings, assistant)
+    except Exception as exc:  # the file is saved; the curator must learn the index is not
+        log_failure(log, "console_reindex_failed", exc)
+        return _editor(request, signed, article_id, draft, result, saved={"failed": True}, status_code=500)
+    saved = {"problems": done.problems, "swapped": done.swapped, "seconds": done.seconds, "failed": False}
     return _editor(request, signed, article_id, draft, result, saved=saved)
 
 
@@ -230,10 +241,17 @@ async def try_question(
 ) -> Response:
     """Ask the live assistant ``question`` (nothing recorded) and show its decision and citations
     beside the article ``article_id``."""
-    reply = await run_in_threadpool(assistant.ask, Question(text=question, channel=CHANNEL, user=signed.name))
+    try:
+        asked = await run_in_threadpool(
+            assistant.ask, Question(text=question, channel=CHANNEL, user=signed.name)
+        )
+        tried = _tried(asked)
+    except ItbotError as error:
+        log.warning("event=console_try_failed code=%s", error.code)
+        tried = {"decision": "error", "html": render_markdown(error.user_message), "citations": []}
     try:
         path = article_path(settings.kb, article_id)
         draft, base = read_draft(path, settings.kb, max_bytes=settings.max_article_bytes)
     except (OutsideKnowledge, ArticleError) as error:
         return _not_here(request, signed, f"No article there: {error}")
-    return _editor(request, signed, article_id, draft, base, tried=_tried(reply), question=question)
+    return _editor(request, signed, article_id, draft, base, tried=tried, question=question)

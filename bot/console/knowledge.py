@@ -4,7 +4,8 @@ Saving is confined to the knowledge folder: an article id that names a path outs
 an absolute path, a hidden folder, a link leading out) is refused before anything is read or
 written. A save names the SHA-256 of the file as the curator's form showed it; when the file has
 changed since, nothing is written and the caller gets the current text to show as a diff. The
-file is replaced atomically (a temporary file in the same folder, then ``os.replace``).
+file is replaced atomically (a temporary file in the same folder, then ``os.replace``); callers hold
+``saving`` around the check and the write, so two curators saving at once cannot both pass it.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import fcntl
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,3 +252,16 @@ def save_text(path: Path, kb: Path, text: str, *, base_digest: str, max_bytes: i
             os.unlink(temporary)
         raise
     return digest(data)
+
+
+@contextlib.contextmanager
+def saving(lock_file: Path) -> Iterator[None]:
+    """Hold the exclusive lock of saves (``flock`` on ``lock_file``, made if missing) for the block:
+    the stale check and the write of one save happen before any other's, across server processes."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_file, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

@@ -19,7 +19,9 @@ from bot.interactions.queries import create_interaction, record_feedback
 from bot.main import create_app
 from tests.console_client import add_user, article_file, console_settings, indexed_assistant, signed_in
 from tests.databases import sqlite_settings
+from tests.fakes.assistant import FakeAssistant
 from tests.live_server import LiveServer, serve
+from tests.tiny_kb import write_tiny_kb
 
 ARTICLE = "printing/office-printer-offline"
 QUESTION = "the fax machine on the ward keeps jamming"
@@ -259,3 +261,17 @@ def test_the_list_counts_answers_citing_each_article_and_their_fixed_rate(consol
         page = client.get("/console/articles").text
     line = page.split(f'href="/console/articles/{ARTICLE}"')[1].split("</tr>")[0]
     assert re.findall(r"<td>([^<]*)</td>", line)[-2:] == ["4", "67% of 3"]
+
+
+def test_a_save_whose_reindex_fails_says_so_and_keeps_the_file(tmp_path: Path) -> None:
+    settings = console_settings(sqlite_settings(tmp_path), model=str(tmp_path / "no-such-model"))
+    write_tiny_kb(settings.kb)
+    add_user(settings, "cora", "curator")
+    server_context = serve(create_app(settings, assistant=FakeAssistant()))
+    with server_context as server, signed_in(server.url, "cora") as (client, _csrf):
+        form = form_of(client.get(f"/console/articles/{ARTICLE}").text)
+        form["body"] += NEW_SECTION
+        answer = client.post(f"/console/articles/{ARTICLE}", data=form)
+    assert answer.status_code == 500
+    assert "Saved, but re-indexing failed" in answer.text
+    assert "lift out the jammed sheet" in article_file(settings, ARTICLE).read_text()
