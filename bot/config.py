@@ -168,6 +168,42 @@ class Settings(BaseSettings):
         ge=0,
         description="Tickets one client address may open from the web chat an hour (0: no limit).",
     )
+    console_cookie_secure: bool = Field(
+        default=True,
+        description=(
+            "Send the console's sign-in cookie only over HTTPS (Secure). Turn off only for development "
+            "at http://127.0.0.1, never on a server other people reach: the cookie would travel in clear."
+        ),
+    )
+    console_session_hours: float = Field(
+        default=8.0, gt=0, description="How long a console sign-in lasts before the password is asked again."
+    )
+    console_max_failed_logins: int = Field(
+        default=5, ge=1, description="Failed console sign-ins to one account within the window that lock it."
+    )
+    console_failure_window_minutes: float = Field(
+        default=15.0, gt=0, description="The window in which failed console sign-ins are counted."
+    )
+    console_lockout_minutes: float = Field(
+        default=15.0, gt=0, description="How long a console account stays locked after too many failures."
+    )
+    console_logins_per_minute_per_address: int = Field(
+        default=10,
+        ge=0,
+        description="Console sign-in attempts one client address may make a minute (0: no limit).",
+    )
+    console_logins_per_minute_per_account: int = Field(
+        default=10, ge=0, description="Console sign-in attempts at one account name a minute (0: no limit)."
+    )
+    console_gap_similarity: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description=(
+            "How similar (cosine of the index's embeddings) an unanswered question must be to a topic on "
+            "/console/gaps to join it; 0.6 keeps paraphrases together with all-MiniLM-L6-v2."
+        ),
+    )
     api_docs: bool = Field(
         default=False, description="Serve /openapi.json and /docs (off: the API's shape is not published)."
     )

@@ -21,6 +21,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from bot.channels import slack_http, status_page, web, web_notices
 from bot.config import Settings
+from bot.console.app import add_console
 from bot.conversations.memory import RecentConversations
 from bot.db import SessionFactory, create_db_engine, database_health, init_db, session_factory
 from bot.deps import AssistantLike
@@ -152,6 +153,7 @@ def create_app(
     app.include_router(notices_api.router)
     app.include_router(status_page.router)
     app.include_router(web_notices.router)
+    add_console(app, settings)
 
     health = database_health(engine)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.channels import cli_index, cli_notices, cli_run, cli_slack, cli_tickets
+from bot.channels import cli_index, cli_notices, cli_run, cli_slack, cli_tickets, cli_users
 from bot.logging_setup import configure_logging
 
 # Each command imports what it needs when it runs: `itbot index` must start in a fraction of a
@@ -219,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_slack.add_parser(sub)
     cli_tickets.add_parser(sub)
     cli_notices.add_parser(sub)
+    cli_users.add_parser(sub)
     return parser
 
 
@@ -263,6 +264,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return cli_tickets.run(settings, args, out, err)
     if args.command in ("notice", "systems"):
         return cli_notices.run(settings, args, out, err)
+    if args.command == "users":
+        return cli_users.run(settings, args, out, err, sys.stdin)
     return EXIT_FAILED
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import func, insert
+from sqlalchemy import case, func, insert, or_
 from sqlmodel import Session, col, select
 
 from bot.interactions.models import Feedback, Interaction, InteractionCreate, utcnow
@@ -68,3 +69,38 @@ def count_by_decision(*, session: Session) -> dict[str, int]:
     """How many interactions there are per decision (decisions never taken are absent)."""
     statement = select(Interaction.decision, func.count()).group_by(Interaction.decision)
     return {decision: count for decision, count in session.exec(statement).all()}
+
+
+def article_use(*, session: Session) -> dict[str, tuple[int, int, int]]:
+    """Per article id: how many answers cited it first, and how many of those people marked
+    "That fixed it" and "Still stuck" (articles never cited first are absent)."""
+    helpful = func.sum(case((col(Interaction.feedback) == Feedback.HELPFUL, 1), else_=0))
+    unhelpful = func.sum(case((col(Interaction.feedback) == Feedback.UNHELPFUL, 1), else_=0))
+    statement = (
+        select(Interaction.top_article, func.count(), helpful, unhelpful)
+        .where(col(Interaction.top_article).is_not(None))
+        .where(Interaction.decision == "answer")
+        .group_by(Interaction.top_article)
+    )
+    return {
+        str(article): (int(cited), int(fixed or 0), int(stuck or 0))
+        for article, cited, fixed, stuck in session.exec(statement).all()
+    }
+
+
+def list_unanswered(*, session: Session, since: datetime, limit: int) -> list[Interaction]:
+    """The newest ``limit`` interactions since ``since`` that the bot did not settle: escalated,
+    offered choices, or answered and then marked "Still stuck"; newest first."""
+    statement = (
+        select(Interaction)
+        .where(col(Interaction.created_at) >= since)
+        .where(
+            or_(
+                col(Interaction.decision).in_(("escalate", "clarify")),
+                col(Interaction.feedback) == Feedback.UNHELPFUL,
+            )
+        )
+        .order_by(col(Interaction.created_at).desc(), col(Interaction.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(statement).all())

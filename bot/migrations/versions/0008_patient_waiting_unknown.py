@@ -1,7 +1,7 @@
 """ticket: whether a patient is waiting may be unknown (NULL: nobody said)
 
-Revision ID: 0008_patient_waiting
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03
 
 Tickets opened before this revision keep the value they had: False there meant "no, or not said".
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_patient_waiting"
-down_revision: str | None = "0006"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

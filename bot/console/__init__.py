@@ -1,0 +1,1 @@
+"""The IT console: server-rendered pages under ``/console`` for curators, agents and admins."""

@@ -1,0 +1,37 @@
+"""``add_console(app)``: the console's routes, its state and its two answers to a refused request."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from bot.config import Settings
+from bot.console import articles, gaps_page, routes
+from bot.console.auth import LOGIN_PATH, ConsoleRefused, SignInRequired, wants_json
+from bot.console.pages import page
+from bot.console.signin import SignInLimits
+
+
+def add_console(app: FastAPI, settings: Settings) -> None:
+    """Serve the console under ``/console`` on ``app``: sign-in limits kept in ``app.state``, a request
+    without a session redirected to the sign-in page (JSON: 401), a refused one answered 403."""
+    app.state.console_sign_in_limits = SignInLimits.from_settings(settings)
+    app.include_router(routes.router)
+    app.include_router(articles.router)
+    app.include_router(gaps_page.router)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in_required(_request: Request, exc: SignInRequired) -> Response:
+        if exc.wants_json:
+            return JSONResponse(
+                {"error": "sign_in_required", "message": "Sign in to the console first."}, 401
+            )
+        return RedirectResponse(f"{LOGIN_PATH}?next={quote(exc.next_path, safe='/')}", status_code=303)
+
+    @app.exception_handler(ConsoleRefused)
+    async def refused(request: Request, exc: ConsoleRefused) -> Response:
+        if wants_json(request):
+            return JSONResponse({"error": "forbidden", "message": exc.reason}, 403)
+        return page(request, "refused.html", None, {"reason": exc.reason}, status_code=403)

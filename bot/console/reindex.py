@@ -1,0 +1,68 @@
+"""Re-index after a curator saves, and have the running assistant answer from the new build.
+
+One build at a time per process (a second save waits for the first build); ``build_index`` reuses
+every unchanged vector, so a save re-embeds only the chunks it changed. The encoder is the
+assistant's own query encoder when it has one (already loaded, the same model the build was made
+with), else one loaded the way ``itbot index`` loads it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.deps import AssistantLike
+from indexer.build import build_index
+from indexer.encoder import Encoder, load_encoder
+from indexer.models import ArticleProblem
+
+log = logging.getLogger(__name__)
+_BUILDING = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Reindexed:
+    """What one re-index did: the files left out (with file and line), and whether the assistant
+    swapped in the new build."""
+
+    problems: list[ArticleProblem]
+    swapped: bool
+    seconds: float
+
+
+def _encoder(settings: Settings, assistant: AssistantLike) -> Encoder:
+    own = getattr(assistant, "encoder", None)
+    if own is not None:
+        return own  # type: ignore[no-any-return]
+    return load_encoder(
+        settings.model,
+        cache_dir=settings.models_dir,
+        precision=settings.build_precision,
+        max_tokens=settings.max_tokens,
+    )
+
+
+def reindex(settings: Settings, assistant: AssistantLike) -> Reindexed:
+    """Build the index from ``settings.kb`` (incrementally) and ask ``assistant`` to load it now."""
+    started = time.perf_counter()
+    with _BUILDING:
+        report = build_index(
+            settings.kb,
+            settings.index_root,
+            _encoder(settings, assistant),
+            max_article_bytes=settings.max_article_bytes,
+        )
+        swapped = assistant.refresh()
+    seconds = time.perf_counter() - started
+    log.info(
+        "event=console_reindex embedded=%d reused=%d problems=%d swapped=%s seconds=%.2f",
+        report.manifest.embedded,
+        report.manifest.reused,
+        len(report.problems),
+        swapped,
+        seconds,
+    )
+    return Reindexed(problems=list(report.problems), swapped=swapped, seconds=seconds)
