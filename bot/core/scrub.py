@@ -98,6 +98,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.core.names import find_names
+
 __all__ = ["ScrubResult", "scrub", "scrub_text"]
 
 
@@ -137,6 +139,7 @@ def scrub(text: str) -> ScrubResult:
         for pattern, classify in _RULES:
             work = _replace(pattern, classify, work, counts, spans)
         work = _replace_names(work, counts, spans)
+        work = _replace_uncued_names(work, counts, spans)
         if counts.total() == found:
             break
     if spans is not None:
@@ -709,3 +712,20 @@ def _name_words(name: str) -> Iterator[str]:
                 and key not in _AMBIGUOUS_GIVEN_NAMES
             ):
                 yield word
+
+
+def _replace_uncued_names(text: str, counts: Counter[str], spans: _Spans | None) -> str:
+    """Replace the names that no cue word announces ("chart for Rosa Mendez", "Lopez, Maria")."""
+    found = find_names(text)
+    if not found:
+        return text
+    pieces: list[str] = []
+    done = 0
+    for start, end in found:
+        pieces += [text[done:start], "[NAME]"]
+        done = end
+    pieces.append(text[done:])
+    counts["NAME"] += len(found)
+    if spans is not None:
+        spans.edit([(start, end, len("[NAME]")) for start, end in found])
+    return "".join(pieces)
