@@ -5,9 +5,11 @@ locales, among them Hispanic, Polish, Vietnamese, Nigerian (Yoruba, Igbo, Hausa)
 Pakistani, Chinese (romanised), Irish, Arabic and East African ones. Faker is used only as a
 maintained, packaged list of names; nothing is generated and nothing is downloaded.
 
-Which names are also ordinary English words ("Long", "Page", "Smith", "Young") comes from the
-web2 word list of the english-words package (MIT): a word the dictionary writes in lower case
-is a word as well as a name, and needs more evidence before the scrubber takes it for a name.
+Which words are English words comes from the web2 word list of the english-words package (MIT):
+a word the dictionary writes in lower case is a word, and a name that is one too ("Long",
+"Page", "Smith", "Young") needs more evidence before the scrubber takes it for a name; a
+capitalised word that is neither English nor in the lists ("Raghunathan") is a name only beside
+one that is.
 
 Everything is keyed by :func:`fold`: lower case, accents removed ("Núñez" -> "nunez",
 "Nguyễn" -> "nguyen"), so that a name typed without its accents is still found.
@@ -30,7 +32,10 @@ _UNDECOMPOSED = str.maketrans({"đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "ø":
                                "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ı": "i", "’": "'"})
 _ASCII_NAME = re.compile(r"[a-z][a-z']*[a-z]")
 _SEPARATORS = re.compile(r"[\s\-]+")
-_ATTRIBUTE = re.compile(r"(first|last)_(?:romanized_)?names(?:_\w+)?")
+# "first_names", "first_names_female", "last_romanized_names", pl_PL's "male_last_names"...
+_ATTRIBUTE = re.compile(r"(?:\w+_)?(first|middle|last)_(?:romanized_)?names(?:_\w+)?")
+# Endings web2 leaves out: it lists "bridge", not "bridges"; "bake", not "baked" or "baking".
+_ENDINGS = ("s", "es", "ed", "d", "ing", "er", "ers")
 
 
 def fold(word: str) -> str:
@@ -43,24 +48,32 @@ def fold(word: str) -> str:
 
 @dataclass(frozen=True)
 class NameLists:
-    """Folded first names, folded surnames, and those of them that are also English words."""
+    """Folded first names, folded surnames, and the English words (in lower case)."""
 
     first: frozenset[str]
     last: frozenset[str]
-    words: frozenset[str]
+    dictionary: frozenset[str]
+
+    def english(self, key: str) -> bool:
+        """True when the folded ``key`` is an English word, plural and -ed/-ing forms included."""
+        if key in self.dictionary:
+            return True
+        return any(
+            key.endswith(ending) and key[: -len(ending)] in self.dictionary
+            for ending in _ENDINGS
+            if len(key) > len(ending) + 2
+        )
 
 
 @functools.cache
 def name_lists() -> NameLists:
     """The lists, read on first use (about a third of a second) and kept for the process."""
-    raw: dict[str, set[str]] = {"first": set(), "last": set()}
+    raw: dict[str, set[str]] = {"first": set(), "middle": set(), "last": set()}
     for kind, entries in _faker_names():
         raw[kind].update(entries)
-    first = {key for entry in raw["first"] for key in _keys(entry)}
+    first = {key for entry in raw["first"] | raw["middle"] for key in _keys(entry)}
     last = {key for entry in raw["last"] for key in _keys(entry)}
-    names = first | last
-    words = _lowercase_words() & names
-    return NameLists(first=frozenset(first), last=frozenset(last), words=frozenset(words))
+    return NameLists(first=frozenset(first), last=frozenset(last), dictionary=frozenset(_lowercase_words()))
 
 
 def _keys(name: str) -> Iterator[str]:

@@ -23,40 +23,58 @@ words ("Will", "May", "Grace", "Hope") count only right before a surname. A run 
 
 from __future__ import annotations
 
+import functools
 import re
-from itertools import pairwise
 from dataclasses import dataclass
+from itertools import pairwise
 
-from bot.core.name_lists import NameLists, fold, name_lists
-from bot.core.name_vocabulary import AMBIGUOUS_GIVEN_NAMES, PLACE_WORDS, TITLE_WORDS, is_kept_word
+from bot.core.name_lists import fold, name_lists
+from bot.core.name_vocabulary import (
+    AMBIGUOUS_GIVEN_NAMES,
+    PARTICLES,
+    PLACE_WORDS,
+    TITLE_WORDS,
+    is_kept_word,
+)
 
 __all__ = ["find_names"]
 
 _TOKEN = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*(?:['’]s?)?\.?")
 _GAP = re.compile(r"[ \t]{1,2}|[ \t]?,[ \t]{0,2}")
+_PARTS = re.compile(r"['’\-]")
+_VOWEL = re.compile(r"[aeiouy]")
+_TITLES = sorted({re.escape(word.rstrip(".")) for word in TITLE_WORDS}, key=len, reverse=True)
+_TITLE_BEFORE = re.compile(rf"(?<![^\W\d_])(?:{'|'.join(_TITLES)})\.?[ \t]{{0,2}}\Z", re.IGNORECASE)
+_WORD_AFTER = re.compile(r"[ \t]{1,2}([^\W\d_]+)")
 _MAX_RUN = 4
 
 
 @dataclass(frozen=True)
 class _Token:
+    """A word that may be part of a name, with what the lists and the message say about it."""
+
     start: int
     end: int  # the end of the word, an initial's period included, a possessive left out
-    key: str  # folded, without the possessive
-    capital: bool
-    initial: bool
+    capital: bool  # "Nowak" or "NOWAK"
+    shouted: bool  # "NOWAK"
+    initial: bool  # "J." or "J"
     possessive: bool
-    first: bool
-    last: bool
-    english: bool  # also an English word
-    kept: bool  # a system, place or IT word: never a name
+    first: bool  # in the lists of first names
+    last: bool  # in the lists of surnames
+    english: bool
     ambiguous: bool  # "Will", "Grace": a name only before a surname
+    particle: bool  # "van", "de": a name only between two name words
+    unknown: bool  # in no list and no dictionary ("Raghunathan"): a name only beside a listed one
+    key_length: int
 
     @property
     def listed(self) -> bool:
-        return (self.first or self.last) and not self.kept
+        """In a list of names (kept words never get this far)."""
+        return self.first or self.last
 
     @property
     def distinctive(self) -> bool:
+        """A listed name that is no English word and no common given name ("Mendez", not "Page")."""
         return self.listed and not self.english and not self.ambiguous
 
 
@@ -66,146 +84,153 @@ def find_names(text: str) -> list[tuple[int, int]]:
     Promises: spans are in order, do not overlap, and never cover a placeholder in brackets or a
     word of the packaged or site vocabulary; runs in time linear in ``len(text)``.
     """
-    lists = name_lists()
-    tokens = _tokens(text, lists)
+    tokens = _tokens(text)
     spans: list[tuple[int, int]] = []
     i = 0
     while i < len(tokens):
-        run = _run(text, tokens, i)
-        taken = _name_within(text, tokens, i, run)
+        n = _run(text, tokens, i)
+        taken = _name_within(text, tokens[i : i + n]) if n else None
         if taken is not None:
             spans.append(taken)
-        i += max(run, 1)
+        i += max(n, 1)
     return spans
 
 
-def _tokens(text: str, lists: NameLists) -> list[_Token]:
+@functools.lru_cache(maxsize=65536)
+def _lookup(key: str) -> tuple[bool, bool, bool]:
+    """(first name, surname, English word) for a folded word; a hyphenated one by its parts."""
+    lists = name_lists()
+    parts = [part for part in _PARTS.split(key) if part] if "-" in key or "'" in key else [key]
+    first = any(part in lists.first for part in parts) or key in lists.first
+    last = any(part in lists.last for part in parts) or key in lists.last
+    return first, last, all(lists.english(part) for part in parts)
+
+
+def _tokens(text: str) -> list[_Token]:
+    """The words of ``text`` that may be part of a name; any other word breaks a run by its gap."""
     tokens: list[_Token] = []
     for match in _TOKEN.finditer(text):
-        start, end = match.start(), match.end()
-        word = match.group()
-        if start > 0 and text[start - 1] == "[" and text.startswith("]", end):
+        start, word = match.start(), match.group()
+        if start > 0 and text[start - 1] == "[" and text.startswith("]", match.end()):
             continue  # a placeholder
         dotted = word.endswith(".")
         word = word.rstrip(".")
-        if not word:
-            continue
         possessive = len(word) > 2 and word[-2:].lower() in ("'s", "’s")
         bare = word[:-2] if possessive else word.rstrip("'’")
-        initial = len(bare) == 1 and bare.isupper() and (dotted or bare not in ("A", "I"))
-        # A possessive stays outside the name: "[NAME]'s MRI".
-        end = start + len(bare) + (1 if initial and dotted else 0)
+        if not bare or (len(bare) == 1 and not bare.isupper()):
+            continue
+        initial = len(bare) == 1 and (dotted or bare not in ("A", "I"))
+        if len(bare) == 1 and not initial:
+            continue
         key = fold(bare)
-        parts = [part for part in re.split(r"['’\-]", key) if part] if "-" in key else [key]
-        first = any(part in lists.first for part in parts)
-        last = any(part in lists.last for part in parts)
-        english = all(part in lists.words for part in parts)
-        kept = any(is_kept_word(part) for part in parts) or is_kept_word(key)
-        tokens.append(
-            _Token(
-                start=start,
-                end=end,
-                key=key,
-                capital=bare[0].isupper(),
-                initial=initial,
-                possessive=possessive,
-                first=first,
-                last=last,
-                english=english,
-                kept=kept and not initial,
-                ambiguous=key in AMBIGUOUS_GIVEN_NAMES,
-            )
+        shouted = bare.isupper() and len(bare) >= 4
+        title = bare[0].isupper() and (bare[1:].islower() or not bare[1:].isalpha())
+        ambiguous = title and key in AMBIGUOUS_GIVEN_NAMES
+        kept = is_kept_word(key) or _kept_parts(key) or (shouted and "-" in bare)
+        if kept and not initial and not ambiguous:
+            continue  # a system, place or everyday word; "HOSP-BYOD" is a code
+        first, last, english = (False, False, False) if initial or kept else _lookup(key)
+        token = _Token(
+            start=start,
+            # A possessive stays outside the name: "[NAME]'s MRI".
+            end=start + len(bare) + (1 if initial and dotted else 0),
+            capital=title or shouted or initial,
+            shouted=shouted,
+            initial=initial,
+            possessive=possessive,
+            first=first,
+            last=last,
+            english=english,
+            ambiguous=ambiguous,
+            particle=key in PARTICLES,
+            unknown=(
+                not (first or last or english or initial)
+                and len(key) >= 3
+                and (title or bare.islower())
+                and _VOWEL.search(key) is not None
+            ),
+            key_length=len(key),
         )
+        if _candidate(token):
+            tokens.append(token)
     return tokens
 
 
+def _kept_parts(key: str) -> bool:
+    return ("-" in key or "'" in key) and any(is_kept_word(part) for part in _PARTS.split(key) if part)
+
+
 def _candidate(token: _Token) -> bool:
-    return token.initial or token.listed or (token.ambiguous and token.capital)
+    return (
+        token.initial
+        or token.listed
+        or token.unknown
+        or token.particle
+        or (token.ambiguous and token.capital)
+    )
 
 
 def _run(text: str, tokens: list[_Token], i: int) -> int:
     """How many tokens from ``i`` may form one name (0 when ``tokens[i]`` cannot start one)."""
-    if not _candidate(tokens[i]):
+    if tokens[i].particle:
         return 0
     n = 1
     commas = 0
     while i + n < len(tokens) and n < _MAX_RUN:
         before, token = tokens[i + n - 1], tokens[i + n]
         gap = _GAP.fullmatch(text, before.end, token.start)
-        if gap is None or before.possessive or not _candidate(token):
+        if gap is None or before.possessive:
             break
+        if token.unknown and token.capital != tokens[i].capital:
+            break  # a word in no list joins a name only in the same case ("Okafor acct")
         if "," in gap.group():
             # Only "Last, First": one comma, after one surname, before a first name or an initial.
-            if commas or n != 1 or not before.last or not (token.first or token.initial):
+            surname = before.last or (before.unknown and before.capital)
+            given = token.first or token.initial or (token.unknown and token.capital)
+            if commas or n != 1 or not surname or not given or token.particle:
                 break
             commas += 1
         n += 1
+    # "Nguyen Van" ends before "Van"; "Huong Le's" is a name to its last word.
+    while n > 1 and tokens[i + n - 1].particle and not tokens[i + n - 1].possessive:
+        n -= 1
     return n
 
 
-def _name_within(text: str, tokens: list[_Token], i: int, n: int) -> tuple[int, int] | None:
-    if n == 0:
-        return None
-    run = tokens[i : i + n]
-    if i > 0 and _is_title(text, tokens[i - 1], run[0]):
-        return None
-    after = tokens[i + n] if i + n < len(tokens) else None
-    if after is not None and after.key in PLACE_WORDS and _GAP.fullmatch(text, run[-1].end, after.start):
-        return None
-    words = [token for token in run if not token.initial]
-    # Trailing or leading ambiguous words without a surname beside them drop out of the run.
-    while words and words[-1].ambiguous and not words[-1].listed and len(words) > 1:
-        words.pop()
-    if not words:
-        return None
-    if _is_name(text, run, words):
-        begin = run[0] if run[0].initial else words[0]
-        end = max(words[-1].end, run[-1].end if run[-1].initial else 0)
-        return begin.start, end
+def _name_within(text: str, run: list[_Token]) -> tuple[int, int] | None:
+    if _TITLE_BEFORE.search(text, max(0, run[0].start - 12), run[0].start) is not None:
+        return None  # "Dr. Patel", "St. Mary's": staff and saints' hospitals
+    after = _WORD_AFTER.match(text, run[-1].end)
+    if after is not None and not run[-1].possessive and fold(after.group(1)) in PLACE_WORDS:
+        return None  # "Grace Hospital", "Long Beach clinic"
+    words = [token for token in run if not token.initial and not (token.particle and not token.possessive)]
+    if words and _is_name(text, run, words):
+        return run[0].start, run[-1].end
     return None
 
 
-def _is_title(text: str, previous: _Token, first: _Token) -> bool:
-    between = text[previous.end : first.start]
-    return fold(text[previous.start : previous.end]).rstrip(".") in {
-        word.rstrip(".") for word in TITLE_WORDS
-    } and between.strip() in ("", ".")
-
-
 def _is_name(text: str, run: list[_Token], words: list[_Token]) -> bool:
-    capital = all(word.capital for word in words)
     has_initial = any(token.initial for token in run)
     comma = any("," in text[a.end : b.start] for a, b in pairwise(run))
-    if len(words) >= 2:
-        head, tail = words[0], words[-1]
-        if any(word.ambiguous and not word.listed for word in words[1:]):
-            return False
-        if capital:
-            if head.ambiguous and not head.listed:
-                return tail.last and not tail.kept
-            ordered = (head.first and tail.last) or (comma and head.last)
-            return ordered or any(word.distinctive for word in words) or any(w.possessive for w in words)
-        if not all(word.listed for word in words):
-            return False
-        ordered = head.first or (comma and head.last)
-        return ordered and any(word.distinctive for word in words)
-    word = words[0]
-    if not word.listed:
+    head, tail = words[0], words[-1]
+    listed = [word for word in words if word.listed]
+    if any(word.ambiguous and not word.listed for word in words[1:]):
         return False
-    if word.capital:
-        if has_initial or word.possessive or word.distinctive:
-            return _shaped(text, word)
-        inside = not _starts_sentence(text, word.start)
-        return word.last and not word.ambiguous and inside and _shaped(text, word)
-    return word.possessive and word.distinctive and len(word.key) >= 3
-
-
-def _shaped(text: str, word: _Token) -> bool:
-    """A capitalised name is "Nowak" or "NOWAK" (four letters or more), not "iPad"-like."""
-    written = text[word.start : word.end]
-    return not written.isupper() or len(word.key) >= 4
-
-
-def _starts_sentence(text: str, at: int) -> bool:
-    before = text[max(0, at - 16) : at].rstrip()
-    return not before or before[-1] in ".!?:;>\"(-"
+    if all(word.capital for word in words):
+        if len(words) == 1:
+            if head.shouted:
+                return head.listed and (has_initial or head.possessive)  # "HOSP", "EPIC": acronyms
+            if head.unknown:
+                return has_initial
+            return head.listed and (has_initial or head.possessive or head.distinctive)
+        if head.ambiguous and not head.listed:
+            return (tail.last or tail.unknown) and not tail.ambiguous
+        if not listed:
+            return has_initial
+        ordered = (head.first and tail.last) or comma
+        evidence = has_initial or any(w.possessive or w.unknown or not w.english for w in words)
+        return ordered or evidence
+    if len(words) == 1:
+        return head.possessive and head.distinctive and head.key_length >= 3
+    # In lower case, any order ("tran thi mai"), but one word must be a name that is no English word.
+    return any(word.distinctive for word in words) and len(listed) * 2 >= len(words)
