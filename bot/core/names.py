@@ -17,8 +17,9 @@ enough evidence:
 A word is never a name when it is a system, product, unit, place or everyday IT word
 (:mod:`bot.core.name_vocabulary`, plus the site's vocabulary); given names that are common
 words ("Will", "May", "Grace", "Hope") count only right before a surname. A run right after
-"Dr", "St" or "Saint" (staff and saints' hospitals), or right before "Hospital", "Clinic",
-"West"... (a place), is kept. Placeholders such as ``[NAME]`` are never looked at.
+"Dr", "St" or "Saint" (staff and saints' hospitals), right before "from IT" (the IT agent the
+bot names when it relays a reply), or right before "Hospital", "Clinic", "West"... (a place),
+is kept. Placeholders such as ``[NAME]`` are never looked at.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ _PARTS = re.compile(r"['’\-]")
 _VOWEL = re.compile(r"[aeiouy]")
 _TITLES = sorted({re.escape(word.rstrip(".")) for word in TITLE_WORDS}, key=len, reverse=True)
 _TITLE_BEFORE = re.compile(rf"(?<![^\W\d_])(?:{'|'.join(_TITLES)})\.?[ \t]{{0,2}}\Z", re.IGNORECASE)
+_STAFF_AFTER = re.compile(r"[ \t]{1,2}(?:from|in)[ \t]IT\b")
 _WORD_AFTER = re.compile(r"[ \t]{1,2}([^\W\d_]+)")
 _MAX_RUN = 4
 
@@ -98,12 +100,19 @@ def find_names(text: str) -> list[tuple[int, int]]:
 
 @functools.lru_cache(maxsize=65536)
 def _lookup(key: str) -> tuple[bool, bool, bool]:
-    """(first name, surname, English word) for a folded word; a hyphenated one by its parts."""
+    """(first name, surname, English word) for a folded word.
+
+    A word with a hyphen or an apostrophe goes by its parts ("Ferndale-Ostrowski", "O'Connell"):
+    a name when one part is, an English word when one part is ("Idempotency-Key"), particles and
+    single letters aside.
+    """
     lists = name_lists()
-    parts = [part for part in _PARTS.split(key) if part] if "-" in key or "'" in key else [key]
-    first = any(part in lists.first for part in parts) or key in lists.first
-    last = any(part in lists.last for part in parts) or key in lists.last
-    return first, last, all(lists.english(part) for part in parts)
+    if "-" not in key and "'" not in key:
+        return key in lists.first, key in lists.last, lists.english(key)
+    parts = [part for part in _PARTS.split(key) if len(part) > 1 and part not in PARTICLES]
+    first = key in lists.first or any(part in lists.first for part in parts)
+    last = key in lists.last or any(part in lists.last for part in parts)
+    return first, last, any(lists.english(part) for part in parts)
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -200,6 +209,8 @@ def _run(text: str, tokens: list[_Token], i: int) -> int:
 def _name_within(text: str, run: list[_Token]) -> tuple[int, int] | None:
     if _TITLE_BEFORE.search(text, max(0, run[0].start - 12), run[0].start) is not None:
         return None  # "Dr. Patel", "St. Mary's": staff and saints' hospitals
+    if _STAFF_AFTER.match(text, run[-1].end) is not None:
+        return None  # "Dana from IT": the IT agent the bot names when it relays a reply
     after = _WORD_AFTER.match(text, run[-1].end)
     if after is not None and not run[-1].possessive and fold(after.group(1)) in PLACE_WORDS:
         return None  # "Grace Hospital", "Long Beach clinic"
