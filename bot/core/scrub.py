@@ -1,10 +1,11 @@
 """PHI scrubbing: replace patient identifiers in chat text with placeholders.
 
 Staff sometimes paste patient details into chat by mistake. Every message goes through
-:func:`scrub` before anything of it is stored, logged or forwarded. The scrubber is pure (no I/O,
-standard library only), never raises on any ``str``, runs in time linear in the input, and is
-idempotent: scrubbing scrubbed text changes nothing. Labels are kept and only the value is
-replaced ("MRN 00482913" -> "MRN [MRN]"), so a reader still knows what was there.
+:func:`scrub` before anything of it is stored, logged or forwarded. The scrubber is pure (no I/O
+once the lists of names it reads from installed packages are loaded, on first use), never raises
+on any ``str``, runs in time linear in the input, and is idempotent: scrubbing scrubbed text
+changes nothing. Labels are kept and only the value is replaced ("MRN 00482913" -> "MRN [MRN]"),
+so a reader still knows what was there.
 
 Rules match a normalised copy of the text, so that the ways an identifier can be disguised, on
 purpose or by a phone's keyboard, do not hide it: Unicode format characters (category Cf:
@@ -64,6 +65,17 @@ What is replaced, by placeholder:
   name by its period ("Mrs.Oberholtzer"). Once a cue has shown a word to be the patient's name,
   that word is replaced wherever else the message has it ("patient Reyes-Villalobos, also charted
   as Reyes Villalobos" -> "patient [NAME], also charted as [NAME]").
+  Names with no cue are replaced too (:mod:`bot.core.names`), from lists of first names and
+  surnames of many origins (Faker's person providers) and the message's own evidence:
+  "can't open the chart for Rosa Mendez", "Lopez, Maria", "Tomasz Nowak's MRI" (the possessive
+  stays: "[NAME]'s MRI"), "J. Kaminski", "Priya Raghunathan" (a word in no list beside one that
+  is), and in lower case "chart for rosa mendez" when one of the words is a name that is no
+  English word. A single capitalised word needs an initial, a possessive, or to be a name that is
+  no English word ("ask Nguyen"). Systems, products, units, places, languages and everyday IT
+  words (:mod:`bot.core.name_vocabulary`, plus a site's own words given with
+  :func:`bot.core.name_vocabulary.use_site_vocabulary`) are never names; "Will", "May", "Grace"
+  count only before a surname; a name after "Dr" or "St", before "from IT", or before "Hospital",
+  "Clinic", "West"... is kept.
 - ``[AGE]`` an age over 89 (HIPAA's Safe Harbor keeps younger ones): "a 94-year-old",
   "94 yo", "97 y/o", "aged 101", "age: 92". Younger ages are kept.
 - ``[URL]`` a web address that holds a patient's number or details: a path segment after
@@ -81,10 +93,15 @@ after "account" ("account ab12345 locked"), and long numbers right after an IT w
 "code", "exit", "hresult", "event", "kb", "build", "version", "port", "ticket", "incident", "inc",
 "request", "ritm", "task", "change", "chg", "asset", "serial", "sn", "tag", "ext", "extension"):
 "ticket 1234567" stays for IT to find.
-Doctors ("Dr. Patel") and staff are not patients and are kept.
+Doctors ("Dr. Patel") and the IT agent the bot names ("Dana from IT") are kept; other staff
+named without a cue ("Sarah from registration") go like any name, since nothing tells them from
+a patient.
 
-Known limits: a name with no cue before it ("John Carter's chart won't open", a nickname), a
-date written in words ("the third of July"), street addresses, towns and ZIP codes, and web
+Known limits: a name with no cue that the lists miss and nothing beside it gives away ("ask
+Oyelaran", a first name alone at the start of a sentence, "Priyanka"), a name that is also an
+English or everyday word on its own ("Singh in bed 8", "Sunny"), Vietnamese and Chinese names
+written with particles or month names ("nguyen van an", "Jun Huang"), a date
+written in words ("the third of July"), street addresses, towns and ZIP codes, and web
 addresses naming a person without a patient key ("/u/marisol") are not recognised. Device serials,
 IP addresses and other codes are kept on purpose; docs/phi-scrubbing.md gives the decision for each
 Safe Harbor category. Staff should still be told not to paste patient details.
