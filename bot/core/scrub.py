@@ -1,10 +1,11 @@
 """PHI scrubbing: replace patient identifiers in chat text with placeholders.
 
 Staff sometimes paste patient details into chat by mistake. Every message goes through
-:func:`scrub` before anything of it is stored, logged or forwarded. The scrubber is pure (no I/O,
-standard library only), never raises on any ``str``, runs in time linear in the input, and is
-idempotent: scrubbing scrubbed text changes nothing. Labels are kept and only the value is
-replaced ("MRN 00482913" -> "MRN [MRN]"), so a reader still knows what was there.
+:func:`scrub` before anything of it is stored, logged or forwarded. The scrubber is pure (no I/O
+once the lists of names it reads from installed packages are loaded, on first use), never raises
+on any ``str``, runs in time linear in the input, and is idempotent: scrubbing scrubbed text
+changes nothing. Labels are kept and only the value is replaced ("MRN 00482913" -> "MRN [MRN]"),
+so a reader still knows what was there.
 
 Rules match a normalised copy of the text, so that the ways an identifier can be disguised, on
 purpose or by a phone's keyboard, do not hide it: Unicode format characters (category Cf:
@@ -64,6 +65,17 @@ What is replaced, by placeholder:
   name by its period ("Mrs.Oberholtzer"). Once a cue has shown a word to be the patient's name,
   that word is replaced wherever else the message has it ("patient Reyes-Villalobos, also charted
   as Reyes Villalobos" -> "patient [NAME], also charted as [NAME]").
+  Names with no cue are replaced too (:mod:`bot.core.names`), from lists of first names and
+  surnames of many origins (Faker's person providers) and the message's own evidence:
+  "can't open the chart for Rosa Mendez", "Lopez, Maria", "Tomasz Nowak's MRI" (the possessive
+  stays: "[NAME]'s MRI"), "J. Kaminski", "Priya Raghunathan" (a word in no list beside one that
+  is), and in lower case "chart for rosa mendez" when one of the words is a name that is no
+  English word. A single capitalised word needs an initial, a possessive, or to be a name that is
+  no English word ("ask Nguyen"). Systems, products, units, places, languages and everyday IT
+  words (:mod:`bot.core.name_vocabulary`, plus a site's own words given with
+  :func:`bot.core.name_vocabulary.use_site_vocabulary`) are never names; "Will", "May", "Grace"
+  count only before a surname; a name after "Dr" or "St", before "from IT", or before "Hospital",
+  "Clinic", "West"... is kept.
 - ``[AGE]`` an age over 89 (HIPAA's Safe Harbor keeps younger ones): "a 94-year-old",
   "94 yo", "97 y/o", "aged 101", "age: 92". Younger ages are kept.
 - ``[URL]`` a web address that holds a patient's number or details: a path segment after
@@ -81,10 +93,15 @@ after "account" ("account ab12345 locked"), and long numbers right after an IT w
 "code", "exit", "hresult", "event", "kb", "build", "version", "port", "ticket", "incident", "inc",
 "request", "ritm", "task", "change", "chg", "asset", "serial", "sn", "tag", "ext", "extension"):
 "ticket 1234567" stays for IT to find.
-Doctors ("Dr. Patel") and staff are not patients and are kept.
+Doctors ("Dr. Patel") and the IT agent the bot names ("Dana from IT") are kept; other staff
+named without a cue ("Sarah from registration") go like any name, since nothing tells them from
+a patient.
 
-Known limits: a name with no cue before it ("John Carter's chart won't open", a nickname), a
-date written in words ("the third of July"), street addresses, towns and ZIP codes, and web
+Known limits: a name with no cue that the lists miss and nothing beside it gives away ("ask
+Oyelaran", a first name alone at the start of a sentence, "Priyanka"), a name that is also an
+English or everyday word on its own ("Singh in bed 8", "Sunny"), Vietnamese and Chinese names
+written with particles or month names ("nguyen van an", "Jun Huang"), a date
+written in words ("the third of July"), street addresses, towns and ZIP codes, and web
 addresses naming a person without a patient key ("/u/marisol") are not recognised. Device serials,
 IP addresses and other codes are kept on purpose; docs/phi-scrubbing.md gives the decision for each
 Safe Harbor category. Staff should still be told not to paste patient details.
@@ -97,6 +114,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Literal
+
+from bot.core.name_vocabulary import EVERYDAY_WORDS as _STOPWORDS
+from bot.core.names import find_names
 
 __all__ = ["ScrubResult", "scrub", "scrub_text"]
 
@@ -139,6 +159,8 @@ def scrub(text: str) -> ScrubResult:
         work = _replace_names(work, counts, spans)
         if counts.total() == found:
             break
+    # Names with no cue go last, once: what the rules replaced is no longer there to be mistaken.
+    work = _replace_uncued_names(work, counts, spans)
     if spans is not None:
         work = _restore(text, work, spans)
     return ScrubResult(text=work, counts=dict(counts))
@@ -514,66 +536,6 @@ _NAME_CUE = re.compile(
 _NAME_TOKEN = re.compile(rf"{_LETTER}{{1,40}}(?:['’\-]{_LETTER}{{1,40}}){{0,3}}(?!\w|['’\-]{_LETTER})")
 _NAME_GAP = re.compile(r"[ \t]{0,2},[ \t]{0,3}|[ \t]{1,3}")
 
-# Words that follow "patient"/"pt"/"Mr" in ordinary IT chat and are not names.
-_STOPWORDS = _words(
-    """
-    a an the and or but nor so yet if then than as at by for from in into of off on onto out over to
-    up upon with within without about above across after against along among around before behind
-    below beside between beyond during except inside near outside past since through till toward
-    towards under until via per i me my mine we us our you your he him his she her it its they them
-    their this that these those who whom whose which what where when why how all any both each either
-    neither every few many more most much other another some such no not only own same too very just
-    also still again already even ever never now here there today tonight tomorrow yesterday always
-    sometimes often soon later please thanks thank hi hello hey ok okay yes yeah yep nope one two three
-    is am are was were be been being has have had having do does did doing done can cannot cant can't
-    could couldn't couldnt will won't wont would wouldn't wouldnt shall should shouldn't must may might
-    need needs needed keeps keep kept gets get got getting says say said tells told asks asked asking
-    wants want wanted tried tries trying try seems seem seemed looks look looked shows show showed
-    showing appears appear appeared goes go went going comes come came coming makes make made sees
-    see saw uses use used using isn't isnt wasn't wasnt aren't arent doesn't doesnt didn't didnt don't
-    dont hasn't hasnt haven't havent log logs logged logging login logon logout signin sign signed
-    callback bag bags billing bill statement statements instructions handout handouts questionnaire
-    letter letters message messages messaging inbox chat feedback guest guests menu ordering pain score
-    scale weight height temp temperature bp interpreter interpreters language photo picture rounding
-    handoff hand hands requires required requested request requests font fonts size text type bold
-    states stated reports reported complains complained feels felt denies denied thinks thought
-    knows knew likes prefers speaks understands agrees declined declines sleeping eating resting
-    coding crashing returns returned back rm remote machine activity activities proxy proxies
-    signing click clicked print printed printing prints scan scanned scanning scans call calls called
-    calling page paged paging fell fall falls left leaving leave arrived arriving discharged
-    discharging admitted admitting transferred transferring moved moving refused refuses refusing
-    waiting wait waited ready received receiving lost missing stuck frozen broken locked unlocked
-    unable able wrong right correct new old same first last next previous current currently other
-    portal wristband wristbands band bands armband armbands bracelet label labels sticker stickers
-    printer printers scanner scanners monitor monitors monitoring screen screens computer computers
-    pc pcs laptop workstation wow cow cart carts pump pumps device devices tablet ipad iphone phone
-    phones email emails account accounts password passwords pin badge badges kiosk app apps
-    application system systems software network wifi internet vpn citrix epic cerner meditech
-    mychart pyxis omnicell bcma emr ehr emar mar adt pacs ris lis hl7 interface server record
-    records chart charts data info information list lists report reports form forms document
-    documents file files folder note notes order orders result results lab labs image images
-    imaging video camera tv television bed beds room rooms unit units floor floors ward wards door
-    doors bell light lights id ids mrn mrns dob fin csn number numbers name names identifier
-    identifiers barcode barcodes qr code codes ticket tickets issue issues problem problems error
-    errors access profile queue census board tracking tracker schedule scheduling registration
-    appointment appointments visit visits encounter encounters office word excel outlook teams
-    edge visio onenote sharepoint onedrive windows zoom webex hyperspace haiku canto rover dragon
-    care safety transport transportation family families visitor visitors meds medication
-    medications medicine drug drugs dose doses allergy allergies vitals vital signs education
-    summary discharge admission transfer arrival check checkin checkout intake diet food meal meals
-    bathroom restroom telemetry alarm alarms risk isolation consent consents belongings valuables
-    history status location identification side bedside nurse nurses doctor doctors provider
-    providers physician staff team surgery procedure exam test tests sample samples specimen
-    specimens blood urine experience relations flow placement advocate financial services service
-    rights satisfaction survey surveys lift lifts engagement experience centered tech technician
-    logistics throughput mismatch mismatched change changed correction spelled spelling misspelled
-    field fields display displays displayed format truncated cut shown incorrect duplicate
-    duplicates merge merged alert alerts banner header search lookup chair wheelchair stretcher gown
-    home house clinic hospital department
-    icu ed er or pacu nicu picu ccu micu sicu ob mri ct xr cxr ekg ecg eeg abg cbc bmp cmp iv po
-    prn stat npo dnr pt ot rt born ssn patient patients mr mrs ms mx miss dr
-    """
-)
 _AMBIGUOUS_GIVEN_NAMES = _words(
     "will may june april august hope grace joy rose faith dawn summer pat bill mark frank sue"
 )
@@ -709,3 +671,20 @@ def _name_words(name: str) -> Iterator[str]:
                 and key not in _AMBIGUOUS_GIVEN_NAMES
             ):
                 yield word
+
+
+def _replace_uncued_names(text: str, counts: Counter[str], spans: _Spans | None) -> str:
+    """Replace the names that no cue word announces ("chart for Rosa Mendez", "Lopez, Maria")."""
+    found = find_names(text)
+    if not found:
+        return text
+    pieces: list[str] = []
+    done = 0
+    for start, end in found:
+        pieces += [text[done:start], "[NAME]"]
+        done = end
+    pieces.append(text[done:])
+    counts["NAME"] += len(found)
+    if spans is not None:
+        spans.edit([(start, end, len("[NAME]")) for start, end in found])
+    return "".join(pieces)

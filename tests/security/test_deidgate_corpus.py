@@ -7,7 +7,7 @@ its input; this test keeps the count of unexplained survivors at zero.
 
 What survives on purpose is declared here, with its reason, and decided in docs/phi-scrubbing.md:
 whole categories that are hospital equipment or codes IT needs, and a few values the scrubber
-does not recognise yet (names without a cue word, for one). A survivor outside both fails the
+does not recognise yet (a nickname alone, for one). A survivor outside both fails the
 test, and so does a declared one that no longer survives (remove it here and in the doc).
 """
 
@@ -48,8 +48,7 @@ KEPT_CATEGORIES = {
 
 # Single values that survive in the categories that are scrubbed: (sample, value) -> why.
 KNOWN_SURVIVORS = {
-    ("note-001", "Marisol Ferndale-Ostrowski"): "a name with no cue word before it (separate work)",
-    ("note-011", "Sunny"): "a nickname with no cue word before it (separate work)",
+    ("note-011", "Sunny"): "a nickname that is also a common word, alone, with no cue word before it",
     ("note-003", "the third of July"): "a day and month without a year, kept like '3/12' is",
     ("note-004", "https://portal.glucosense.example/u/marisol"): (
         "a web address naming a person by a word, with no patient key in it"
