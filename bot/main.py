@@ -23,6 +23,7 @@ from bot.channels import slack_http, status_page, web, web_notices
 from bot.config import Settings
 from bot.console.app import add_console
 from bot.conversations.memory import RecentConversations
+from bot.core.name_lists import name_lists
 from bot.db import SessionFactory, create_db_engine, database_health, init_db, session_factory
 from bot.deps import AssistantLike
 from bot.http_guards import (
@@ -105,6 +106,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The scrubber's name lists take a couple of seconds to read: before the first message, not in it.
+        await asyncio.to_thread(name_lists)
         poller = asyncio.create_task(poll_index(core, settings.index_poll_seconds))
         try:
             yield

@@ -6,6 +6,7 @@ is always answered from one whole build (the reference is read once per question
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -20,6 +21,7 @@ from bot.core.errors import IndexNotReadyError
 from bot.core.fusion import FusionParams
 from bot.core.language import Language, conversation_language
 from bot.core.models import Citation, Decision, Question, Reply
+from bot.core.name_vocabulary import use_site_vocabulary, vocabulary_from_texts
 from bot.core.policy import PolicyParams, Verdict, decide
 from bot.core.reading import (
     ELSEWHERE_LEAD,
@@ -79,6 +81,22 @@ class ArticleView:
 
 def _strength(decision: Decision) -> int:
     return _STRENGTH.get(decision, 0)
+
+
+def _site_words(index: LoadedIndex) -> frozenset[str]:
+    """The words the knowledge base and its glossary write in lower case: never a person's name."""
+    words: set[str] = set()
+    for article in index.articles.values():
+        words |= _words_of(article.markdown)
+    for group in index.lexical.glossary.groups:
+        words |= _words_of(" ".join(" ".join(term) for term in group))
+    return frozenset(words)
+
+
+@functools.lru_cache(maxsize=8192)
+def _words_of(text: str) -> frozenset[str]:
+    # Cached by text: a new build after one edit reads only the article that changed.
+    return vocabulary_from_texts([text])
 
 
 def clean_question(text: str, limit: int) -> str:
@@ -176,6 +194,7 @@ class Assistant:
             self._folder = index.folder
             if index.folder == folder:
                 self.load_error = None
+            use_site_vocabulary(_site_words(index))
         log.info("index.loaded", extra={"folder": index.folder.name, "chunks": index.manifest.chunks})
         return True
 
