@@ -35,11 +35,13 @@ class PolicyParams:
     """Thresholds of the answer policy (see the module docstring for what each signal means)."""
 
     answer_score: float = 0.68
-    answer_margin: float = 0.1
+    answer_margin: float = 0.12
     answer_coverage: float = 0.3
-    clarify_score: float = 0.45
+    named_heading: float = 2.0
+    named_margin: float = 0.0
+    clarify_score: float = 0.5
     escalate_coverage: float = 0.3
-    clarify_window: float = 0.1
+    clarify_window: float = 0.2
     min_known_share: float = 0.5
     max_choices: int = 3
 
@@ -56,26 +58,34 @@ class Verdict:
 def decide(result: SearchResult, params: PolicyParams | None = None) -> Verdict:
     """Decide how to reply to a search result.
 
-    ``answer`` when the best article is clearly ahead and strong enough; ``clarify`` with two or
-    three articles when several are close; ``escalate`` when nothing is relevant enough or the
-    question is mostly about things the knowledge base never mentions.
+    ``escalate`` (no articles) when the question is mostly words the knowledge base never uses, or
+    its best article is weak or holds little of the question. Otherwise ``answer`` with the best
+    article alone when it is clearly right: strong and well ahead of the runner-up ("confident"),
+    named by its title or section and ahead ("named"), or the only plausible article, no other
+    within ``clarify_window`` ("no close rival"); that lone article is offered rather than answered
+when it holds too little of the question. Only when articles are genuinely close does it
+    ``clarify``, offering those close articles and nothing else (two to ``max_choices``).
     """
     p = params or PolicyParams()
     hits = result.hits
     if not result.analysis.content_words or not hits:
         return Verdict(Decision.ESCALATE, (), "no content")
-    top = hits[0]
-    second = hits[1].score if len(hits) > 1 else 0.0
     if result.analysis.known_share < p.min_known_share:
         return Verdict(Decision.ESCALATE, (), "unknown words")
-    strong = top.score >= p.answer_score and top.coverage >= p.answer_coverage
-    if strong and top.score - second >= p.answer_margin:
+    top = hits[0]
+    if top.score < p.clarify_score:
+        return Verdict(Decision.ESCALATE, (), "weak match")
+    if top.coverage < p.escalate_coverage:
+        return Verdict(Decision.ESCALATE, (), "little overlap")
+    margin = top.score - (hits[1].score if len(hits) > 1 else 0.0)
+    covered = top.coverage >= p.answer_coverage
+    if covered and top.score >= p.answer_score and margin >= p.answer_margin:
         return Verdict(Decision.ANSWER, (top,), "confident")
-    if top.score >= p.clarify_score and top.coverage >= p.escalate_coverage:
-        close = [h for h in hits[: p.max_choices] if top.score - h.score <= p.clarify_window]
-        if len(close) >= 2:
-            return Verdict(Decision.CLARIFY, tuple(close), "close candidates")
-        if strong:
-            return Verdict(Decision.ANSWER, (top,), "confident, runner-up far")
-        return Verdict(Decision.CLARIFY, tuple(hits[: max(2, p.max_choices)]), "unsure")
-    return Verdict(Decision.ESCALATE, (), "weak match" if top.score < p.clarify_score else "little overlap")
+    if covered and top.heading_match >= p.named_heading and margin >= p.named_margin:
+        return Verdict(Decision.ANSWER, (top,), "named")
+    close = tuple(h for h in hits[: p.max_choices] if top.score - h.score <= p.clarify_window)
+    if len(close) < 2:
+        if covered:
+            return Verdict(Decision.ANSWER, (top,), "no close rival")
+        return Verdict(Decision.CLARIFY, (top,), "one possible article")
+    return Verdict(Decision.CLARIFY, close, "close candidates")
