@@ -34,12 +34,13 @@ from bot.core.scrub import scrub_text  # noqa: E402
 
 HEADING_WEIGHTS = (0.0, 0.05, 0.1, 0.15)
 GRID: dict[str, tuple[float, ...]] = {
-    "answer_score": (0.6, 0.64, 0.68, 0.72, 0.76),
-    "answer_margin": (0.04, 0.08, 0.12),
-    "answer_coverage": (0.3, 0.5, 0.7),
-    "named_heading": (0.3, 0.45, 0.6, 2.0),
-    "named_margin": (0.0, 0.03, 0.06),
-    "clarify_score": (0.45, 0.5, 0.55, 0.6),
+    "answer_score": (0.6, 0.64, 0.68, 0.72),
+    "answer_margin": (0.08, 0.12, 0.16, 0.2),
+    "answer_coverage": (0.3, 0.5),
+    "agree_score": (0.55, 0.6, 0.65, 0.7, 9.0),
+    "agree_dense_margin": (0.0, 0.02, 0.04, 0.08),
+    "agree_coverage": (0.5, 0.7, 0.9),
+    "clarify_score": (0.45, 0.5, 0.55),
     "escalate_coverage": (0.2, 0.3, 0.4),
     "clarify_window": (0.05, 0.1, 0.15, 0.2),
 }
@@ -84,7 +85,8 @@ class Features:
     score: np.ndarray
     margin: np.ndarray
     coverage: np.ndarray
-    heading: np.ndarray
+    dense_margin: np.ndarray
+    coverage_margin: np.ndarray
     known: np.ndarray
     content: np.ndarray
     gold_top: np.ndarray
@@ -100,12 +102,14 @@ class Features:
             hits = r.hits or []
             top = hits[0] if hits else None
             gaps = [top.score - h.score for h in hits[1:max_choices] if top and h.article_id in gold]
+            second = hits[1] if len(hits) > 1 else None
             rows.append(
                 (
                     top.score if top else 0.0,
-                    (top.score - hits[1].score) if len(hits) > 1 and top else (top.score if top else 0.0),
+                    (top.score - (second.score if second else 0.0)) if top else 0.0,
                     top.coverage if top else 0.0,
-                    top.heading_match if top else 0.0,
+                    (top.dense - second.dense) if top and second else np.inf,
+                    (top.coverage - second.coverage) if top and second else np.inf,
                     r.analysis.known_share,
                     bool(r.analysis.content_words) and top is not None,
                     bool(top and top.article_id in gold),
@@ -122,9 +126,10 @@ class Features:
         alive &= (self.score >= p.clarify_score) & (self.coverage >= p.escalate_coverage)
         covered = self.coverage >= p.answer_coverage
         confident = covered & (self.score >= p.answer_score) & (self.margin >= p.answer_margin)
-        named = covered & (self.heading >= p.named_heading) & (self.margin >= p.named_margin)
+        agreed = (self.score >= p.agree_score) & (self.coverage >= p.agree_coverage)
+        agreed &= (self.dense_margin >= p.agree_dense_margin) & (self.coverage_margin >= 0)
         lone = covered & (self.margin > p.clarify_window)
-        answer = alive & (confident | named | lone)
+        answer = alive & (confident | agreed | lone)
         clarify = alive & ~answer
         n_ans = int(self.answerable.sum())
         n_un = len(self.answerable) - n_ans

@@ -37,8 +37,9 @@ class PolicyParams:
     answer_score: float = 0.68
     answer_margin: float = 0.12
     answer_coverage: float = 0.3
-    named_heading: float = 2.0
-    named_margin: float = 0.0
+    agree_score: float = 0.7
+    agree_dense_margin: float = 0.02
+    agree_coverage: float = 0.5
     clarify_score: float = 0.5
     escalate_coverage: float = 0.3
     clarify_window: float = 0.2
@@ -77,15 +78,28 @@ when it holds too little of the question. Only when articles are genuinely close
         return Verdict(Decision.ESCALATE, (), "weak match")
     if top.coverage < p.escalate_coverage:
         return Verdict(Decision.ESCALATE, (), "little overlap")
-    margin = top.score - (hits[1].score if len(hits) > 1 else 0.0)
+    runner_up = hits[1] if len(hits) > 1 else None
+    margin = top.score - (runner_up.score if runner_up else 0.0)
     covered = top.coverage >= p.answer_coverage
     if covered and top.score >= p.answer_score and margin >= p.answer_margin:
         return Verdict(Decision.ANSWER, (top,), "confident")
-    if covered and top.heading_match >= p.named_heading and margin >= p.named_margin:
-        return Verdict(Decision.ANSWER, (top,), "named")
+    if top.score >= p.agree_score and top.coverage >= p.agree_coverage and _ahead_on_both(top, runner_up, p):
+        return Verdict(Decision.ANSWER, (top,), "meaning and words agree")
     close = tuple(h for h in hits[: p.max_choices] if top.score - h.score <= p.clarify_window)
     if len(close) < 2:
         if covered:
             return Verdict(Decision.ANSWER, (top,), "no close rival")
         return Verdict(Decision.CLARIFY, (top,), "one possible article")
     return Verdict(Decision.CLARIFY, close, "close candidates")
+
+
+def _ahead_on_both(top: Hit, runner_up: Hit | None, p: PolicyParams) -> bool:
+    """Whether ``top`` leads the runner-up by meaning (its best section's cosine, by at least
+    ``agree_dense_margin``) and by words (it holds at least as much of the question).
+
+    Two articles a few hundredths apart in fused score are a toss-up when the two kinds of evidence
+    disagree, but not when both point at the same one.
+    """
+    if runner_up is None:
+        return True
+    return top.dense - runner_up.dense >= p.agree_dense_margin and top.coverage >= runner_up.coverage

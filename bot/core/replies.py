@@ -40,7 +40,10 @@ def answer_text(hit: Hit, base_url: str = "") -> str:
 
 
 def clarify_text(hits: tuple[Hit, ...]) -> str:
-    """The reply offering two or three close articles to choose from."""
+    """The reply offering the close articles to choose from (or the one article that might fit)."""
+    if len(hits) == 1:
+        intro = "This article might fit, though I'm not sure it covers your problem:"
+        return f"{intro}\n\n1. **{hits[0].title}**"
     lines = ["I found a few articles that could fit. Which one matches your problem?", ""]
     lines += [f"{n}. **{h.title}**" for n, h in enumerate(hits, 1)]
     return "\n".join(lines)
