@@ -1,8 +1,9 @@
 """Retrieval quality on the officedocs-support corpus: Recall@1, Recall@5 and MRR@10 per query kind.
 
 Compares BM25 alone, dense alone, a plain hybrid (MiniLM over heading chunks + bm25s with its own
-default tokenizer; article score = max over its chunks of 0.7 cosine + 0.3 max-normalised BM25)
-and the shipped hybrid (``bot.core.retrieval.Searcher``). Needs ../shared/datasets/officedocs-support
+default tokenizer; article score = max over its chunks of 0.7 cosine + 0.3 max-normalised BM25),
+the shipped hybrid (``bot.core.retrieval.Searcher``) and the shipped hybrid without the heading
+nudge (``FusionParams.heading_weight = 0``). Needs ../shared/datasets/officedocs-support
 (skips with a message when it is absent). Tune on ``--split dev``; report ``--split test``.
 
     .venv/bin/python benchmarks/quality.py --split test
@@ -17,6 +18,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -122,7 +124,9 @@ def main() -> int:
     parser.add_argument("--home", type=Path, default=ROOT / "var" / "bench" / "officedocs")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--limit", type=int, default=0, help="evaluate only the first N queries")
-    parser.add_argument("--only", default="", help="comma list of rankers: bm25,dense,plain,shipped")
+    parser.add_argument(
+        "--only", default="", help="comma list of rankers: bm25,dense,plain,shipped,no-heading"
+    )
     args = parser.parse_args()
     if not (DATASET / "kb").is_dir():
         print(f"skipped: the officedocs-support dataset is not at {DATASET}")
@@ -149,6 +153,8 @@ def main() -> int:
         ),
         "plain": plain_hybrid(index, encode),
         "shipped": shipped(Searcher(index, encoder, base)),
+        # The same without the nudge that title and section words give the five best articles.
+        "no-heading": shipped(Searcher(index, encoder, replace(base, heading_weight=0.0))),
     }
     if args.only:
         rankers = {k: v for k, v in rankers.items() if k in args.only.split(",")}
