@@ -32,14 +32,16 @@ from bot.core.policy import PolicyParams, decide  # noqa: E402
 from bot.core.retrieval import Searcher, SearchResult  # noqa: E402
 from bot.core.scrub import scrub_text  # noqa: E402
 
-HEADING_WEIGHTS = (0.0, 0.05, 0.1, 0.15)
+HEADING_WEIGHTS = (0.0, 0.05, 0.1)
 GRID: dict[str, tuple[float, ...]] = {
-    "answer_score": (0.6, 0.64, 0.68, 0.72),
-    "answer_margin": (0.08, 0.12, 0.16, 0.2),
+    "answer_score": (0.64, 0.68, 0.72),
+    "answer_margin": (0.08, 0.12, 0.16),
     "answer_coverage": (0.3, 0.5),
-    "agree_score": (0.55, 0.6, 0.65, 0.7, 9.0),
-    "agree_dense_margin": (0.0, 0.02, 0.04, 0.08),
+    "agree_score": (0.6, 0.65, 0.7, 9.0),
+    "agree_dense_margin": (0.0, 0.02, 0.04),
     "agree_coverage": (0.5, 0.7, 0.9),
+    "named_heading": (0.6, 0.8, 1.0, 2.0),
+    "named_margin": (0.05, 0.1, 0.15),
     "clarify_score": (0.45, 0.5, 0.55),
     "escalate_coverage": (0.2, 0.3, 0.4),
     "clarify_window": (0.05, 0.1, 0.15, 0.2),
@@ -87,6 +89,7 @@ class Features:
     coverage: np.ndarray
     dense_margin: np.ndarray
     coverage_margin: np.ndarray
+    heading: np.ndarray
     known: np.ndarray
     content: np.ndarray
     gold_top: np.ndarray
@@ -110,6 +113,7 @@ class Features:
                     top.coverage if top else 0.0,
                     (top.dense - second.dense) if top and second else np.inf,
                     (top.coverage - second.coverage) if top and second else np.inf,
+                    top.heading_match if top else 0.0,
                     r.analysis.known_share,
                     bool(r.analysis.content_words) and top is not None,
                     bool(top and top.article_id in gold),
@@ -128,8 +132,9 @@ class Features:
         confident = covered & (self.score >= p.answer_score) & (self.margin >= p.answer_margin)
         agreed = (self.score >= p.agree_score) & (self.coverage >= p.agree_coverage)
         agreed &= (self.dense_margin >= p.agree_dense_margin) & (self.coverage_margin >= 0)
+        named = covered & (self.heading >= p.named_heading) & (self.margin >= p.named_margin)
         lone = covered & (self.margin > p.clarify_window)
-        answer = alive & (confident | agreed | lone)
+        answer = alive & (confident | agreed | named | lone)
         clarify = alive & ~answer
         n_ans = int(self.answerable.sum())
         n_un = len(self.answerable) - n_ans

@@ -6,6 +6,8 @@ state the policy's shape and survive recalibration of its numbers.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.core.models import Decision
@@ -128,6 +130,21 @@ def test_agreement_needs_a_strong_enough_best_article() -> None:
     top = hit("vpn", P.agree_score - 0.05, dense=0.7, coverage=1.0)
     rival = hit("vpn-connected", P.agree_score - 0.05 - CLOSE, dense=0.5, coverage=0.5)
     assert top.score >= P.clarify_score
+    assert decide(result(top, rival)).decision is Decision.CLARIFY
+
+
+def test_an_article_whose_title_names_the_question_is_answered_when_somewhat_ahead() -> None:
+    top = replace(hit("password-reset", UNSURE, dense=0.5), heading_match=P.named_heading)
+    rival = hit("fingerprint", UNSURE - P.named_margin - 0.01, dense=0.5)
+    assert UNSURE - rival.score < P.clarify_window
+    verdict = decide(result(top, rival))
+    assert verdict.decision is Decision.ANSWER
+    assert verdict.hits == (top,)
+
+
+def test_a_title_naming_the_question_does_not_settle_a_tie() -> None:
+    top = replace(hit("password-reset", UNSURE, dense=0.5), heading_match=1.0)
+    rival = hit("fingerprint", UNSURE - P.named_margin / 2, dense=0.5)
     assert decide(result(top, rival)).decision is Decision.CLARIFY
 
 
