@@ -6,8 +6,9 @@ microsecond a call, small beside the stages they time.
 
 Stages: scrub (patient identifiers), reading (follow-up reading in the thread), analysis (words,
 typos, glossary), encode (the question's embedding), dense (nearest chunks), lexical (BM25
-scores), fusion, coverage (words of the question in the best articles), policy (answer, clarify
-or escalate), section (which section to quote).
+scores), fusion, coverage (words of the question in the best articles), headings (the words of
+their titles and sections, read once each), policy (answer, clarify or escalate), section (which
+section to quote).
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ def stages_timed(assistant: Assistant) -> Iterator[StageTimer]:
         (retrieval_module, "fuse", "fusion"),
         (searcher, "analyse", "analysis"),
         (searcher, "_coverage", "coverage"),
+        (searcher, "_headings", "headings"),
         (searcher, "section_to_quote", "section"),
         (searcher.encoder, "encode", "encode"),
         (searcher.index.dense, "search", "dense"),

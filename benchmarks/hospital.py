@@ -12,13 +12,19 @@ written on 2026-12-03 from the article titles alone, with 31 questions not in th
 (15 IT, 16 not IT at all, ``topic``). Run ``test2`` only to report a result, never to tune;
 once something is tuned after seeing it, it is spent too and a fresh half must be written.
 
-    .venv/bin/python benchmarks/hospital.py --split test2
+Besides the policy's figures it prints how often the right article comes first, for the shipped
+retrieval and for the plain MiniLM+BM25 hybrid of ``benchmarks/quality.py`` over the same chunks.
+``--no-glossary`` builds the index without ``glossary.yml``, to show that retrieval does not lean
+on the curated synonyms to beat the plain hybrid.
+
+    .venv/bin/python benchmarks/hospital.py --split test2 [--no-glossary]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import sys
 from collections import Counter, defaultdict
@@ -33,6 +39,7 @@ from bot.core.assistant import Assistant  # noqa: E402
 from bot.core.models import Decision, Question, Reply  # noqa: E402
 from indexer.build import build_index  # noqa: E402
 from indexer.encoder import load_encoder  # noqa: E402
+from indexer.glossary import GLOSSARY_FILE  # noqa: E402
 
 QUESTIONS = ROOT / "benchmarks" / "hospital"
 
@@ -81,14 +88,56 @@ def summarize(questions: list[dict[str, Any]], replies: list[Reply]) -> dict[str
     }
 
 
-def build_assistant(home: Path, model: str) -> Assistant:
-    """An assistant over a fresh index of the shipped knowledge base in ``home``."""
-    settings = Settings(home=home, kb=ROOT / "knowledge", model=model)
+def without_glossary(kb: Path, copy: Path) -> Path:
+    """A copy of the knowledge folder ``kb`` at ``copy`` without its glossary file."""
+    if copy.exists():
+        shutil.rmtree(copy)
+    shutil.copytree(kb, copy, ignore=shutil.ignore_patterns(GLOSSARY_FILE))
+    return copy
+
+
+def build_assistant(home: Path, model: str, *, glossary: bool = True) -> Assistant:
+    """An assistant over a fresh index of the shipped knowledge base in ``home``.
+
+    Without ``glossary`` the index is built from a copy of the knowledge base lacking ``glossary.yml``
+    (in its own ``home`` subfolder, so the two indexes never replace each other).
+    """
+    kb = ROOT / "knowledge"
+    if not glossary:
+        home = home / "no-glossary"
+        kb = without_glossary(kb, home / "kb")
+    settings = Settings(home=home, kb=kb, model=model)
     encoder = load_encoder(model, cache_dir=ROOT / "var" / "bench" / "models", max_tokens=settings.max_tokens)
     build_index(settings.kb, settings.index_root, encoder)
     assistant = Assistant(settings, encoder=encoder)
     assistant.refresh()
     return assistant
+
+
+def right_first(questions: list[dict[str, Any]], ranked: list[list[str]]) -> float:
+    """Share of the answerable questions whose right article (or an accepted one) is ranked first."""
+    firsts = [
+        bool(r) and r[0] in {q["article"], *q.get("also", [])}
+        for q, r in zip(questions, ranked, strict=True)
+        if q["article"]
+    ]
+    return sum(firsts) / max(1, len(firsts))
+
+
+def retrieval_rows(assistant: Assistant, questions: list[dict[str, Any]]) -> list[tuple[str, float]]:
+    """Right-article-first rates of the shipped retrieval and of the plain hybrid, same chunks."""
+    from benchmarks.quality import plain_hybrid
+    from bot.core.scrub import scrub_text
+
+    searcher = assistant._searcher
+    assert searcher is not None
+    texts = [scrub_text(q["query"]) for q in questions]
+    shipped = [[h.article_id for h in searcher.search(t, k=10).hits] for t in texts]
+    plain = plain_hybrid(searcher.index, lambda t: searcher.encoder.encode([t])[0])
+    return [
+        ("shipped hybrid", right_first(questions, shipped)),
+        ("plain MiniLM+BM25 hybrid", right_first(questions, [plain(t) for t in texts])),
+    ]
 
 
 def main() -> int:
@@ -100,8 +149,9 @@ def main() -> int:
     parser.add_argument("--home", type=Path, default=ROOT / "var" / "bench" / "hospital")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--show-misses", action="store_true", help="list questions not helped (dev only!)")
+    parser.add_argument("--no-glossary", action="store_true", help="index without knowledge/glossary.yml")
     args = parser.parse_args()
-    assistant = build_assistant(args.home, args.model)
+    assistant = build_assistant(args.home, args.model, glossary=not args.no_glossary)
     questions = load_questions(args.split)
     replies = [assistant.ask(Question(text=q["query"], channel="bench")) for q in questions]
     s = summarize(questions, replies)
@@ -109,17 +159,24 @@ def main() -> int:
     print(
         f"# Hospital question set, split={args.split}: {s['n']} questions "
         f"({s['n_answerable']} answerable, {s['n_unanswerable']} not in the KB)"
+        + (", index built WITHOUT the glossary" if args.no_glossary else "")
     )
-    print(f"# command: .venv/bin/python benchmarks/hospital.py --split {args.split}")
+    flags = " --no-glossary" if args.no_glossary else ""
+    print(f"# command: .venv/bin/python benchmarks/hospital.py --split {args.split}{flags}")
     print()
     print("| measure | value | target |")
     print("|---|---|---|")
-    print(f"| helped (right article answered or offered) | {s['helped']:.1%} | >= 95% |")
-    print(f"| wrong confident answers (all questions) | {s['wrong']:.1%} | <= 3% |")
-    print(f"| not-in-KB questions escalated or clarified | {s['handled']:.1%} | >= 90% |")
-    print(f"| answerable questions answered outright | {s['answered']:.1%} | |")
-    print(f"| ... and answered with the right article | {s['answered_right']:.1%} | |")
+    print(f"| answered outright with the right article (answerable) | {s['answered_right']:.1%} | >= 80% |")
+    print(f"| helped (right article answered or offered) | {s['helped']:.1%} | >= 97% |")
+    print(f"| wrong confident answers (all questions) | {s['wrong']:.1%} | <= 2% |")
+    print(f"| not-in-KB questions escalated or clarified | {s['handled']:.1%} | >= 95% |")
+    print(f"| answerable questions answered outright (right or not) | {s['answered']:.1%} | |")
     print(f"| median latency (ms, in-process) | {statistics.median(latency):.1f} | |")
+    print()
+    print("| retrieval (answerable questions) | right article first |")
+    print("|---|---|")
+    for name, rate in retrieval_rows(assistant, questions):
+        print(f"| {name} | {rate:.1%} |")
     print()
     print("| kind | n | answer | clarify | escalate | helped | wrong |")
     print("|---|---|---|---|---|---|---|")

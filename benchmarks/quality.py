@@ -1,8 +1,9 @@
 """Retrieval quality on the officedocs-support corpus: Recall@1, Recall@5 and MRR@10 per query kind.
 
 Compares BM25 alone, dense alone, a plain hybrid (MiniLM over heading chunks + bm25s with its own
-default tokenizer; article score = max over its chunks of 0.7 cosine + 0.3 max-normalised BM25)
-and the shipped hybrid (``bot.core.retrieval.Searcher``). Needs ../shared/datasets/officedocs-support
+default tokenizer; article score = max over its chunks of 0.7 cosine + 0.3 max-normalised BM25),
+the shipped hybrid (``bot.core.retrieval.Searcher``) and the shipped hybrid without the heading
+nudge (``FusionParams.heading_weight = 0``). Needs ../shared/datasets/officedocs-support
 (skips with a message when it is absent). Tune on ``--split dev``; report ``--split test``.
 
     .venv/bin/python benchmarks/quality.py --split test
@@ -17,6 +18,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config import DEFAULT_MAX_TOKENS  # noqa: E402
 from bot.core.fusion import FusionParams  # noqa: E402
+from bot.core.models import Decision  # noqa: E402
+from bot.core.policy import Verdict, decide  # noqa: E402
 from bot.core.retrieval import Searcher  # noqa: E402
 from indexer.build import build_index  # noqa: E402
 from indexer.encoder import load_encoder  # noqa: E402
@@ -87,9 +91,45 @@ def plain_hybrid(index: LoadedIndex, encode: Callable[[str], np.ndarray]) -> Ran
     return rank
 
 
-def shipped(searcher: Searcher) -> Ranker:
-    """The shipped hybrid ranking."""
-    return lambda q: [h.article_id for h in searcher.search(q, k=10).hits]
+def shipped(searcher: Searcher, verdicts: list[Verdict] | None = None) -> Ranker:
+    """The shipped hybrid ranking; with ``verdicts``, the answer policy's verdict on each query is
+    appended to it too."""
+
+    def rank(query: str) -> list[str]:
+        result = searcher.search(query, k=10)
+        if verdicts is not None:
+            verdicts.append(decide(result))
+        return [h.article_id for h in result.hits]
+
+    return rank
+
+
+DECISION_COLUMNS = ("answered right", "answered", "clarify", "helped", "escalate")
+
+
+def decision_rows(
+    queries: list[dict[str, str]], verdicts: list[Verdict]
+) -> list[tuple[str, int, dict[str, float]]]:
+    """Per kind: the shares of queries answered with the right article, answered at all, offered
+    choices, helped (right article answered or among the choices) and escalated."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(("n", *DECISION_COLUMNS), 0))
+    for q, v in zip(queries, verdicts, strict=True):
+        offered = [h.article_id for h in v.hits]
+        answered = v.decision is Decision.ANSWER
+        right = q["article"] in (offered[:1] if answered else offered)
+        for kind in (q["kind"], "all"):
+            c = counts[kind]
+            c["n"] += 1
+            c["answered right"] += answered and right
+            c["answered"] += answered
+            c["clarify"] += v.decision is Decision.CLARIFY
+            c["helped"] += right
+            c["escalate"] += v.decision is Decision.ESCALATE
+    return [
+        (kind, counts[kind]["n"], {k: counts[kind][k] / counts[kind]["n"] for k in DECISION_COLUMNS})
+        for kind in (*KINDS, "all")
+        if kind in counts
+    ]
 
 
 def evaluate(
@@ -122,7 +162,9 @@ def main() -> int:
     parser.add_argument("--home", type=Path, default=ROOT / "var" / "bench" / "officedocs")
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--limit", type=int, default=0, help="evaluate only the first N queries")
-    parser.add_argument("--only", default="", help="comma list of rankers: bm25,dense,plain,shipped")
+    parser.add_argument(
+        "--only", default="", help="comma list of rankers: bm25,dense,plain,shipped,no-heading"
+    )
     args = parser.parse_args()
     if not (DATASET / "kb").is_dir():
         print(f"skipped: the officedocs-support dataset is not at {DATASET}")
@@ -140,6 +182,7 @@ def main() -> int:
         return encoder.encode([q])[0]
 
     base = FusionParams()
+    verdicts: list[Verdict] = []
     rankers: dict[str, Ranker] = {
         "bm25": shipped(
             Searcher(index, encoder, FusionParams(dense_weight=0.0, dense_k=0, max_expansions=0))
@@ -148,7 +191,9 @@ def main() -> int:
             Searcher(index, encoder, FusionParams(dense_weight=1.0, lexical_k=0, max_expansions=0))
         ),
         "plain": plain_hybrid(index, encode),
-        "shipped": shipped(Searcher(index, encoder, base)),
+        "shipped": shipped(Searcher(index, encoder, base), verdicts),
+        # The same without the nudge that title and section words give the five best articles.
+        "no-heading": shipped(Searcher(index, encoder, replace(base, heading_weight=0.0))),
     }
     if args.only:
         rankers = {k: v for k, v in rankers.items() if k in args.only.split(",")}
@@ -167,6 +212,13 @@ def main() -> int:
             if kind in per:
                 r1, r5, mrr, n = per[kind]
                 print(f"| {name} | {kind} | {n} | {r1:.3f} | {r5:.3f} | {mrr:.3f} |")
+    if verdicts:
+        print()
+        print(f"| answer policy on the shipped ranking | n | {' | '.join(DECISION_COLUMNS)} |")
+        print("|---|---|---|---|---|---|---|")
+        for kind, n, rates in decision_rows(queries, verdicts):
+            cells = " | ".join(f"{rates[k]:.1%}" for k in DECISION_COLUMNS)
+            print(f"| {kind} | {n} | {cells} |")
     return 0
 
 

@@ -21,6 +21,8 @@ class FusionParams:
     dense_weight: float = 0.7
     second_chunk_weight: float = 0.0
     max_expansions: int = 3
+    heading_weight: float = 0.05
+    rerank_depth: int = 5
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class CoreTexts:
     full_article: str
     articles_in_english: str  # "" where the articles are in the reply's own language
     clarify: str
+    clarify_one: str
     not_fixed_clarify: str
     not_fixed_escalate: str
     escalate: str
@@ -40,6 +41,7 @@ TEXTS: dict[Language, CoreTexts] = {
         full_article="Full article",
         articles_in_english="",
         clarify="I found a few articles that could fit. Which one matches your problem?",
+        clarify_one="This article might fit, though I'm not sure it covers your problem:",
         not_fixed_clarify="Sorry that didn't fix it. One of these might fit better:",
         not_fixed_escalate=(
             "Sorry that didn't fix it. This needs a person from IT. "
@@ -71,6 +73,7 @@ TEXTS: dict[Language, CoreTexts] = {
         full_article="Artículo completo",
         articles_in_english="_Nuestros artículos están en inglés._",
         clarify="Encontré algunos artículos que podrían servir. ¿Cuál corresponde a su problema?",
+        clarify_one="Este artículo podría servir, aunque no estoy seguro de que cubra su problema:",
         not_fixed_clarify="Lamento que eso no lo haya resuelto. Quizá alguno de estos sirva mejor:",
         not_fixed_escalate=(
             "Lamento que eso no lo haya resuelto. Esto necesita a una persona de IT. "
@@ -149,8 +152,9 @@ def _choices(lead: str, hits: tuple[Hit, ...], language: Language) -> str:
 
 
 def clarify_text(hits: tuple[Hit, ...], *, language: Language = Language.EN) -> str:
-    """The reply offering two or three close articles to choose from."""
-    return _choices(texts_in(language).clarify, hits, language)
+    """The reply offering the close articles to choose from (or the one article that might fit)."""
+    t = texts_in(language)
+    return _choices(t.clarify_one if len(hits) == 1 else t.clarify, hits, language)
 
 
 def not_fixed_clarify_text(hits: tuple[Hit, ...], *, language: Language = Language.EN) -> str:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot.core.fusion import FusionParams, fuse
+from bot.core.fusion import ArticleScore, FusionParams, fuse
 from bot.core.spelling import SpellIndex
 from indexer.encoder import Encoder
-from indexer.lexical import STOPWORDS, concept_token, stem_all, with_bigrams, words
+from indexer.lexical import STOPWORDS, concept_token, lexical_tokens, stem_all, with_bigrams, words
 from indexer.store import LoadedIndex, StoredChunk
 
 
@@ -26,6 +26,7 @@ class Hit:
     lexical: float
     chunk: StoredChunk
     coverage: float = 0.0
+    heading_match: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,9 @@ class Searcher:
                 found = steps[c.markdown] = _STEP.search(c.markdown) is not None
             self._has_steps.append(found)
         lexical = index.lexical
+        # Headings are read lazily (once each): a 100k-chunk index has far more of them than any
+        # query looks at.
+        self._heading_tokens: dict[str, frozenset[str]] = {}
         self._spell = SpellIndex(
             (t for t in lexical.vocabulary if "_" not in t and not t.startswith("~")),
             lexical.document_frequencies(),
@@ -154,18 +158,18 @@ class Searcher:
         total = sum(weights.values()) + len(analysis.unknown) * float(
             np.log1p(max(1, self.index.lexical.size))
         )
+        depth = max(self.params.rerank_depth, 0)
         hits = [
-            Hit(
-                article_id=f.article_id,
-                title=self.index.chunks[f.best_chunk].title,
-                score=f.score,
-                dense=f.dense,
-                lexical=f.lexical,
-                chunk=self.index.chunks[f.best_chunk],
-                coverage=self._coverage(f.article_id, weights, postings, total) if rank < 5 else 0.0,
-            )
-            for rank, f in enumerate(fused[:k])
+            self._hit(f, weights, postings, total, measured=rank < max(5, depth))
+            for rank, f in enumerate(fused[: max(k, depth)])
         ]
+        if self.params.heading_weight > 0 and depth > 1:
+            # The fused score ranks chunks by meaning and words; the headings say what the article
+            # is *for*. Among the few best, an article whose title or matched section names the
+            # question's words moves ahead ("reset my password" onto "Reset your password").
+            head = sorted(hits[:depth], key=lambda h: -h.score)
+            hits = head + hits[depth:]
+        hits = hits[:k]
         t4 = time.perf_counter()
         timings = {
             "analyse": (t1 - t0) * 1000,
@@ -191,6 +195,34 @@ class Searcher:
         if with_steps:
             best = max(with_steps, key=lambda i: float(cosines[i]))
         return self.index.chunks[start + best]
+
+    def _hit(
+        self,
+        f: ArticleScore,
+        weights: dict[str, float],
+        postings: dict[str, np.ndarray],
+        total: float,
+        *,
+        measured: bool,
+    ) -> Hit:
+        """The hit for fused article ``f``; coverage and heading agreement only when ``measured``."""
+        chunk = self.index.chunks[f.best_chunk]
+        coverage = heading = 0.0
+        if measured and total > 0:
+            coverage = self._coverage(f.article_id, weights, postings, total)
+            names = self._headings(chunk.title) | self._headings(chunk.section)
+            heading = sum(w for t, w in weights.items() if t in names) / total
+        score = f.score + self.params.heading_weight * heading
+        return Hit(f.article_id, chunk.title, score, f.dense, f.lexical, chunk, coverage, heading)
+
+    def _headings(self, heading: str) -> frozenset[str]:
+        """The lexical tokens (stems and glossary concepts) of a title or section heading."""
+        found = self._heading_tokens.get(heading)
+        if found is None:
+            found = frozenset(lexical_tokens(heading, self.index.lexical.glossary))
+            if len(self._heading_tokens) < 200_000:
+                self._heading_tokens[heading] = found
+        return found
 
     def _coverage(
         self, article_id: str, weights: dict[str, float], postings: dict[str, np.ndarray], total: float

@@ -6,6 +6,8 @@ state the policy's shape and survive recalibration of its numbers.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.core.models import Decision
@@ -21,7 +23,8 @@ UNSURE = (P.clarify_score + P.answer_score) / 2
 KNOWN = QueryAnalysis(content_words=("epic", "password"), known=("epic", "password"))
 
 
-def hit(article_id: str, score: float, *, coverage: float = 1.0) -> Hit:
+def hit(article_id: str, score: float, *, coverage: float = 1.0, dense: float = 0.5) -> Hit:
+    """A hit; by default every hit has the same cosine, so meaning alone tells none apart."""
     chunk = StoredChunk(
         id=f"{article_id}#0",
         article_id=article_id,
@@ -33,7 +36,7 @@ def hit(article_id: str, score: float, *, coverage: float = 1.0) -> Hit:
         hash=article_id,
         line=1,
     )
-    return Hit(article_id, article_id.title(), score, score, score, chunk, coverage)
+    return Hit(article_id, article_id.title(), score, dense, score, chunk, coverage)
 
 
 def result(*hits: Hit, analysis: QueryAnalysis = KNOWN) -> SearchResult:
@@ -101,6 +104,74 @@ def test_choices_are_at_most_max_choices() -> None:
     verdict = decide(result(*hits))
     assert verdict.decision is Decision.CLARIFY
     assert len(verdict.hits) == P.max_choices
+
+
+def test_close_candidates_are_answered_when_meaning_and_words_both_favour_the_best() -> None:
+    top = hit("vpn", P.agree_score + 0.01, dense=0.6 + P.agree_dense_margin, coverage=1.0)
+    rival = hit("vpn-connected", P.agree_score, dense=0.6, coverage=1.0)
+    verdict = decide(result(top, rival))
+    assert verdict.decision is Decision.ANSWER
+    assert verdict.hits == (top,)
+
+
+def test_close_candidates_are_offered_when_the_runner_up_is_closer_in_meaning() -> None:
+    top = hit("vpn", P.agree_score + 0.01, dense=0.6, coverage=1.0)
+    rival = hit("vpn-connected", P.agree_score, dense=0.6 + P.agree_dense_margin, coverage=1.0)
+    assert decide(result(top, rival)).decision is Decision.CLARIFY
+
+
+def test_close_candidates_are_offered_when_the_runner_up_holds_more_of_the_question() -> None:
+    top = hit("vpn", P.agree_score + 0.01, dense=0.7, coverage=P.agree_coverage)
+    rival = hit("vpn-connected", P.agree_score, dense=0.6, coverage=1.0)
+    assert decide(result(top, rival)).decision is Decision.CLARIFY
+
+
+def test_agreement_needs_a_strong_enough_best_article() -> None:
+    top = hit("vpn", P.agree_score - 0.05, dense=0.7, coverage=1.0)
+    rival = hit("vpn-connected", P.agree_score - 0.05 - CLOSE, dense=0.5, coverage=0.5)
+    assert top.score >= P.clarify_score
+    assert decide(result(top, rival)).decision is Decision.CLARIFY
+
+
+def test_an_article_whose_title_names_the_question_is_answered_when_somewhat_ahead() -> None:
+    top = replace(hit("password-reset", UNSURE, dense=0.5), heading_match=P.named_heading)
+    rival = hit("fingerprint", UNSURE - P.named_margin - 0.01, dense=0.5)
+    assert UNSURE - rival.score < P.clarify_window
+    verdict = decide(result(top, rival))
+    assert verdict.decision is Decision.ANSWER
+    assert verdict.hits == (top,)
+
+
+def test_a_title_naming_the_question_does_not_settle_a_tie() -> None:
+    top = replace(hit("password-reset", UNSURE, dense=0.5), heading_match=1.0)
+    rival = hit("fingerprint", UNSURE - P.named_margin / 2, dense=0.5)
+    assert decide(result(top, rival)).decision is Decision.CLARIFY
+
+
+def test_the_only_plausible_article_is_answered_even_when_middling() -> None:
+    top = hit("epic", UNSURE, coverage=max(P.answer_coverage, P.escalate_coverage))
+    far = hit("citrix", UNSURE - P.clarify_window - 0.05)
+    verdict = decide(result(top, far))
+    assert verdict.decision is Decision.ANSWER
+    assert verdict.hits == (top,)
+
+
+def test_the_only_plausible_article_holding_little_of_the_question_is_offered_alone() -> None:
+    params = PolicyParams(escalate_coverage=0.2, answer_coverage=0.6)
+    top = hit("epic", UNSURE, coverage=0.4)
+    far = hit("citrix", UNSURE - P.clarify_window - 0.05)
+    verdict = decide(result(top, far), params)
+    assert verdict.decision is Decision.CLARIFY
+    assert verdict.hits == (top,)
+
+
+def test_choices_are_never_padded_with_articles_far_behind() -> None:
+    top = hit("epic", UNSURE)
+    near = hit("citrix", UNSURE - CLOSE)
+    unrelated = [hit(f"far-{n}", UNSURE - P.clarify_window - 0.01 - n / 100) for n in range(3)]
+    verdict = decide(result(top, near, *unrelated))
+    assert verdict.decision is Decision.CLARIFY
+    assert ids(verdict.hits) == ["epic", "citrix"]
 
 
 def test_a_weak_best_match_escalates() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,25 @@ def test_an_answer_quotes_the_section_with_steps_rather_than_the_overview(search
 def test_without_a_query_vector_the_best_matching_chunk_is_quoted(searcher: Searcher) -> None:
     top = searcher.search("wow battery dead flat").hits[0]
     assert searcher.section_to_quote(top, None) == top.chunk
+
+
+def test_heading_match_is_the_share_of_the_question_named_by_the_title_or_section(searcher: Searcher) -> None:
+    hits = {h.article_id: h for h in searcher.search("label printer blank", k=5).hits}
+    label = hits["printing/label-printer"]
+    assert label.heading_match == pytest.approx(1.0)
+    assert hits.get("devices/wow-battery") is None or hits["devices/wow-battery"].heading_match < 1.0
+
+
+def test_a_question_word_no_heading_uses_lowers_the_heading_match(searcher: Searcher) -> None:
+    named = searcher.search("label printer blank", k=1).hits[0]
+    partly = searcher.search("label printer blank ribbon", k=1).hits[0]
+    assert named.article_id == partly.article_id == "printing/label-printer"
+    assert 0 < partly.heading_match < named.heading_match
+
+
+def test_the_heading_nudge_adds_to_the_score_of_an_article_its_headings_name(searcher: Searcher) -> None:
+    plain = Searcher(searcher.index, searcher.encoder, replace(searcher.params, heading_weight=0.0))
+    nudged = Searcher(searcher.index, searcher.encoder, replace(searcher.params, heading_weight=0.1))
+    before = plain.search("label printer blank", k=1).hits[0]
+    after = nudged.search("label printer blank", k=1).hits[0]
+    assert after.score == pytest.approx(before.score + 0.1 * after.heading_match)
