@@ -31,8 +31,12 @@ PHI = "MRN 00482913"
 
 
 def fill_the_disk(engine: Engine) -> None:
-    """From now on no connection of ``engine`` may grow the file: every new page is 'disk full'."""
-    with engine.connect() as connection:
+    """From now on no connection of ``engine`` may grow the file: every new page is 'disk full'.
+
+    The file is vacuumed first: free pages a migration left behind (a table rebuilt) would otherwise
+    take the first writes without growing it."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text("VACUUM"))
         pages = int(connection.execute(text("PRAGMA page_count")).scalar_one())
 
     def cap(dbapi_connection: Any, _record: Any) -> None:
