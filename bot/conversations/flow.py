@@ -176,13 +176,16 @@ class ConversationFlow:
             if conversation is not None and pending:
                 if reply.reading == MessageKind.RESOLVED:
                     return self._withdraw(session, conversation, user, reply)
-                if not _moves_on(reply, conversation, text) or gives_details(text):
+                if reply.reading == MessageKind.SMALL_TALK and not gives_details(text):
+                    # "thanks", "ok": not the details asked for, so the question stands.
+                    return self._escalate(session, conversation, thread_key, user, reply_to, "stuck", lead="")
+                if not _moves_on(reply, conversation, text, ticket_open=False) or gives_details(text):
                     return self._finish(session, conversation, text)
                 withdraw_escalation(session=session, conversation=conversation, why="another question")
                 reply = _with_note(reply, set_aside_note(language=language))
                 aside = "set_aside"
             elif conversation is not None and ticket is not None:
-                if not _moves_on(reply, conversation, text) or gives_details(text):
+                if not _moves_on(reply, conversation, text, ticket_open=True) or gives_details(text):
                     return self._relay(session, conversation, ticket, user, text)
                 reply = _with_note(reply, still_open_note(ticket.number, language=language))
                 aside = "ticket_open"
@@ -407,11 +410,11 @@ def _with_note(reply: Reply, note: str) -> Reply:
     return replace(reply, text=f"{reply.text}\n\n_{note}_")
 
 
-def _moves_on(reply: Reply, conversation: Conversation, text: str) -> bool:
+def _moves_on(reply: Reply, conversation: Conversation, text: str, *, ticket_open: bool) -> bool:
     """True when ``text`` is about another matter than the one IT has or is about to get: not for
     IT at all, or a question of its own, answered by a notice or with an article (or a choice) the
-    conversation has not been offered yet, that names none of the topics the person wrote about
-    before ("any update on the pacs thing?" is about the PACS ticket)."""
+    conversation has not been offered yet; with a ``ticket_open``, also naming none of the topics the
+    person wrote about before ("any update on the pacs thing?" is about the PACS ticket)."""
     if reply.reason == NOT_IT_REASON:
         return True
     if reply.reading != MessageKind.NEW or reply.decision not in _ANSWERING:
@@ -420,6 +423,8 @@ def _moves_on(reply: Reply, conversation: Conversation, text: str) -> bool:
         not reply.citations or reply.citations[0].article in _offered_at_all(conversation)
     ):
         return False
+    if not ticket_open:
+        return True
     earlier = " ".join(str(t.get("text") or "") for t in conversation.turns if t.get("role") == "user")
     return not topic_stems(text) & topic_stems(earlier)
 

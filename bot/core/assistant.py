@@ -272,6 +272,14 @@ class Assistant:
             verdict = decide(result, self._policy)
             return self._reply(searcher, result, verdict, scrubbed, started, language)
         verdict = decide(result, self._policy)
+        if verdict.decision is not Decision.ANSWER:
+            # Judged on the message alone: "and is the cafeteria open late?" is not about the printer.
+            top_dense = result.hits[0].dense if result.hits else 0.0
+            away = phrasebook.elsewhere(result.query_vector)
+            if away.closeness >= ELSEWHERE_THRESHOLD and away.closeness >= top_dense + ELSEWHERE_LEAD:
+                where = away.topic.where if away.topic and away.topic.where else phrasebook.default_where
+                not_it = Reading(MessageKind.NOT_IT, closeness=away.closeness)
+                return self._conversational(not_it, scrubbed, started, language, where=where)
         if reading.kind is MessageKind.REFINE:
             together = searcher.search(scrub(reading.combined(scrubbed.text)).text, k=10)
             together_verdict = decide(together, self._policy)
@@ -284,13 +292,6 @@ class Assistant:
             ):
                 reason = f"follow-up: {together_verdict.reason}"
                 result, verdict = together, replace(together_verdict, reason=reason)
-        elif verdict.decision is not Decision.ANSWER:
-            top_dense = result.hits[0].dense if result.hits else 0.0
-            away = phrasebook.elsewhere(result.query_vector)
-            if away.closeness >= ELSEWHERE_THRESHOLD and away.closeness >= top_dense + ELSEWHERE_LEAD:
-                where = away.topic.where if away.topic and away.topic.where else phrasebook.default_where
-                not_it = Reading(MessageKind.NOT_IT, closeness=away.closeness)
-                return self._conversational(not_it, scrubbed, started, language, where=where)
         reply = self._reply(searcher, result, verdict, scrubbed, started, language)
         return replace(reply, reading=reading.kind.value)
 

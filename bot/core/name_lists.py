@@ -28,8 +28,23 @@ from dataclasses import dataclass
 __all__ = ["NameLists", "fold", "name_lists"]
 
 # Letters that do not decompose into a base letter and an accent.
-_UNDECOMPOSED = str.maketrans({"đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "ß": "ss",
-                               "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe", "ı": "i", "’": "'"})
+_UNDECOMPOSED = str.maketrans(
+    {
+        "đ": "d",
+        "Đ": "d",
+        "ł": "l",
+        "Ł": "l",
+        "ø": "o",
+        "Ø": "o",
+        "ß": "ss",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "ı": "i",
+        "’": "'",
+    }
+)
 _ASCII_NAME = re.compile(r"[a-z][a-z']*[a-z]")
 _SEPARATORS = re.compile(r"[\s\-]+")
 # "first_names", "first_names_female", "last_romanized_names", pl_PL's "male_last_names"...

@@ -75,13 +75,13 @@ class Verdict:
 def decide(result: SearchResult, params: PolicyParams | None = None) -> Verdict:
     """Decide how to reply to a search result.
 
-    ``escalate`` (no articles) when the question is mostly words the knowledge base never uses, or
-    its best article is weak or holds little of the question. Otherwise ``answer`` with the best
-    article alone when it is clearly right: strong and well ahead of the runner-up ("confident"),
-    named by its title or section and ahead ("named"), or the only plausible article, no other
-    within ``clarify_window`` ("no close rival"); that lone article is offered rather than answered
-when it holds too little of the question. Only when articles are genuinely close does it
-    ``clarify``, offering those close articles and nothing else (two to ``max_choices``).
+        ``escalate`` (no articles) when the question is mostly words the knowledge base never uses, or
+        its best article is weak or holds little of the question. Otherwise ``answer`` with the best
+        article alone when it is clearly right: strong and well ahead of the runner-up ("confident"),
+        named by its title or section and ahead ("named"), or the only plausible article, no other
+        within ``clarify_window`` ("no close rival"); that lone article is offered rather than answered
+    when it holds too little of the question. Only when articles are genuinely close does it
+        ``clarify``, offering those close articles and nothing else (two to ``max_choices``).
     """
     p = params or PolicyParams()
     hits = result.hits

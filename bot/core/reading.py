@@ -9,13 +9,15 @@ How, in order, with no rule about any one knowledge base:
 
 1. **A person**: the phrases of ``bot.core.asking_for_person`` ("talk to a human", "need someone
    from IT").
-2. **About the conversation, not a topic**: a message that names nothing new, meaning every content
+2. **The problem is gone**: in a conversation, a short message closest to the "it works now"
+   examples is ``RESOLVED`` even when it names something ("nvm it's back after I restarted").
+3. **About the conversation, not a topic**: a message that names nothing new, meaning every content
    word of it is in the example messages (``data/message_kinds.yml``) or in the question before
    it, is read as the kind whose examples its embedding is closest to, when that closeness reaches
    ``KIND_THRESHOLD``. "still not working" is ``NOT_FIXED``; "printer not working" after a Pyxis
    answer names the printer, so it is a question of its own. The older lexical patterns of
    ``bot.core.followups`` still catch "not fixed" phrasings the examples lack.
-3. **Refine or new**: as ``bot.core.followups`` reads it (a cue such as "what about", or a very
+4. **Refine or new**: as ``bot.core.followups`` reads it (a cue such as "what about", or a very
    short message, leans on the earlier question).
 
 Not-IT questions are recognised after the search (``Phrasebook.elsewhere``): the assistant reads a
@@ -56,6 +58,9 @@ KIND_THRESHOLD = 0.62
 ELSEWHERE_THRESHOLD = 0.45
 ELSEWHERE_LEAD = 0.0
 
+# In a conversation, a message of at most this many words is compared with the "it works now"
+# examples even when it names something new ("nvm its back after i restarted").
+RESOLVED_MAX_WORDS = 10
 # A message of more words than this that names something the conversation has not is a new question,
 # however it is phrased; up to this many ("the wow?", "on 4 west") it is a refinement.
 SHORT_NEW_TOPIC_WORDS = 2
@@ -193,6 +198,11 @@ def read_message(
         return Reading(MessageKind.PERSON, earlier, offered)
     lexical = classify_text(text)
     names_new = phrasebook is None or not phrasebook.names_nothing_new(text, earlier)
+    if phrasebook is not None and names_new and history and len(_WORD.findall(text)) <= RESOLVED_MAX_WORDS:
+        # "nvm its back after i restarted" names new things, yet only says the problem is gone.
+        kind, closeness = phrasebook.closest(encode(text) if encode is not None else None)
+        if kind == MessageKind.RESOLVED and closeness >= KIND_THRESHOLD:
+            return Reading(MessageKind.RESOLVED, earlier, offered, closeness)
     if phrasebook is not None and not names_new:
         kind, closeness = phrasebook.closest(encode(text) if encode is not None else None)
         if lexical is FollowUp.NOT_FIXED and earlier:

@@ -88,6 +88,28 @@ def test_a_new_question_while_details_are_awaited_is_answered_and_the_request_se
     assert tickets(session) == []
 
 
+def test_thanks_while_details_are_awaited_asks_for_them_again_and_opens_nothing(
+    flow: ConversationFlow, session: Session
+) -> None:
+    say(flow, CITRIX_Q)
+    stuck(flow)
+
+    again = say(flow, "thanks")
+
+    assert again.turn == "ask_details"
+    assert tickets(session) == []
+    assert say(flow, "4 West, wow 12, no patient waiting").turn == "ticket"
+
+
+def test_a_follow_up_that_is_not_for_it_is_told_so_however_it_starts(
+    flow: ConversationFlow, session: Session
+) -> None:
+    say(flow, CITRIX_Q)
+
+    assert say(flow, "and where can staff park").turn == "not_it"
+    assert tickets(session) == []
+
+
 def test_the_details_themselves_still_open_the_ticket(flow: ConversationFlow, session: Session) -> None:
     say(flow, CITRIX_Q)
     stuck(flow)

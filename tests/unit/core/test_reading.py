@@ -174,3 +174,10 @@ def test_an_unreadable_elsewhere_file_is_named_and_the_packaged_one_used(
 
     assert any(getattr(r, "file", "") == str(broken) for r in caplog.records)
     assert book.topics and book.default_where
+
+
+def test_in_a_conversation_the_problem_being_gone_is_heard_even_with_new_words(
+    phrasebook: Phrasebook,
+) -> None:
+    assert kind("it works now after a restart", after(CITRIX), phrasebook) is MessageKind.RESOLVED
+    assert kind("label printer printing blank labels again", after(CITRIX), phrasebook) is MessageKind.NEW
