@@ -60,7 +60,9 @@ def stages_timed(assistant: Assistant) -> Iterator[StageTimer]:
     assert searcher is not None
     patches: list[tuple[Any, str, Any]] = [
         (assistant_module, "scrub", "scrub"),
-        (assistant_module, "read_in_thread", "reading"),
+        (assistant_module, "read_message", "reading"),
+        (assistant_module, "question_language", "language"),
+        (assistant.phrasebook, "elsewhere", "not IT"),
         (assistant_module, "decide", "policy"),
         (retrieval_module, "fuse", "fusion"),
         (searcher, "analyse", "analysis"),
