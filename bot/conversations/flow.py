@@ -2,13 +2,20 @@
 
 An adapter parses its payload, calls ``ConversationFlow``, and renders what comes back. In order:
 
-1. the thread waits for the details an escalation asked for → the message is that answer, and the
-   ticket is opened (``bot.tickets.escalation.finish_escalation``);
-2. the thread has an open ticket → the message goes to the ticket (IT sees it in the triage thread
-   and the service desk) instead of to the bot: ``relayed``;
-3. the person asks for a person ("talk to a human") → escalation;
-4. otherwise the core answers, with the thread's earlier turns as history; when it escalates, the
-   escalation starts at once and the reply says what happens next.
+1. a request for a person ("talk to a human", ``bot.core.asking_for_person``) opens the ticket with
+   the details awaited, goes to the open ticket, or starts an escalation, without asking the bot;
+2. an active outage or upgrade notice that matches the question answers it (``bot.notices``);
+3. otherwise the core answers with the thread's earlier turns as history, and reads the message
+   in its conversation (``bot.core.reading``). Then:
+   - while the thread waits for the details an escalation asked for: "never mind" withdraws the
+     request (no ticket), "thanks" asks for the details again, a question on another matter is
+     answered and the request set aside, and anything else is the details: the ticket is opened
+     (``bot.tickets.escalation.finish_escalation``);
+   - while the thread has an open ticket: a question on another matter is answered with a
+     reminder that the ticket is open; anything else goes to the ticket (IT sees it in the triage
+     thread and the service desk): ``relayed``;
+   - when the core escalates, the escalation starts at once and the reply says what happens next;
+     a question that is not for IT is told where to ask and opens nothing.
 
 Every turn is remembered in the ``conversation`` table, scrubbed, so a follow-up in the thread,
 another server process, and the ticket's transcript all see the same conversation. A database
