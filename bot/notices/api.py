@@ -17,11 +17,11 @@ bad input (an unknown system, with the closest known one; a window in the past);
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,8 +43,7 @@ from bot.notices.models import Impact, NoticeKind, NoticePublic, NoticeStatus, S
 from bot.notices.queries import get_notice, list_notices, list_systems, list_updates
 from bot.notices.registry import ensure_seeded
 from bot.notices.times import optional_time
-from bot.request_guards import BrowserSafeRoute
-from bot.tickets.api import ApiError, check_token
+from bot.tickets.api import ApiError, TokenRoute
 
 log = logging.getLogger(__name__)
 
@@ -68,28 +67,14 @@ def error_for(exc: Exception) -> ApiError | None:
     return None
 
 
-class NoticesRoute(BrowserSafeRoute):
+class NoticesRoute(TokenRoute):
     """The bearer token first (as ``/api/tickets``), then the route; notice errors become JSON, and a
     failed request rolls its session back so nothing is written."""
 
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        """The route's handler, wrapped by the token check and the error mapping."""
-        handle = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            """The token check, then the route; notice and database errors become JSON answers."""
-            denied = check_token(request.app.state.settings, request.headers.get("authorization"))
-            if denied is not None:
-                return denied.response()
-            try:
-                return await handle(request)
-            except Exception as exc:
-                error = error_for(exc)
-                if error is None:
-                    raise
-                return error.response()
-
-        return guarded
+    @staticmethod
+    def map_error(exc: Exception) -> ApiError | None:
+        """The notices API's answer to an exception a route raised (``error_for``)."""
+        return error_for(exc)
 
 
 class NoticeBody(BaseModel):

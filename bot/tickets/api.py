@@ -102,28 +102,39 @@ def error_for(exc: Exception) -> ApiError | None:
     return None
 
 
-class TicketsRoute(BrowserSafeRoute):
-    """Checks the bearer token before anything else is read, then (``BrowserSafeRoute``) refuses
-    cross-site and non-JSON writes, and answers the ticket errors as JSON."""
+class TokenRoute(BrowserSafeRoute):
+    """Checks the bearer token (``ITBOT_TICKETS_API_TOKEN``) before anything else is read, then
+    (``BrowserSafeRoute``) refuses cross-site and non-JSON writes, and answers the errors that
+    ``map_error`` knows as JSON. Each API names its own errors by overriding ``map_error``."""
+
+    @staticmethod
+    def map_error(exc: Exception) -> ApiError | None:
+        """The API's answer to an exception a route raised, or None for one it does not expect."""
+        return error_for(exc)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         """The route's handler, wrapped by the token check and the error mapping."""
         handle = super().get_route_handler()
+        map_error = type(self).map_error
 
         async def guarded(request: Request) -> Response:
-            """The token check, then the route; ticket and database errors become JSON answers."""
+            """The token check, then the route; known and database errors become JSON answers."""
             denied = check_token(request.app.state.settings, request.headers.get("authorization"))
             if denied is not None:
                 return denied.response()
             try:
                 return await handle(request)
             except Exception as exc:
-                error = error_for(exc)
+                error = map_error(exc)
                 if error is None:
                     raise
                 return error.response()
 
         return guarded
+
+
+class TicketsRoute(TokenRoute):
+    """``/api/tickets``: the token, then the ticket errors as JSON (``error_for``)."""
 
 
 class ReplyBody(BaseModel):
