@@ -245,10 +245,13 @@ class Assistant:
         return self._searcher
 
     def ask(self, question: Question) -> Reply:
-        """Answer ``question``: scrub it, read it in its thread, search, decide, and write the reply.
+        """Answer ``question``: scrub it, read it in its conversation, search, decide, and write the
+        reply.
 
-        A follow-up in a thread (``bot.core.followups``) is searched together with the earlier
-        question, and "still doesn't work" offers the articles not offered yet or hands over to IT.
+        The message is read first (``bot.core.reading``): thanks, "it works now" and a request for a
+        person get their fixed reply without a search; "still doesn't work" offers the articles not
+        offered yet or hands over to IT; a refinement is searched together with the earlier
+        question; a question closer to the not-IT examples than to any article is told where to ask.
         Never raises for odd input (empty, huge, control characters, another language); raises
         ``IndexNotReadyError`` only when no index is loaded. The scrubbed question is in
         ``reply.asked``; the reply never contains text from the question.
@@ -258,7 +261,6 @@ class Assistant:
         if searcher is None:
             raise IndexNotReadyError(self.load_error or "no index loaded")
         scrubbed = scrub(clean_question(question.text, self.settings.max_question_chars))
-        result = searcher.search(scrubbed.text, k=10)
         phrasebook = self.phrasebook
         reading = read_message(
             scrubbed.text, question.history, encode=self._encode_one, phrasebook=phrasebook
@@ -268,10 +270,10 @@ class Assistant:
             return self._conversational(reading, scrubbed, started, language)
         if reading.kind is MessageKind.NOT_FIXED:
             return self._not_fixed(searcher, reading, scrubbed, started, language)
-        if not result.analysis.content_words:
-            verdict = decide(result, self._policy)
-            return self._reply(searcher, result, verdict, scrubbed, started, language)
+        result = searcher.search(scrubbed.text, k=10)
         verdict = decide(result, self._policy)
+        if not result.analysis.content_words:
+            return self._reply(searcher, result, verdict, scrubbed, started, language)
         if verdict.decision is not Decision.ANSWER:
             # Judged on the message alone: "and is the cafeteria open late?" is not about the printer.
             top_dense = result.hits[0].dense if result.hits else 0.0
@@ -284,12 +286,8 @@ class Assistant:
             together = searcher.search(scrub(reading.combined(scrubbed.text)).text, k=10)
             together_verdict = decide(together, self._policy)
             alone, together_strength = _strength(verdict.decision), _strength(together_verdict.decision)
-            alone_answers = verdict.decision is Decision.ANSWER and bool(result.analysis.content_words)
-            if (
-                not result.analysis.content_words
-                or together_strength > alone
-                or (together_strength == alone and not alone_answers)
-            ):
+            alone_answers = verdict.decision is Decision.ANSWER
+            if together_strength > alone or (together_strength == alone and not alone_answers):
                 reason = f"follow-up: {together_verdict.reason}"
                 result, verdict = together, replace(together_verdict, reason=reason)
         reply = self._reply(searcher, result, verdict, scrubbed, started, language)
