@@ -75,7 +75,7 @@ def worker(settings: Settings, desk: FakeServiceNow, poll: float) -> Iterator[No
         }
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.channels.cli", "worker"],
+        [sys.executable, "-m", "bot.channels.cli.main", "worker"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

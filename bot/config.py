@@ -2,7 +2,7 @@
 
 Build a ``Settings`` once at the edge (the CLI entry, ``create_app``) and pass it down; nothing else
 reads ``os.environ``, except ``itbot index``: to start fast it reads its six variables without
-pydantic (`bot.channels.cli_index.IndexSettings`), exactly as this class reads them.
+pydantic (`bot.channels.cli.index.IndexSettings`), exactly as this class reads them.
 """
 
 from __future__ import annotations

@@ -19,7 +19,10 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from bot.channels import slack_http, status_page, web, web_notices
+from bot.channels.slack import http as slack_http
+from bot.channels.web import notices as web_notices
+from bot.channels.web import routes as web
+from bot.channels.web import status_page
 from bot.config import Settings
 from bot.console.app import add_console
 from bot.conversations.memory import RecentConversations
@@ -42,7 +45,7 @@ from bot.tickets.spool import pending_files
 if TYPE_CHECKING:
     from slack_sdk import WebClient
 
-    from bot.channels.slack import SlackRuntime
+    from bot.channels.slack.app import SlackRuntime
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ def _build_slack(
 ) -> SlackRuntime | None:
     if not settings.slack_enabled:
         return None
-    from bot.channels.slack import build_slack_app
+    from bot.channels.slack.app import build_slack_app
 
     return build_slack_app(settings, assistant=core, sessions=sessions, client=client)
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 
-from bot.channels.cli import build_parser
-from bot.channels.cli_users import run as run_users
+from bot.channels.cli.main import build_parser
+from bot.channels.cli.users import run as run_users
 from bot.config import Settings
 from bot.core.assistant import Assistant
 from bot.core.policy import PolicyParams

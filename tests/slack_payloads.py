@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from bot.channels.slack_events import sign
+from bot.channels.slack.events import sign
 from tests.fakes.slack_api import BOT_USER_ID, TEAM_ID
 
 SIGNING_SECRET = "test-signing-secret"

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from bot.channels.slack_client import make_client
-from bot.channels.slack_sender import SlackChatSender
+from bot.channels.slack.client import make_client
+from bot.channels.slack.sender import SlackChatSender
 from bot.core.assistant import Assistant
 from bot.main import create_app
 from bot.tickets.worker import run_worker

@@ -9,12 +9,12 @@ from bot.tickets.delivery import ChatSender
 def chat_senders(settings: Settings) -> dict[str, ChatSender]:
     """A sender for every chat channel ``settings`` enable: the web chat always, Slack when
     ``SLACK_BOT_TOKEN`` is set."""
-    from bot.channels.web_sender import WebChatSender
+    from bot.channels.web.sender import WebChatSender
 
     senders: dict[str, ChatSender] = {"web": WebChatSender.from_settings(settings)}
     if settings.slack_bot_token:
-        from bot.channels.slack_client import make_client
-        from bot.channels.slack_sender import SlackChatSender
+        from bot.channels.slack.client import make_client
+        from bot.channels.slack.sender import SlackChatSender
 
         senders["slack"] = SlackChatSender(make_client(settings), base_url=settings.public_url)
     return senders

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from bot.channels.web_markdown import render_markdown
+from bot.channels.web.markdown import render_markdown
 from bot.console.auth import ConsoleRoute, CuratorDep, Signed, ViewerDep
 from bot.console.knowledge import (
     FIELDS,

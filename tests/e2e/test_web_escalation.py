@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlmodel import select
 
-from bot.channels.web_sender import WebChatSender
+from bot.channels.web.sender import WebChatSender
 from bot.config import Settings
 from bot.tickets.actions import reply_to_requester, resolve_ticket
 from bot.tickets.models import Ticket

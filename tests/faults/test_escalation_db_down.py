@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from bot.channels.slack_client import make_client
-from bot.channels.slack_sender import SlackChatSender
-from bot.channels.web_sender import WebChatSender
+from bot.channels.slack.client import make_client
+from bot.channels.slack.sender import SlackChatSender
+from bot.channels.web.sender import WebChatSender
 from bot.config import Settings
 from bot.conversations.models import Conversation
 from bot.main import create_app

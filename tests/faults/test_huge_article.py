@@ -26,7 +26,7 @@ import pytest
 import indexer.articles
 import indexer.encoder
 import indexer.store
-from bot.channels.cli import main
+from bot.channels.cli.main import main
 from indexer.articles import ArticleError, load_article, read_source
 from indexer.build import build_index
 from indexer.chunking import chunk_article

@@ -219,7 +219,7 @@ def start(command: str, database_url: str, home: Path) -> subprocess.CompletedPr
         DATABASE_URL=database_url,
         ITBOT_DB_CONNECT_TIMEOUT_SECONDS=str(CONNECT_TIMEOUT),
     )
-    argv = [sys.executable, "-m", "bot.channels.cli", command]
+    argv = [sys.executable, "-m", "bot.channels.cli.main", command]
     if command == "serve":
         argv += ["--port", str(free_port())]
     return subprocess.run(argv, env=environment, capture_output=True, text=True, timeout=60, check=False)

@@ -31,7 +31,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from bot.channels.cli import EXIT_FAILED, EXIT_OK, main
+from bot.channels.cli.main import EXIT_FAILED, EXIT_OK, main
 from bot.config import Settings
 from bot.db import create_db_engine, init_db, session_factory
 from bot.main import create_app
@@ -481,7 +481,7 @@ def test_two_worker_processes_deliver_requeued_tickets_once_each(
             "PYTHONPATH": str(ROOT),
         }
     )
-    itbot = [sys.executable, "-m", "bot.channels.cli"]
+    itbot = [sys.executable, "-m", "bot.channels.cli.main"]
 
     retried = subprocess.run(
         [*itbot, "tickets", "retry", "--all-dead"],

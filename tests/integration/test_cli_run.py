@@ -25,7 +25,7 @@ def start(home: Path, port: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITBOT_") and k != "DATABASE_URL"}
     env.update({"ITBOT_HOME": str(home), "HF_HUB_OFFLINE": "1", "ITBOT_WORKER_POLL_SECONDS": "0.1"})
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.channels.cli", "run", "--port", str(port)],
+        [sys.executable, "-m", "bot.channels.cli.main", "run", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,

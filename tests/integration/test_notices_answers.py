@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 import bot.core.assistant
 import indexer.encoder
-from bot.channels.cli import EXIT_OK, main
+from bot.channels.cli.main import EXIT_OK, main
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow
 from bot.core.models import Decision, Question

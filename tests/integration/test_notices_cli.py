@@ -1,4 +1,4 @@
-"""``itbot notice ...`` and ``itbot systems ...`` run in-process through ``bot.channels.cli.main``,
+"""``itbot notice ...`` and ``itbot systems ...`` run in-process through ``bot.channels.cli.main.main``,
 on SQLite and PostgreSQL: the contract (the id alone on the last line, ``list --json``), and bad
 input refused with a clear line, a non-zero exit and nothing written."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.cli import EXIT_FAILED, EXIT_OK, main
+from bot.channels.cli.main import EXIT_FAILED, EXIT_OK, main
 from bot.config import Settings
 
 CONTRACT_KEYS = {"id", "kind", "title", "status", "systems", "body", "next_update"}

@@ -69,7 +69,7 @@ def test_two_worker_processes_forward_every_ticket_exactly_once(
             ticket_id=f"t-{number}",
         )
     session.commit()
-    command = [sys.executable, "-m", "bot.channels.cli", "worker", "--once"]
+    command = [sys.executable, "-m", "bot.channels.cli.main", "worker", "--once"]
     env = worker_env(db_settings, desk)
 
     workers = [

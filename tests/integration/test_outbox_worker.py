@@ -213,7 +213,7 @@ def test_itbot_worker_runs_until_sigterm_then_exits_cleanly(
         ITBOT_WORKER_POLL_SECONDS="0.05",
     )
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.channels.cli", "worker"],
+        [sys.executable, "-m", "bot.channels.cli.main", "worker"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -239,7 +239,7 @@ def test_itbot_worker_runs_until_sigterm_then_exits_cleanly(
 
 def test_itbot_worker_refuses_to_start_with_incomplete_service_desk_settings(db_settings: Settings) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "bot.channels.cli", "worker", "--once"],
+        [sys.executable, "-m", "bot.channels.cli.main", "worker", "--once"],
         cwd=ROOT,
         env=worker_env(db_settings, ITBOT_ITSM_KIND="jira", ITBOT_ITSM_URL="https://jira.example.org"),
         capture_output=True,

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CITRIX = "citrix/citrix-frozen"
 PROBE = """
 import json, sys
-from bot.channels.cli import main
+from bot.channels.cli.main import main
 code = main(["index"])
 loaded = {name: name in sys.modules for name in ("torch", "onnxruntime")}
 print(json.dumps({"code": code, **loaded}))

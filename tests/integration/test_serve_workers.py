@@ -26,7 +26,7 @@ def test_two_workers_serve_one_port_and_stop_together(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ITBOT_") and k != "DATABASE_URL"}
     env.update({"ITBOT_HOME": str(tmp_path), "HF_HUB_OFFLINE": "1"})
     process = subprocess.Popen(
-        [sys.executable, "-m", "bot.channels.cli", "serve", "--port", str(port), "--workers", "2"],
+        [sys.executable, "-m", "bot.channels.cli.main", "serve", "--port", str(port), "--workers", "2"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

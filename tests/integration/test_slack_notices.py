@@ -12,9 +12,9 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.channels.slack_blocks import ACTION_NOTIFY
-from bot.channels.slack_client import make_client
-from bot.channels.slack_sender import SlackChatSender
+from bot.channels.slack.blocks import ACTION_NOTIFY
+from bot.channels.slack.client import make_client
+from bot.channels.slack.sender import SlackChatSender
 from bot.config import Settings
 from bot.interactions.models import utcnow
 from bot.main import create_app

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from bot.channels.slack import build_slack_app
-from bot.channels.slack_socket import serve_socket_mode
+from bot.channels.slack.app import build_slack_app
+from bot.channels.slack.socket_mode import serve_socket_mode
 from bot.db import create_db_engine, init_db, session_factory
 from bot.interactions.models import Interaction
 from tests.databases import sqlite_settings

@@ -14,8 +14,8 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.channels.slack_client import make_client
-from bot.channels.slack_sender import SlackChatSender
+from bot.channels.slack.client import make_client
+from bot.channels.slack.sender import SlackChatSender
 from bot.config import Settings
 from bot.main import create_app
 from bot.tickets.models import Ticket, TicketStatus

@@ -1,4 +1,4 @@
-"""``itbot tickets ...`` run in-process through ``bot.channels.cli.main``, with ``ITBOT_*`` and
+"""``itbot tickets ...`` run in-process through ``bot.channels.cli.main.main``, with ``ITBOT_*`` and
 ``DATABASE_URL`` set per test, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import select
 
-from bot.channels.cli import EXIT_FAILED, EXIT_OK, EXIT_SETUP, main
+from bot.channels.cli.main import EXIT_FAILED, EXIT_OK, EXIT_SETUP, main
 from bot.config import Settings
 from bot.conversations.models import Turn
 from bot.conversations.queries import add_turns

@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import col, select
 
-from bot.channels.cli import EXIT_OK, main
-from bot.channels.web_sender import WebChatSender
+from bot.channels.cli.main import EXIT_OK, main
+from bot.channels.web.sender import WebChatSender
 from bot.config import Settings
 from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation

@@ -26,7 +26,7 @@ import httpx
 import pytest
 from sqlalchemy import inspect, text
 
-from bot.channels.web_sender import WebChatSender
+from bot.channels.web.sender import WebChatSender
 from bot.config import Settings
 from bot.main import create_app
 from bot.tickets.worker import run_worker
@@ -68,7 +68,7 @@ def test_itbot_scrub_prints_none_of_the_evasions() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
 
     done = subprocess.run(
-        [sys.executable, "-m", "bot.channels.cli", "scrub"],
+        [sys.executable, "-m", "bot.channels.cli.main", "scrub"],
         input="\n".join(lines) + "\n",
         env=env,
         cwd=ROOT,

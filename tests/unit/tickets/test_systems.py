@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.cli_tickets import STATUSES
+from bot.channels.cli.tickets import STATUSES
 from bot.tickets.models import TicketStatus
 from bot.tickets.systems import is_patient_facing, known_system, system_named
 

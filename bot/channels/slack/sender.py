@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from bot.channels.slack_blocks import message_blocks, plain_text
+from bot.channels.slack.blocks import message_blocks, plain_text
 from bot.tickets.delivery import DeliveryError
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.channels.slack_blocks import reply_blocks
-from bot.channels.slack_events import (
+from bot.channels.slack.blocks import reply_blocks
+from bot.channels.slack.events import (
     MAX_AGE_SECONDS,
     SlackMessage,
     check_signature,

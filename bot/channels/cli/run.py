@@ -39,7 +39,7 @@ def add_parser(sub: Any) -> None:
 
 def child_commands(args: argparse.Namespace) -> dict[str, list[str]]:
     """The command line of each child, by the name it is reported with."""
-    itbot = [sys.executable, "-m", "bot.channels.cli"]
+    itbot = [sys.executable, "-m", "bot.channels.cli.main"]
     return {
         "web server": [*itbot, "serve", "--host", args.host, "--port", str(args.port)],
         "worker": [*itbot, "worker"],

@@ -35,8 +35,8 @@ def run(settings: Settings, _args: argparse.Namespace, out: TextIO, err: TextIO)
     if missing:
         print(f"itbot slack socket: set {' and '.join(missing)} first (see README, Slack).", file=err)
         return EXIT_SETUP
-    from bot.channels.slack import build_slack_app
-    from bot.channels.slack_socket import serve_socket_mode
+    from bot.channels.slack.app import build_slack_app
+    from bot.channels.slack.socket_mode import serve_socket_mode
     from bot.core.assistant import Assistant
     from bot.db import create_db_engine, init_db, session_factory
 

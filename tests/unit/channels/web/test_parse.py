@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.channels.web_input import AskInput, clean_text, parse_ask
+from bot.channels.web.input import AskInput, clean_text, parse_ask
 from bot.core.models import Citation, Decision, Question, Reply, Turn
 from bot.interactions.recording import interaction_from_reply
 

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.channels.web_sender import is_conversation_id
+from bot.channels.web.sender import is_conversation_id
 from bot.core.models import Turn
 
 MAX_HISTORY_TURNS = 10

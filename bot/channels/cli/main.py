@@ -15,7 +15,12 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from bot.channels import cli_index, cli_notices, cli_run, cli_slack, cli_tickets, cli_users
+from bot.channels.cli import index as cli_index
+from bot.channels.cli import notices as cli_notices
+from bot.channels.cli import run as cli_run
+from bot.channels.cli import slack as cli_slack
+from bot.channels.cli import tickets as cli_tickets
+from bot.channels.cli import users as cli_users
 from bot.logging_setup import configure_logging
 
 # Each command imports what it needs when it runs: `itbot index` must start in a fraction of a

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels.slack_blocks import (
+from bot.channels.slack.blocks import (
     ACTION_CHOOSE_PREFIX,
     ACTION_FIXED,
     ACTION_NOTIFY,

@@ -20,7 +20,7 @@ the ticket is open what the person types about it goes to IT. The answer then ha
 (the escalation step's kind, or null), ``turn`` (what the bot did, in a word: ``Outcome.turn``) and
 ``aside`` (``set_aside`` or ``ticket_open`` when it answered beside a ticket request, or null).
 "Still stuck" (``POST /api/feedback`` with the conversation) hands the conversation to IT. IT's
-replies arrive through the outbox (``bot.channels.web_sender``) and the page polls
+replies arrive through the outbox (``bot.channels.web.sender``) and the page polls
 ``GET /api/conversations/{id}/messages?after=N`` for them. A malformed conversation id is a 422;
 without one everything works as it did before conversations.
 """
@@ -43,7 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from bot.channels.web_input import (
+from bot.channels.web.input import (
     MAX_ARTICLE_ID_CHARS,
     AskInput,
     bad_conversation,
@@ -51,8 +51,8 @@ from bot.channels.web_input import (
     conversation_of,
     parse_ask,
 )
-from bot.channels.web_markdown import article_url, render_markdown
-from bot.channels.web_sender import MAX_SEQ, is_conversation_id, it_messages
+from bot.channels.web.markdown import article_url, render_markdown
+from bot.channels.web.sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply, history_of, last_user_text
 from bot.conversations.memory import RecentConversations
@@ -73,7 +73,7 @@ CHANNEL = "web"
 # overrides it, e.g. in tests).
 DEFAULT_POLL_SECONDS = 10.0
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from bot.channels.web import BAD_CONVERSATION, CHANNEL
-from bot.channels.web_input import clean_user, conversation_of
+from bot.channels.web.input import clean_user, conversation_of
+from bot.channels.web.routes import BAD_CONVERSATION, CHANNEL
 from bot.deps import SessionDep
 from bot.notices.errors import BadTransitionError, NoticeNotFoundError
 from bot.notices.subscriptions import subscribe

@@ -20,7 +20,7 @@ import pytest
 
 import bot.core.assistant
 import indexer.encoder
-from bot.channels.cli import EXIT_OK, EXIT_SETUP, main
+from bot.channels.cli.main import EXIT_OK, EXIT_SETUP, main
 from indexer.encoder import HashingEncoder
 from tests.tiny_kb import ARTICLES, write_tiny_kb
 

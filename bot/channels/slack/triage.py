@@ -24,7 +24,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.channels.slack_blocks import (
+from bot.channels.slack.blocks import (
     ACTION_TICKET_REPLY,
     ACTION_TICKET_RESOLVE,
     ACTION_TICKET_TAKE,
@@ -33,8 +33,8 @@ from bot.channels.slack_blocks import (
     decode_value,
     ticket_reply_view,
 )
-from bot.channels.slack_client import add_reaction
-from bot.channels.slack_events import SlackMessage
+from bot.channels.slack.client import add_reaction
+from bot.channels.slack.events import SlackMessage
 from bot.config import Settings
 from bot.db import SessionFactory
 from bot.interactions.recording import log_failure

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-MANIFEST = Path(__file__).resolve().parents[3] / "slack" / "manifest.yml"
+MANIFEST = Path(__file__).resolve().parents[4] / "slack" / "manifest.yml"
 
 
 def manifest() -> dict[str, Any]:

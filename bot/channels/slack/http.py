@@ -21,8 +21,8 @@ from fastapi.responses import JSONResponse, Response
 from slack_bolt.request import BoltRequest
 from starlette.concurrency import run_in_threadpool
 
-from bot.channels.slack import SlackRuntime
-from bot.channels.slack_events import body_problem, check_signature
+from bot.channels.slack.app import SlackRuntime
+from bot.channels.slack.events import body_problem, check_signature
 
 log = logging.getLogger(__name__)
 router = APIRouter()

@@ -39,7 +39,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.channels.slack_blocks import (
+from bot.channels.slack.blocks import (
     ACTION_CHOOSE_PREFIX,
     ACTION_FIXED,
     ACTION_NOTIFY,
@@ -51,9 +51,9 @@ from bot.channels.slack_blocks import (
     reply_blocks,
     with_outcome,
 )
-from bot.channels.slack_client import add_reaction, make_client, post_message, quiet_logger
-from bot.channels.slack_events import SlackMessage, delivery_key, message_from_event, thread_key, unescape
-from bot.channels.slack_triage import TriageHandlers, register_triage
+from bot.channels.slack.client import add_reaction, make_client, post_message, quiet_logger
+from bot.channels.slack.events import SlackMessage, delivery_key, message_from_event, thread_key, unescape
+from bot.channels.slack.triage import TriageHandlers, register_triage
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow, last_user_text
 from bot.conversations.queries import claim_delivery

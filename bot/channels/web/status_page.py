@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.channels.web import templates
+from bot.channels.web.routes import templates
 from bot.deps import SessionDep
 from bot.interactions.models import utcnow
 from bot.notices.board import RECENT_DAYS, status_board

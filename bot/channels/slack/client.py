@@ -13,7 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler, Se
 from bot.config import Settings
 from bot.interactions.recording import log_failure
 
-log = logging.getLogger("bot.channels.slack")
+log = logging.getLogger("bot.channels.slack.app")
 
 
 def quiet_logger(name: str) -> logging.Logger:

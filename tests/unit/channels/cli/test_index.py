@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.channels.cli import main
-from bot.channels.cli_index import IndexSettings
+from bot.channels.cli.index import IndexSettings
+from bot.channels.cli.main import main
 from bot.config import Settings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[4]
 
 
 @pytest.fixture(autouse=True)
@@ -123,7 +123,7 @@ def run_in_a_new_process(tmp_path: Path, code: str) -> list[str]:
 
 def test_itbot_index_never_imports_pydantic(tmp_path: Path) -> None:
     code = (
-        "import sys; from bot.channels.cli import main; code = main(['index']); "
+        "import sys; from bot.channels.cli.main import main; code = main(['index']); "
         "print(code, sorted(m for m in sys.modules if m.split('.')[0] in ('pydantic', 'pydantic_settings')))"
     )
     assert run_in_a_new_process(tmp_path, code) == ["2", "[]"]
@@ -132,7 +132,7 @@ def test_itbot_index_never_imports_pydantic(tmp_path: Path) -> None:
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="counts threads through /proc")
 def test_itbot_index_runs_numpy_without_blas_worker_threads(tmp_path: Path) -> None:
     code = (
-        "import os, sys; from bot.channels.cli import main; code = main(['index']); "
+        "import os, sys; from bot.channels.cli.main import main; code = main(['index']); "
         "print(code, 'numpy' in sys.modules, len(os.listdir('/proc/self/task')))"
     )
     assert run_in_a_new_process(tmp_path, code) == ["2", "True", "1"]
@@ -142,7 +142,7 @@ def test_as_the_console_script_itbot_index_spares_the_shutdown_its_garbage_colle
     tmp_path: Path,
 ) -> None:
     code = (
-        "import gc, sys; from bot.channels.cli import main; sys.argv = ['itbot', 'index']; "
+        "import gc, sys; from bot.channels.cli.main import main; sys.argv = ['itbot', 'index']; "
         "print(main(), gc.get_freeze_count() > 0)"
     )
     assert run_in_a_new_process(tmp_path, code) == ["2", "True"]

@@ -14,8 +14,8 @@ import threading
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 
-from bot.channels.slack import SlackRuntime
-from bot.channels.slack_client import quiet_logger
+from bot.channels.slack.app import SlackRuntime
+from bot.channels.slack.client import quiet_logger
 from bot.config import Settings
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.cli import EXIT_SETUP, main
+from bot.channels.cli.main import EXIT_SETUP, main
 
 
 @pytest.fixture(autouse=True)

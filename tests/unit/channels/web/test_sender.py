@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
 
-from bot.channels.web_sender import (
+from bot.channels.web.sender import (
     MAX_SEQ,
     WebChatSender,
     is_conversation_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.web_markdown import article_url, render_markdown
+from bot.channels.web.markdown import article_url, render_markdown
 
 
 def test_raw_html_is_shown_as_text_not_run() -> None:

@@ -1,0 +1,1 @@
+"""The `itbot` command line."""

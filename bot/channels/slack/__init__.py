@@ -1,0 +1,1 @@
+"""Slack: the Bolt app, events, Block Kit, triage, the Web API sender."""
