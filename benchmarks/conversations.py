@@ -18,9 +18,14 @@ must contain (case-insensitive). The ticket: ``summary_has`` / ``summary_lacks``
 ``location`` (exactly), ``patient_waiting`` (true, false or null for "not said"), ``reason``.
 
 Tune on ``--split dev`` (it also runs in CI: tests/integration/test_conversation_set.py); report
-``--split test`` only.
+``--split test`` only. ``test2`` is a fresh half of 44 conversations, written blind on 2026-12-03
+from the articles, the README and this loader alone (without seeing the bot's code or the other
+halves' conversations): everyday answers, clarify then a choice, still stuck then a ticket, a new
+question after an answer, requests for a person (also in Spanish), withdrawing while details are
+awaited, small talk and new questions beside a pending or open ticket, news about the ticket,
+not-IT and Spanish questions, and patient details in the messages. Run it only to report, never to tune.
 
-    .venv/bin/python benchmarks/conversations.py --split dev
+    .venv/bin/python benchmarks/conversations.py --split dev|test|test2
 """
 
 from __future__ import annotations
@@ -247,7 +252,7 @@ def run(split: str) -> list[Verdict]:
 def main() -> None:
     """Print the share of conversations fully right per channel, and what went wrong."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", default="dev", choices=("dev", "test"))
+    parser.add_argument("--split", default="dev", choices=("dev", "test", "test2"))
     args = parser.parse_args()
     started = time.perf_counter()
     verdicts = run(args.split)

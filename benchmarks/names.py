@@ -1,9 +1,11 @@
 """Person names without cue words: how many the scrubber removes, and what else it keeps.
 
 Reads an annotated set under benchmarks/names/ (``dev.txt`` to tune, ``test.txt`` never tuned
-on): one chat message a line, ``{{...}}`` around a person's name, ``<<...>>`` around an
-identifier (MRN, date of birth, phone, SSN, account). Each message is scrubbed without its marks,
-and the words of the original are lined up with the words of the scrubbed text. It prints:
+on, ``test2.txt`` a fresh half of 371 messages written blind on 2026-12-03 without seeing the
+scrubber, its name lists or the other halves' messages, to report only): one chat message a line,
+``{{...}}`` around a person's name, ``<<...>>`` around an identifier (MRN, date of birth, phone,
+SSN, account). Each message is scrubbed without its marks, and the words of the original are
+lined up with the words of the scrubbed text. It prints:
 
 - names removed: the share of the words inside ``{{...}}`` that the scrubber replaced;
 - other text kept: the share of the other words (outside any mark) left untouched;
@@ -13,7 +15,7 @@ and the words of the original are lined up with the words of the scrubbed text. 
 then the command that made the table. ``--misses`` lists the names kept and the words replaced
 wrongly (use it on dev only).
 
-    .venv/bin/python benchmarks/names.py [--split dev|test] [--repeat 20] [--misses]
+    .venv/bin/python benchmarks/names.py [--split dev|test|test2] [--repeat 20] [--misses]
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def kept_flags(line: Line, scrubbed: str) -> list[bool]:
 def main() -> None:
     """Print the table for one split."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--split", choices=("dev", "test"), default="dev")
+    parser.add_argument("--split", choices=("dev", "test", "test2"), default="dev")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--misses", action="store_true", help="list names kept and words replaced wrongly")
     args = parser.parse_args()
