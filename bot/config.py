@@ -195,6 +195,13 @@ class Settings(BaseSettings):
     console_logins_per_minute_per_account: int = Field(
         default=10, ge=0, description="Console sign-in attempts at one account name a minute (0: no limit)."
     )
+    console_article_review: bool = Field(
+        default=True,
+        description=(
+            "Articles edited in the console wait as drafts until another curator (or an admin) reviews and "
+            "publishes them; off: a curator's save writes the knowledge folder at once."
+        ),
+    )
     console_gap_similarity: float = Field(
         default=0.6,
         gt=0,

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from bot.config import Settings
-from bot.console import articles, gaps_page, routes, sso_routes
+from bot.console import articles, drafts, gaps_page, routes, sso_routes
 from bot.console.auth import LOGIN_PATH, ConsoleRefused, SignInRequired, wants_json
 from bot.console.pages import page
 from bot.console.signin import SignInLimits
@@ -23,6 +23,7 @@ def add_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(routes.router)
     app.include_router(sso_routes.router)
     app.include_router(articles.router)
+    app.include_router(drafts.router)
     app.include_router(gaps_page.router)
 
     @app.exception_handler(SignInRequired)
