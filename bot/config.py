@@ -195,6 +195,13 @@ class Settings(BaseSettings):
     console_logins_per_minute_per_account: int = Field(
         default=10, ge=0, description="Console sign-in attempts at one account name a minute (0: no limit)."
     )
+    console_article_review: bool = Field(
+        default=True,
+        description=(
+            "Articles edited in the console wait as drafts until another curator (or an admin) reviews and "
+            "publishes them; off: a curator's save writes the knowledge folder at once."
+        ),
+    )
     console_gap_similarity: float = Field(
         default=0.6,
         gt=0,
@@ -203,6 +210,53 @@ class Settings(BaseSettings):
             "How similar (cosine of the index's embeddings) an unanswered question must be to a topic on "
             "/console/gaps to join it; 0.6 keeps paraphrases together with all-MiniLM-L6-v2."
         ),
+    )
+    oidc_issuer: str = Field(
+        default="",
+        description=(
+            "Single sign-on: the OpenID Connect issuer (Entra ID: https://login.microsoftonline.com/"
+            "<tenant id>/v2.0). Its ID tokens must name exactly this issuer. Empty: no single sign-on."
+        ),
+    )
+    oidc_discovery_url: str = Field(
+        default="",
+        description="Where the provider's OpenID configuration is (default: the issuer's "
+        "/.well-known/openid-configuration).",
+    )
+    oidc_client_id: str = Field(default="", description="Single sign-on: this app's client (application) id.")
+    oidc_client_secret: str = Field(default="", description="Single sign-on: this app's client secret.")
+    oidc_redirect_url: str = Field(
+        default="",
+        description="The sign-in callback registered with the provider (default: ITBOT_PUBLIC_URL, else the "
+        "request's own address, followed by /console/sso/callback).",
+    )
+    oidc_scopes: str = Field(default="openid profile email", description="Scopes asked of the provider.")
+    oidc_name_claim: str = Field(
+        default="preferred_username",
+        description="The ID token claim that names the console account (falls back to email, then sub).",
+    )
+    oidc_role_claim: str = Field(
+        default="roles", description="The ID token claim holding the user's roles or groups (a list)."
+    )
+    oidc_role_map: str = Field(
+        default="",
+        description=(
+            "Comma-separated VALUE=ROLE pairs (ITBot.Curator=curator,ITBot.Admin=admin): a user whose role "
+            "claim holds VALUE gets ROLE (the highest one matched), at every sign-in."
+        ),
+    )
+    oidc_default_role: str = Field(
+        default="viewer",
+        pattern="^(viewer|curator|agent|admin)$",
+        description="The role of an account single sign-on creates when no mapped value is in its claims.",
+    )
+    oidc_allowed_tenants: str = Field(
+        default="",
+        description="Comma-separated tenant ids (the tid claim) that may sign in (empty: any the issuer "
+        "vouches for).",
+    )
+    oidc_leeway_seconds: int = Field(
+        default=60, ge=0, le=600, description="Clock difference allowed when checking an ID token's times."
     )
     api_docs: bool = Field(
         default=False, description="Serve /openapi.json and /docs (off: the API's shape is not published)."
@@ -246,6 +300,22 @@ class Settings(BaseSettings):
     def trusted_proxy_list(self) -> tuple[str, ...]:
         """``trusted_proxies`` as a tuple of stripped, non-empty entries."""
         return _comma_list(self.trusted_proxies)
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when single sign-on is configured (issuer and client id)."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+    @property
+    def oidc_allowed_tenant_list(self) -> tuple[str, ...]:
+        """``oidc_allowed_tenants`` as a tuple of stripped, non-empty entries."""
+        return _comma_list(self.oidc_allowed_tenants)
+
+    @property
+    def oidc_role_pairs(self) -> tuple[tuple[str, str], ...]:
+        """``oidc_role_map`` as (claim value, role) pairs."""
+        pairs = (part.rpartition("=") for part in _comma_list(self.oidc_role_map))
+        return tuple((value.strip(), role.strip().lower()) for value, _eq, role in pairs if value.strip())
 
     @property
     def slack_enabled(self) -> bool:

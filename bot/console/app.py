@@ -8,18 +8,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from bot.config import Settings
-from bot.console import articles, gaps_page, routes
+from bot.console import articles, drafts, gaps_page, routes, sso_routes
 from bot.console.auth import LOGIN_PATH, ConsoleRefused, SignInRequired, wants_json
 from bot.console.pages import page
 from bot.console.signin import SignInLimits
+from bot.console.sso import OidcProvider
 
 
 def add_console(app: FastAPI, settings: Settings) -> None:
     """Serve the console under ``/console`` on ``app``: sign-in limits kept in ``app.state``, a request
     without a session redirected to the sign-in page (JSON: 401), a refused one answered 403."""
     app.state.console_sign_in_limits = SignInLimits.from_settings(settings)
+    app.state.console_sso = OidcProvider(settings) if settings.oidc_enabled else None
     app.include_router(routes.router)
+    app.include_router(sso_routes.router)
     app.include_router(articles.router)
+    app.include_router(drafts.router)
     app.include_router(gaps_page.router)
 
     @app.exception_handler(SignInRequired)

@@ -14,12 +14,13 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.web.markdown import render_markdown
 from bot.console.auth import ConsoleRoute, CuratorDep, Signed, ViewerDep
+from bot.console.drafts import start_draft
 from bot.console.knowledge import (
     FIELDS,
     Draft,
@@ -28,6 +29,7 @@ from bot.console.knowledge import (
     article_path,
     article_rows,
     check_text,
+    new_article,
     ordered_rows,
     read_draft,
     save_text,
@@ -80,6 +82,7 @@ def _editor(
         "fields": FIELDS,
         "base": base,
         "may_edit": signed.role.allows(Role.CURATOR),
+        "review": request.app.state.settings.console_article_review,
         "problem": None,
         "stale": None,
         "saved": None,
@@ -94,16 +97,6 @@ def _editor(
 
 def _not_here(request: Request, signed: Signed, reason: str) -> Response:
     return page(request, "refused.html", signed, {"reason": reason}, status_code=404)
-
-
-def new_draft(title: str) -> Draft:
-    """The draft a new article starts from: its title, and the headings articles use."""
-    title = " ".join(title.split())[:200]
-    heading = title or "New article"
-    return Draft(
-        fields={name: title if name == "title" else "" for name in FIELDS},
-        body=f"# {heading}\n\n## Fix it\n\n1. \n",
-    )
 
 
 @router.get("/console/articles/{article_id:path}")
@@ -122,7 +115,7 @@ def edit_page(
         if path.exists():
             draft, base = read_draft(path, settings.kb, max_bytes=settings.max_article_bytes)
         else:
-            draft, base = new_draft(title), ""
+            draft, base = new_article(title), ""
     except (OutsideKnowledge, ArticleError) as error:
         return _not_here(request, signed, f"No article can be edited there: {error}")
     return _editor(request, signed, article_id, draft, base, asked=[a[:300] for a in asked or []])
@@ -145,9 +138,11 @@ async def save_article(
     audience: Annotated[str, Form(max_length=1000)] = "",
     owner: Annotated[str, Form(max_length=200)] = "",
     review_by: Annotated[str, Form(max_length=40)] = "",
+    asked: Annotated[list[str] | None, Form(max_length=5)] = None,
 ) -> Response:
-    """Check the edit as the indexer would (problems shown with their line, nothing written), refuse
-    a stale one (the file changed since the form was opened: a diff, nothing written), else write
+    """Check the edit as the indexer would (problems shown with their line, nothing written). With
+    review on (``ITBOT_CONSOLE_ARTICLE_REVIEW``, the default) store it as a draft and open it; else
+    refuse a stale one (the file changed since the form was opened: a diff, nothing written), or write
     the file, audit the save and re-index; the editor then offers to try a question."""
     values = {
         "title": title,
@@ -183,6 +178,16 @@ async def save_article(
             "body_line": problem.line - draft.front_lines if problem.line > draft.front_lines else None,
         }
         return _editor(request, signed, article_id, draft, base, problem=shown, status_code=422)
+    if settings.console_article_review:  # kept as a draft until someone else publishes it
+        stored = start_draft(
+            session=session,
+            signed=signed,
+            article_id=article_id,
+            text=text,
+            base=base,
+            asked=[a[:300] for a in asked or []],
+        )
+        return RedirectResponse(f"/console/drafts/{stored.id}", status_code=303)
     try:
         with saving(settings.home / SAVE_LOCK):
             result = save_text(

@@ -173,6 +173,16 @@ class Draft:
         return self.text().split("\n").index("---", 1) + 2
 
 
+def new_article(title: str) -> Draft:
+    """The draft a new article starts from: its title, and the headings articles use."""
+    title = " ".join(title.split())[:200]
+    heading = title or "New article"
+    return Draft(
+        fields={name: title if name == "title" else "" for name in FIELDS},
+        body=f"# {heading}\n\n## Fix it\n\n1. \n",
+    )
+
+
 def _matter_value(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_matter_value(v) for v in value)
@@ -185,7 +195,13 @@ def read_draft(path: Path, kb: Path, *, max_bytes: int) -> tuple[Draft, str]:
     """The draft of the file at ``path`` and the digest of its bytes. A file whose front matter does
     not parse comes back with empty fields and the whole file as the body, so it can be fixed."""
     raw = read_source(path, kb, max_bytes=max_bytes)
-    text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff").replace("\r\n", "\n")
+    return draft_from_text(raw.decode("utf-8", errors="replace")), digest(raw)
+
+
+def draft_from_text(text: str) -> Draft:
+    """The draft of a file's ``text``. Text whose front matter does not parse comes back with empty
+    fields and the whole text as the body, so it can be fixed."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     lines = text.split("\n")
     if lines and lines[0].rstrip() == "---":
         close = next((i for i in range(1, len(lines)) if lines[i].rstrip() in ("---", "...")), None)
@@ -197,8 +213,20 @@ def read_draft(path: Path, kb: Path, *, max_bytes: int) -> tuple[Draft, str]:
                     fields = {name: _matter_value(matter.get(name)) for name in FIELDS}
                     other = {k: v for k, v in matter.items() if k not in FIELDS}
                     body = "\n".join(lines[close + 1 :]).lstrip("\n")
-                    return Draft(fields=fields, body=body, other=other), digest(raw)
-    return Draft(fields={name: "" for name in FIELDS}, body=text), digest(raw)
+                    return Draft(fields=fields, body=body, other=other)
+    return Draft(fields={name: "" for name in FIELDS}, body=text)
+
+
+def text_diff(before: str, after: str, *, before_name: str, after_name: str) -> str:
+    """A unified diff from ``before`` to ``after`` (empty when they are the same)."""
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=before_name,
+            tofile=after_name,
+        )
+    )
 
 
 def check_text(path: Path, kb: Path, text: str) -> ArticleProblem | None:
@@ -229,15 +257,9 @@ def save_text(path: Path, kb: Path, text: str, *, base_digest: str, max_bytes: i
         current = read_source(path, kb, max_bytes=max_bytes)
     if (digest(current) if path.exists() else "") != base_digest:
         before = current.decode("utf-8", errors="replace")
-        diff = "".join(
-            difflib.unified_diff(
-                before.splitlines(keepends=True),
-                text.splitlines(keepends=True),
-                fromfile="the file now",
-                tofile="your edit",
-            )
+        return Stale(
+            current=before, diff=text_diff(before, text, before_name="the file now", after_name="your edit")
         )
-        return Stale(current=before, diff=diff)
     data = text.encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(prefix=".itbot-", suffix=".tmp", dir=path.parent)

@@ -1,4 +1,5 @@
-"""The console's tables: accounts, sign-in sessions and the audit log.
+"""The console's tables: accounts, sign-in sessions, single sign-on attempts, article drafts and
+the audit log.
 
 A session's cookie holds a random token; the table keeps only its SHA-256 (``id``), so a leaked
 database does not hand out live sessions. Every change and every sign-in attempt is one
@@ -8,6 +9,7 @@ database does not hand out live sessions. Every change and every sign-in attempt
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy import Text
@@ -33,6 +35,13 @@ class ConsoleUser(SQLModel, table=True):
     disabled: bool = Field(default=False)
     locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    sso_subject: str | None = Field(
+        default=None,
+        max_length=512,
+        unique=True,
+        index=True,
+        description="'<issuer> <sub>' of the single sign-on identity this account belongs to, or None.",
+    )
 
 
 class ConsoleUserPublic(SQLModel):
@@ -70,3 +79,51 @@ class AuditEvent(SQLModel, table=True):
     target: str = Field(default="", max_length=512)
     detail: str = Field(default="", sa_type=Text)
     address: str = Field(default="", max_length=128)
+
+
+class SsoLogin(SQLModel, table=True):
+    """The ``console_sso_login`` table: one single sign-on attempt between the redirect to the provider
+    and its return. ``id`` is the SHA-256 of the ``state`` sent; used once, then deleted."""
+
+    __tablename__ = "console_sso_login"
+
+    id: str = Field(primary_key=True, max_length=64)
+    nonce: str = Field(max_length=128)
+    code_verifier: str = Field(max_length=128)
+    next_path: str = Field(default="", max_length=500)
+    expires_at: datetime = Field(sa_type=UtcDateTime, index=True)
+
+
+class DraftStatus(StrEnum):
+    """Where a draft stands: waiting for a reviewer, sent back to its author, or published."""
+
+    REVIEW = "review"
+    RETURNED = "returned"
+    PUBLISHED = "published"
+
+
+DRAFT_STATUS_TYPE = SqlEnum(
+    DraftStatus, native_enum=False, length=16, values_callable=lambda kinds: [k.value for k in kinds]
+)
+
+
+class ArticleDraft(SQLModel, table=True):
+    """The ``article_draft`` table: an article's proposed file, kept here until a reviewer publishes it.
+
+    ``base`` is the SHA-256 of the article's file when the draft was started ("" for a new article):
+    publishing refuses to overwrite a file that changed since.
+    """
+
+    __tablename__ = "article_draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    article_id: str = Field(max_length=200, index=True)
+    author: str = Field(max_length=64, index=True)
+    status: DraftStatus = Field(default=DraftStatus.REVIEW, sa_type=DRAFT_STATUS_TYPE, index=True)
+    text: str = Field(sa_type=Text, description="The whole Markdown file: front matter and body.")
+    base: str = Field(default="", max_length=64)
+    asked: str = Field(default="", sa_type=Text, description="Staff questions it answers, one a line.")
+    comment: str = Field(default="", sa_type=Text, description="The reviewer's word when sent back.")
+    reviewer: str = Field(default="", max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

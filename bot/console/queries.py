@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
-from bot.console.models import AuditEvent, ConsoleSession, ConsoleUser
+from bot.console.models import AuditEvent, ConsoleSession, ConsoleUser, SsoLogin
 from bot.console.roles import Role
 from bot.interactions.models import utcnow
 
@@ -30,9 +30,14 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_user(*, session: Session, name: str, role: Role, password_hash: str) -> ConsoleUser:
-    """Store a new account; raises ``sqlalchemy.exc.IntegrityError`` when the name is taken."""
-    user = ConsoleUser(name=normal_name(name), role=role, password_hash=password_hash)
+def create_user(
+    *, session: Session, name: str, role: Role, password_hash: str, sso_subject: str | None = None
+) -> ConsoleUser:
+    """Store a new account (``sso_subject``: the single sign-on identity it belongs to); raises
+    ``sqlalchemy.exc.IntegrityError`` when the name or the identity is taken."""
+    user = ConsoleUser(
+        name=normal_name(name), role=role, password_hash=password_hash, sso_subject=sso_subject
+    )
     session.add(user)
     session.commit()
     session.refresh(user)
@@ -42,6 +47,11 @@ def create_user(*, session: Session, name: str, role: Role, password_hash: str) 
 def get_user_by_name(*, session: Session, name: str) -> ConsoleUser | None:
     """The account named ``name`` (any letter case), or None."""
     return session.exec(select(ConsoleUser).where(ConsoleUser.name == normal_name(name))).first()
+
+
+def get_user_by_sso_subject(*, session: Session, subject: str) -> ConsoleUser | None:
+    """The account single sign-on made for ``subject`` ('<issuer> <sub>'), or None."""
+    return session.exec(select(ConsoleUser).where(ConsoleUser.sso_subject == subject)).first()
 
 
 def get_user(*, session: Session, user_id: int) -> ConsoleUser | None:
@@ -169,3 +179,35 @@ def last_event_at(*, session: Session, action: str, target: str) -> datetime | N
     from bot.interactions.models import UtcDateTime  # SQLite hands back a naive time from max()
 
     return UtcDateTime().process_result_value(value, session.get_bind().dialect)
+
+
+def create_sso_login(
+    *, session: Session, state: str, nonce: str, code_verifier: str, next_path: str, lifetime: timedelta
+) -> None:
+    """Remember one single sign-on attempt (by the SHA-256 of its ``state``) for ``lifetime``; forget
+    attempts past theirs. Commits."""
+    session.execute(delete(SsoLogin).where(col(SsoLogin.expires_at) <= utcnow()))
+    session.add(
+        SsoLogin(
+            id=token_digest(state),
+            nonce=nonce,
+            code_verifier=code_verifier,
+            next_path=next_path[:500],
+            expires_at=utcnow() + lifetime,
+        )
+    )
+    session.commit()
+
+
+def take_sso_login(*, session: Session, state: str) -> SsoLogin | None:
+    """The unexpired attempt whose state is ``state``, deleted as it is read: a state is good once, even
+    when two requests (or two server processes) bring it back at the same time. Commits."""
+    row = session.get(SsoLogin, token_digest(state))
+    if row is None:
+        return None
+    session.expunge(row)
+    result = session.execute(delete(SsoLogin).where(col(SsoLogin.id) == row.id))
+    session.commit()
+    if int(getattr(result, "rowcount", 0) or 0) != 1 or row.expires_at <= utcnow():
+        return None
+    return row

@@ -1,6 +1,10 @@
 """Re-index after a curator saves, and have the running assistant answer from the new build.
 
-One build at a time per process (a second save waits for the first build); ``build_index`` reuses
+One build at a time, across every server process sharing ``ITBOT_HOME`` (a ``flock`` on
+``console-reindex.lock`` there, beside the thread lock of this process): otherwise a build that read
+the knowledge folder before another process saved could finish after that process's build and make
+``current`` an older knowledge folder. Each build then reads the folder after the previous one
+published, so the last to run holds every save. ``build_index`` reuses
 every unchanged vector, so a save re-embeds only the chunks it changed. The encoder is the
 assistant's own query encoder when it has one (already loaded, the same model the build was made
 with), else one loaded the way ``itbot index`` loads it.
@@ -14,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from bot.config import Settings
+from bot.console.knowledge import saving
 from bot.deps import AssistantLike
 from indexer.build import build_index
 from indexer.encoder import Encoder, load_encoder
@@ -21,6 +26,7 @@ from indexer.models import ArticleProblem
 
 log = logging.getLogger(__name__)
 _BUILDING = threading.Lock()
+REINDEX_LOCK = "console-reindex.lock"
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ def _encoder(settings: Settings, assistant: AssistantLike) -> Encoder:
 def reindex(settings: Settings, assistant: AssistantLike) -> Reindexed:
     """Build the index from ``settings.kb`` (incrementally) and ask ``assistant`` to load it now."""
     started = time.perf_counter()
-    with _BUILDING:
+    with _BUILDING, saving(settings.home / REINDEX_LOCK):
         report = build_index(
             settings.kb,
             settings.index_root,

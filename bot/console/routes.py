@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from bot.config import Settings
 from bot.console.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -47,15 +48,22 @@ def safe_next(path: str | None) -> str:
     return "/console/articles"
 
 
-def _login_page(
+def login_page_response(
     request: Request, *, error: str = "", next_path: str = "", status_code: int = 200
 ) -> Response:
+    """The sign-in page (with a fresh sign-in CSRF token cookie), with ``error`` shown when given, and
+    the single sign-on button when it is configured."""
     token = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(32)
     response = page(
         request,
         "login.html",
         None,
-        {"login_token": token, "error": error, "next_path": safe_next(next_path)},
+        {
+            "login_token": token,
+            "error": error,
+            "next_path": safe_next(next_path),
+            "sso": request.app.state.settings.oidc_enabled,
+        },
         status_code=status_code,
     )
     settings = request.app.state.settings
@@ -80,7 +88,7 @@ def console_home(_signed: ViewerDep) -> Response:
 @router.get("/console/login")
 def login_page(request: Request, next: str = "") -> Response:
     """The sign-in form (with a sign-in CSRF token, also set as a cookie)."""
-    return _login_page(request, next_path=next)
+    return login_page_response(request, next_path=next)
 
 
 @router.post("/console/login")
@@ -96,30 +104,35 @@ def login(
     """Check the name and password: on success set the session cookie and go to ``next``;
     otherwise the form again with one sentence that never says which part was wrong."""
     if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE, "")):
-        return _login_page(request, error="The sign-in form expired. Try again.", status_code=403)
+        return login_page_response(request, error="The sign-in form expired. Try again.", status_code=403)
     address = client_address(request, settings)
     limits: SignInLimits = request.app.state.console_sign_in_limits
     result = sign_in(
         session=session, settings=settings, limits=limits, name=name, password=password, address=address
     )
     if result.outcome is Outcome.TOO_FAST:
-        response = _login_page(request, error=TOO_FAST, next_path=next, status_code=429)
+        response = login_page_response(request, error=TOO_FAST, next_path=next, status_code=429)
         response.headers["retry-after"] = str(max(1, math.ceil(result.retry_after)))
         return response
     if result.outcome is not Outcome.SIGNED_IN:
-        return _login_page(request, error=REFUSED, next_path=next, status_code=401)
+        return login_page_response(request, error=REFUSED, next_path=next, status_code=401)
     response = RedirectResponse(safe_next(next), status_code=303)
+    set_session_cookie(response, result.token, settings)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
+    return response
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    """Give the browser its session: HttpOnly, SameSite=Strict, Secure unless turned off, console only."""
     response.set_cookie(
         SESSION_COOKIE,
-        result.token,
+        token,
         max_age=int(settings.console_session_hours * 3600),
         path="/console",
         secure=settings.console_cookie_secure,
         httponly=True,
         samesite="strict",
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console/login")
-    return response
 
 
 @router.post("/console/logout")

@@ -21,18 +21,27 @@ from bot.console.queries import (
     FAILED_SIGN_IN,
     count_failures_since,
     create_session,
+    create_user,
     delete_expired_sessions,
     get_user_by_name,
+    get_user_by_sso_subject,
     last_event_at,
     normal_name,
     record_event,
     update_user,
 )
+from bot.console.roles import Role
+from bot.console.sso import Identity
 from bot.interactions.models import utcnow
 from bot.rate_limit import RateLimiter, limiter
 
 SIGNED_IN = "sign_in"
 LOCKED = "account_locked"
+SSO_FAILED = "sso_failed"
+SSO_ACCOUNT_CREATED = "sso_account_created"
+SSO_ROLE_CHANGED = "sso_role_changed"
+# Not an Argon2 hash: no password ever verifies against it (an account that signs in only by SSO).
+NO_PASSWORD = "!sso"
 
 
 class Outcome(StrEnum):
@@ -136,3 +145,60 @@ def _lock_if_needed(*, session: Session, settings: Settings, user: ConsoleUser, 
             detail=f"until {until.isoformat()}",
             address=address,
         )
+
+
+def sign_in_sso(*, session: Session, settings: Settings, identity: Identity, address: str) -> SignInResult:
+    """Start a session for the identity the provider vouched for (its ID token already validated).
+
+    The first sign-in of an identity makes its account, named by the identity, with the mapped role
+    (else ``ITBOT_OIDC_DEFAULT_ROLE``) and no password; later sign-ins take the mapped role when the
+    token maps to one (the provider is the authority), else keep the account's role. Refused, and
+    audited as ``sso_failed``, for a disabled account or a name a different account already has.
+    """
+    user = get_user_by_sso_subject(session=session, subject=identity.subject)
+    if user is None:
+        if get_user_by_name(session=session, name=identity.name) is not None:
+            return _sso_refused(session=session, identity=identity, why="name_taken", address=address)
+        role = identity.role or Role(settings.oidc_default_role)
+        user = create_user(
+            session=session,
+            name=identity.name,
+            role=role,
+            password_hash=NO_PASSWORD,
+            sso_subject=identity.subject,
+        )
+        record_event(
+            session=session,
+            actor=user.name,
+            action=SSO_ACCOUNT_CREATED,
+            target=user.name,
+            detail=f"role {role.value}; subject {identity.subject}",
+            address=address,
+        )
+    elif user.disabled:
+        return _sso_refused(session=session, identity=identity, why="disabled", address=address)
+    elif identity.role is not None and identity.role is not user.role:
+        before = user.role
+        user = update_user(session=session, user=user, role=identity.role)
+        record_event(
+            session=session,
+            actor=user.name,
+            action=SSO_ROLE_CHANGED,
+            target=user.name,
+            detail=f"{before.value} -> {identity.role.value}",
+            address=address,
+        )
+    delete_expired_sessions(session=session)
+    lifetime = timedelta(hours=settings.console_session_hours)
+    token, row = create_session(session=session, user=user, lifetime=lifetime, address=address)
+    record_event(
+        session=session, actor=user.name, action=SIGNED_IN, target=user.name, detail="sso", address=address
+    )
+    return SignInResult(Outcome.SIGNED_IN, token=token, csrf_token=row.csrf_token, user=user)
+
+
+def _sso_refused(*, session: Session, identity: Identity, why: str, address: str) -> SignInResult:
+    record_event(
+        session=session, actor="", action=SSO_FAILED, target=identity.name, detail=why, address=address
+    )
+    return SignInResult(Outcome.REFUSED)

@@ -22,7 +22,7 @@ ARTICLE = "printing/office-printer-offline"
 @pytest.fixture
 def console_server(tmp_path: Path) -> Iterator[LiveServer]:
     """itbot with the real assistant (hashing encoder) and a curator account, on a loopback port."""
-    settings = console_settings(sqlite_settings(tmp_path))
+    settings = console_settings(sqlite_settings(tmp_path), console_article_review=False)
     assistant = indexed_assistant(settings)
     add_user(settings, "cora", "curator")
     with serve(create_app(settings, assistant=assistant)) as server:

@@ -38,7 +38,10 @@ class Console:
 @pytest.fixture
 def console(tmp_path: Path) -> Iterator[Console]:
     """The app with the real assistant over the indexed tiny knowledge folder; a viewer, a curator."""
-    settings = console_settings(sqlite_settings(tmp_path), console_gap_similarity=0.2)
+    # Review off: these tests are about the editor's own save (drafts: test_console_drafts.py).
+    settings = console_settings(
+        sqlite_settings(tmp_path), console_gap_similarity=0.2, console_article_review=False
+    )
     assistant = indexed_assistant(settings)
     app = create_app(settings, assistant=assistant)
     add_user(settings, "cora", "curator")
@@ -264,7 +267,9 @@ def test_the_list_counts_answers_citing_each_article_and_their_fixed_rate(consol
 
 
 def test_a_save_whose_reindex_fails_says_so_and_keeps_the_file(tmp_path: Path) -> None:
-    settings = console_settings(sqlite_settings(tmp_path), model=str(tmp_path / "no-such-model"))
+    settings = console_settings(
+        sqlite_settings(tmp_path), model=str(tmp_path / "no-such-model"), console_article_review=False
+    )
     write_tiny_kb(settings.kb)
     add_user(settings, "cora", "curator")
     server_context = serve(create_app(settings, assistant=FakeAssistant()))
