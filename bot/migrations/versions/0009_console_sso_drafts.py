@@ -1,6 +1,6 @@
 """console: single sign-on identities and attempts, article drafts under review
 
-Revision ID: 0012
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012"
+revision: str = "0009"
 down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
