@@ -149,6 +149,7 @@ def update_notice(
         notice.next_update_at = next_update_at
     if notice.status in ENDED:
         notice.next_update_at = None
+        notice.alert_key = None  # the same alert firing again later opens a new draft
     add_update(session=session, notice=notice, status=notice.status, body=body.strip(), author=author, at=now)
     if notice.status in ENDED:
         tell_subscribers(session=session, notice=notice, now=now, note=body)
