@@ -220,6 +220,8 @@ def notice_public(notice: Notice, now: datetime, updates: Sequence[NoticeEvent] 
         created_at=notice.created_at,
         updated_at=notice.updated_at,
         closed_at=notice.closed_at,
+        alert_source=notice.alert_source,
+        alert_status=notice.alert_status,
         updates=[
             NoticeEventPublic(status=u.status.value, body=u.body, author=u.author, at=u.created_at)
             for u in updates
