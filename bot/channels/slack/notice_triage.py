@@ -293,7 +293,7 @@ class NoticeTriageHandlers:
 
     def _members(self, method: str, **params: Any) -> set[str]:
         try:
-            response = self.client.api_call(method, http_verb="GET", params=params)
+            response = self.client.api_call(method, params=params)
         except (SlackApiError, SlackClientError, OSError) as exc:
             log_failure(log, "slack_members_failed", exc, method=method)
             return set()
