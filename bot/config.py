@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     slack_triage_channel: str = Field(
         default="", description="Slack channel id where IT sees new tickets (empty: no triage channel)."
     )
+    slack_it_usergroup: str = Field(
+        default="",
+        description="Slack user group id (S...) whose members may use /itbot-notice, besides the "
+        "members of the triage channel.",
+    )
     tickets_api_token: str | None = Field(
         default=None, description="Bearer token for /api/tickets (unset: the tickets API is off)."
     )

@@ -37,6 +37,7 @@ from bot.http_guards import (
     SecurityHeaders,
 )
 from bot.interactions.recording import BackgroundRecorder, log_failure
+from bot.notices import alerts_api
 from bot.notices import api as notices_api
 from bot.request_guards import WebLimits
 from bot.tickets import api as tickets_api
@@ -157,6 +158,7 @@ def create_app(
     app.include_router(slack_http.router)
     app.include_router(tickets_api.router)
     app.include_router(notices_api.router)
+    app.include_router(alerts_api.router)
     app.include_router(status_page.router)
     app.include_router(web_notices.router)
     add_console(app, settings)

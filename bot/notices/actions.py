@@ -149,6 +149,7 @@ def update_notice(
         notice.next_update_at = next_update_at
     if notice.status in ENDED:
         notice.next_update_at = None
+        notice.alert_key = None  # the same alert firing again later opens a new draft
     add_update(session=session, notice=notice, status=notice.status, body=body.strip(), author=author, at=now)
     if notice.status in ENDED:
         tell_subscribers(session=session, notice=notice, now=now, note=body)
@@ -219,6 +220,8 @@ def notice_public(notice: Notice, now: datetime, updates: Sequence[NoticeEvent] 
         created_at=notice.created_at,
         updated_at=notice.updated_at,
         closed_at=notice.closed_at,
+        alert_source=notice.alert_source,
+        alert_status=notice.alert_status,
         updates=[
             NoticeEventPublic(status=u.status.value, body=u.body, author=u.author, at=u.created_at)
             for u in updates

@@ -42,6 +42,7 @@ from bot.notices.lifecycle import system_states
 from bot.notices.models import Impact, NoticeKind, NoticePublic, NoticeStatus, SystemPublic
 from bot.notices.queries import get_notice, list_notices, list_systems, list_updates
 from bot.notices.registry import ensure_seeded
+from bot.notices.ticket_links import with_reports
 from bot.notices.times import optional_time
 from bot.tickets.api import ApiError, TokenRoute
 
@@ -137,7 +138,7 @@ def get_notices(
     now = utcnow()
     rows = list_notices(session=session, open_only=open_only)
     updates = list_updates(session=session, notice_ids=[r.id for r in rows if r.id is not None])
-    data = [notice_public(r, now, updates) for r in rows]
+    data = with_reports(session=session, shown=[notice_public(r, now, updates) for r in rows])
     return NoticesPublic(data=data, count=len(data))
 
 
@@ -147,7 +148,8 @@ def get_one(notice_id: int, session: SessionDep) -> NoticePublic:
     notice = get_notice(session=session, notice_id=notice_id)
     if notice is None:
         raise NoticeNotFoundError(notice_id)
-    return notice_public(notice, utcnow(), list_updates(session=session, notice_ids=[notice_id]))
+    shown = notice_public(notice, utcnow(), list_updates(session=session, notice_ids=[notice_id]))
+    return with_reports(session=session, shown=[shown])[0]
 
 
 @router.post("/api/notices", status_code=201)

@@ -1,6 +1,7 @@
 """The status board anyone may read (``/status``, ``/api/status``): every system's state, the active
 and upcoming notices, and those that ended in the last ``RECENT_DAYS`` days. IT staff names are left
-out: the board is public inside the hospital."""
+out: the board is public inside the hospital. Drafts from monitoring and discarded drafts are never
+on it."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 from sqlmodel import Session
 
-from bot.notices.lifecycle import ENDED, is_active, is_upcoming, system_states
+from bot.notices.lifecycle import ENDED, UNPUBLISHED, is_active, is_upcoming, system_states
 from bot.notices.models import NoticePublic, SystemPublic
 from bot.notices.queries import list_notices, list_systems, list_updates
 
@@ -41,7 +42,7 @@ def status_board(*, session: Session, now: datetime) -> StatusBoard:
     upcoming = sorted(
         (public[n.id] for n in notices if is_upcoming(n, now)), key=lambda p: p.starts or p.created_at
     )
-    recent = [public[n.id] for n in notices if n.status in ENDED]
+    recent = [public[n.id] for n in notices if n.status in ENDED and n.status not in UNPUBLISHED]
     systems = list_systems(session=session)
     states = system_states([s.name for s in systems], notices, now)
     naming: dict[str, list[int]] = {}

@@ -5,7 +5,9 @@ what state that puts each system in.
   ``monitoring`` in any order (a fix that did not hold goes back), and ends ``resolved``.
 * An upgrade starts ``scheduled``; it goes ``in_progress`` and ends ``completed``, or is
   ``postponed`` (and later ``scheduled`` again, with a new window) or ``cancelled``.
-* A notice that ended (resolved, completed, cancelled) changes no more.
+* An outage monitoring reported (``POST /api/alerts``) starts as a ``draft``: never active, shown to
+  nobody but IT, until IT confirms it (``investigating``) or discards it (``discarded``).
+* A notice that ended (resolved, completed, cancelled, discarded) changes no more.
 * Active (what answers and system states use): an outage until it is resolved; an upgrade while it
   is ``in_progress``, or ``scheduled`` with its window open now. Upcoming: a scheduled upgrade whose
   window has not begun.
@@ -23,10 +25,15 @@ from bot.notices.models import Impact, NoticeKind, NoticeStatus, SystemState
 
 S = NoticeStatus
 OUTAGE_OPEN = frozenset({S.INVESTIGATING, S.IDENTIFIED, S.MONITORING})
-ENDED = frozenset({S.RESOLVED, S.COMPLETED, S.CANCELLED})
+ENDED = frozenset({S.RESOLVED, S.COMPLETED, S.CANCELLED, S.DISCARDED})
+# Never shown to staff: not on the status board, never matched, never delivered.
+UNPUBLISHED = frozenset({S.DRAFT, S.DISCARDED})
 FIRST_STATUS = {NoticeKind.OUTAGE: S.INVESTIGATING, NoticeKind.UPGRADE: S.SCHEDULED}
 _NEXT: dict[NoticeKind, dict[NoticeStatus, frozenset[NoticeStatus]]] = {
-    NoticeKind.OUTAGE: {status: (OUTAGE_OPEN | {S.RESOLVED}) - {status} for status in OUTAGE_OPEN},
+    NoticeKind.OUTAGE: {
+        S.DRAFT: frozenset({S.INVESTIGATING, S.DISCARDED}),
+        **{status: (OUTAGE_OPEN | {S.RESOLVED}) - {status} for status in OUTAGE_OPEN},
+    },
     NoticeKind.UPGRADE: {
         S.SCHEDULED: frozenset({S.IN_PROGRESS, S.POSTPONED, S.CANCELLED, S.COMPLETED}),
         S.IN_PROGRESS: frozenset({S.COMPLETED, S.POSTPONED, S.CANCELLED}),
@@ -61,7 +68,7 @@ class NoticeLike(Protocol):
 def statuses_for(kind: NoticeKind) -> tuple[NoticeStatus, ...]:
     """Every status a notice of ``kind`` can be in, in the order of its life."""
     if kind is NoticeKind.OUTAGE:
-        return (S.INVESTIGATING, S.IDENTIFIED, S.MONITORING, S.RESOLVED)
+        return (S.DRAFT, S.INVESTIGATING, S.IDENTIFIED, S.MONITORING, S.RESOLVED, S.DISCARDED)
     return (S.SCHEDULED, S.IN_PROGRESS, S.COMPLETED, S.POSTPONED, S.CANCELLED)
 
 

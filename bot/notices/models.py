@@ -37,8 +37,12 @@ class NoticeKind(StrEnum):
 
 class NoticeStatus(StrEnum):
     """Where a notice is. Outages: investigating → identified → monitoring → resolved. Upgrades:
-    scheduled → in_progress → completed, or postponed / cancelled."""
+    scheduled → in_progress → completed, or postponed / cancelled. An outage that monitoring reported
+    starts as a ``draft`` nobody is told about, until IT confirms it (``investigating``) or discards
+    it (``discarded``)."""
 
+    DRAFT = "draft"
+    DISCARDED = "discarded"
     INVESTIGATING = "investigating"
     IDENTIFIED = "identified"
     MONITORING = "monitoring"
@@ -103,6 +107,8 @@ class NoticeBase(SQLModel):
 class Notice(NoticeBase, table=True):
     """The ``notice`` table."""
 
+    __table_args__ = (UniqueConstraint("alert_key", name="uq_notice_alert_key"),)
+
     id: int | None = Field(default=None, primary_key=True)
     systems: list[str] = Field(default_factory=list, sa_type=JSON, description="Registry names.")
     sites: list[str] = Field(default_factory=list, sa_type=JSON, description="Sites or units; empty: all.")
@@ -112,6 +118,11 @@ class Notice(NoticeBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
+    alert_key: str | None = Field(
+        default=None, max_length=255, description="The alert that opened it, while open (dedup)."
+    )
+    alert_source: str = Field(default="", max_length=64, description="Which monitoring sent it.")
+    alert_status: str = Field(default="", max_length=16, description="The alert's last state.")
 
 
 class NoticeEvent(SQLModel, table=True):
@@ -186,6 +197,10 @@ class NoticePublic(SQLModel):
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
+    alert_source: str = ""
+    alert_status: str = ""
+    reports: int = Field(default=0, description="Tickets' reporters linked to it (people affected).")
+    tickets: list[str] = Field(default_factory=list, description="Numbers of the tickets linked to it.")
     updates: list[NoticeEventPublic] = Field(default_factory=list)
 
 

@@ -127,6 +127,9 @@ class Ticket(TicketBase, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     last_reported_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
     resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    notice_id: int | None = Field(
+        default=None, foreign_key="notice.id", index=True, description="The outage it was linked to."
+    )
 
 
 class TicketUpdate(SQLModel):
@@ -262,6 +265,7 @@ class TicketPublic(TicketBase):
     created_at: datetime
     updated_at: datetime
     resolved_at: datetime | None
+    notice_id: int | None = None
     delivery: TicketDeliveryPublic | None = None
 
 

@@ -4,7 +4,8 @@
 transcript (scrubbed), details, priority, the folding check, the history, the reporter, and the
 outbox messages (``ticket.created`` for the service desk, which the worker closes as "no target" when
 none is configured; the triage post when a triage channel is set; for a folded report a comment and
-a line in the triage thread).
+a line in the triage thread). A report about a system with an active outage is linked to that
+outage (``ticket.notice_id``), where it counts as one more report.
 The caller commits it all at once, or rolls all of it back, and then calls ``log_opened``.
 """
 
@@ -117,9 +118,11 @@ def open_ticket(
     reports = list_report_texts(session=session, ticket_ids=[i.key for i in incidents])
     incidents = [replace(i, texts=tuple(reports[i.key])) for i in incidents]
     incident = folding.choose_incident(report, incidents)
+    outage = _outage_of(session, settings, system, report_text, at)
     if incident is not None:
         ticket = get_ticket(session=session, ticket_id=incident.key)
         if ticket is not None:
+            ticket.notice_id = ticket.notice_id or outage
             said = f"{report_text} ({details})" if details else report_text
             return _join(session, settings, ticket, request, report_text, said, at, found.patient_waiting)
     priority = assess_priority(
@@ -148,6 +151,9 @@ def open_ticket(
         source_key=source_key,
     )
     ticket = create_ticket(session=session, data=data, reported_at=at)
+    if outage is not None:
+        ticket.notice_id = outage
+        session.add(ticket)
     reporter = _add_reporter(session, ticket, request, report_text)
     add_event(session=session, ticket=ticket, kind=EventKind.CREATED, text=summary)
     if details:
@@ -178,6 +184,14 @@ def open_ticket(
         )
     session.flush()
     return Opened(ticket=ticket, reporter=reporter, joined=False)
+
+
+def _outage_of(session: Session, settings: Settings, system: str, text: str, at: datetime) -> int | None:
+    """The active outage this report belongs to (``bot.notices.ticket_links``), or None."""
+    # Imported here: notices builds on tickets (the outbox), so tickets reaches notices only at run time.
+    from bot.notices.ticket_links import outage_for
+
+    return outage_for(session=session, system=system, text=text, kb=settings.kb, now=at)
 
 
 def _add_reporter(

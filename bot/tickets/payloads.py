@@ -87,6 +87,8 @@ def triage_text(ticket: Ticket) -> str:
         facts.append("Patient waiting")
     if ticket.affected_count > 1:
         facts.append(f"{ticket.affected_count} people affected")
+    if ticket.notice_id is not None:
+        facts.append(f"Part of outage notice {ticket.notice_id}")
     return scrub_text(
         f"*New ticket {ticket.number}*: {ticket.summary}\n" + " · ".join(facts) + f"\nFrom {ticket.channel}"
     )

@@ -55,6 +55,9 @@ class FakeSlackApi:
     """The fake server; use it as a context manager (it starts on enter and stops on exit)."""
 
     socket_url: str = ""  # what apps.connections.open hands out (a FakeSocketMode's url)
+    # Who is in a channel (conversations.members) and in a user group (usergroups.users.list).
+    channel_members: dict[str, list[str]] = field(default_factory=dict)
+    group_members: dict[str, list[str]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     _failures: dict[str, deque[_Failure]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -224,6 +227,10 @@ class FakeSlackApi:
             return {"ok": True, "user": {"id": user, "real_name": profile["real_name"], "profile": profile}}
         if method == "response_url":
             return {"ok": True}
+        if method == "conversations.members":
+            return {"ok": True, "members": list(self.channel_members.get(str(body.get("channel")), []))}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": list(self.group_members.get(str(body.get("usergroup")), []))}
         if method == "apps.connections.open":
             return (
                 {"ok": True, "url": self.socket_url}

@@ -41,6 +41,7 @@ PUBLIC_KEYS = {
     "created_at",
     "updated_at",
     "resolved_at",
+    "notice_id",
     "delivery",
 }
 

@@ -142,6 +142,7 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
     from bot.notices.models import Impact, NoticeKind, NoticeStatus
     from bot.notices.queries import get_notice, list_notices, list_updates
     from bot.notices.registry import parse_list
+    from bot.notices.ticket_links import with_reports
     from bot.notices.times import optional_time
 
     command = args.notice_command
@@ -172,7 +173,7 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
     if command == "list":
         rows = list_notices(session=session, open_only=args.open)
         updates = list_updates(session=session, notice_ids=[r.id for r in rows if r.id is not None])
-        public = [notice_public(r, now, updates) for r in rows]
+        public = with_reports(session=session, shown=[notice_public(r, now, updates) for r in rows])
         if args.json:
             out.write(json.dumps([p.model_dump(mode="json") for p in public], ensure_ascii=False) + "\n")
         else:
@@ -184,6 +185,7 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
         if found is None:
             raise NoticeNotFoundError(args.id)
         shown = notice_public(found, now, list_updates(session=session, notice_ids=[notice_id]))
+        [shown] = with_reports(session=session, shown=[shown])
         if args.json:
             out.write(json.dumps(shown.model_dump(mode="json"), ensure_ascii=False) + "\n")
         else:
@@ -276,6 +278,8 @@ def render_detail(notice: NoticePublic) -> str:
     else:
         lines.append(f"Impact:   {notice.impact}")
     lines.append(f"Next update: {f'{notice.next_update:%Y-%m-%d %H:%M} UTC' if notice.next_update else '-'}")
+    if notice.tickets:
+        lines.append(f"Reports:  {notice.reports} (tickets {', '.join(notice.tickets)})")
     lines += ["", notice.body, "", "Updates:"]
     lines += [
         f"  {u.at:%Y-%m-%d %H:%M} {u.status}{' by ' + u.author if u.author else ''}: {u.body}"

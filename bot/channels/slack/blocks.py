@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.channels.slack.notice_blocks import notice_buttons
 from bot.core.models import Citation, Decision, Reply
 
 ACTION_FIXED = "itbot_fixed"
@@ -178,6 +179,7 @@ def message_blocks(
     """Block Kit for a message about a ticket (to the requester or into IT's triage channel).
 
     ``actions`` names ticket buttons ("take", "reply", "resolve"); each carries the ticket number.
+    Notice actions (``draft_confirm:<id>`` ...) become the buttons of ``notice_blocks``.
     """
     blocks = _sections(to_mrkdwn(markdown, base_url))
     buttons = [
@@ -186,6 +188,7 @@ def message_blocks(
         if name in _TICKET_BUTTONS
         for label, action_id, style in [_TICKET_BUTTONS[name]]
     ]
+    buttons += notice_buttons(actions)
     if buttons:
         blocks.append({"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": buttons})
     return blocks

@@ -52,6 +52,7 @@ from bot.channels.web.input import (
     parse_ask,
 )
 from bot.channels.web.markdown import article_url, render_markdown
+from bot.channels.web.outages import known_outage
 from bot.channels.web.sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply, history_of, last_user_text
@@ -109,9 +110,15 @@ async def _read_json(request: Request) -> tuple[bool, Any]:
 
 
 def answer(
-    data: AskInput, *, settings: Settings, assistant: AssistantLike, recorder: BackgroundRecorder
+    data: AskInput,
+    *,
+    settings: Settings,
+    assistant: AssistantLike,
+    recorder: BackgroundRecorder,
+    sessions: SessionFactory | None = None,
 ) -> Reply:
-    """Ask the core, record the interaction (scrubbed), and return the reply with its id.
+    """Ask the core, record the interaction (scrubbed), and return the reply with its id. With
+    ``sessions``, a question about an active notice gets the notice first (``known_outage``).
 
     Never raises, and never waits on the database for more than the recorder's short wait: a failing
     core gives ``fallback_reply``; a failing or slow database leaves ``interaction_id`` empty and is
@@ -122,7 +129,7 @@ def answer(
     try:
         reply = assistant.answer_from(data.article, question) if data.article else None
         if reply is None:
-            reply = assistant.ask(question)
+            reply = known_outage(sessions, question, kb=settings.kb) or assistant.ask(question)
     except ItbotError as exc:
         log.warning("event=ask_failed code=%s channel=%s", exc.code, CHANNEL)
         reply = fallback_reply(settings, exc.user_message, data.text, actions=("stuck",))
@@ -300,7 +307,12 @@ async def ask(request: Request, settings: SettingsDep, assistant: AssistantDep) 
         )
     else:
         reply = await run_in_threadpool(
-            answer, data, settings=settings, assistant=assistant, recorder=recorder_of(request)
+            answer,
+            data,
+            settings=settings,
+            assistant=assistant,
+            recorder=recorder_of(request),
+            sessions=request.app.state.sessions,
         )
         body = reply.to_json()
     if data.render_html:
