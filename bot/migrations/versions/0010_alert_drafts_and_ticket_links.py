@@ -1,7 +1,7 @@
 """notices from monitoring: a notice's alert key and source; tickets linked to an outage
 
-Revision ID: 0011
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04
 
 ``notice.alert_key`` is what deduplicates alerts (an Alertmanager ``groupKey``, a generic alert's
@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
