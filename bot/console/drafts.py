@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from bot.channels.web_markdown import render_markdown
+from bot.channels.web.markdown import render_markdown
 from bot.config import Settings
 from bot.console.auth import ConsoleRoute, CuratorDep, Signed, ViewerDep
 from bot.console.draft_queries import (

@@ -36,6 +36,10 @@ def test_it_asks_for_exactly_the_scopes_those_events_and_replies_need() -> None:
             "commands",
             "reactions:write",
             "users:read",
+            # /itbot-notice: only members of the triage channel or the IT user group may post
+            "channels:read",
+            "groups:read",
+            "usergroups:read",
         ]
     )
 
@@ -49,5 +53,5 @@ def test_events_buttons_and_the_slash_command_all_go_to_slack_events() -> None:
     ]
 
     assert all(url.endswith("/slack/events") for url in urls)
-    assert [c["command"] for c in loaded["features"]["slash_commands"]] == ["/itbot"]
+    assert [c["command"] for c in loaded["features"]["slash_commands"]] == ["/itbot", "/itbot-notice"]
     assert loaded["features"]["app_home"]["home_tab_enabled"] is True
