@@ -187,6 +187,8 @@ class NoticePublic(SQLModel):
     updated_at: datetime
     closed_at: datetime | None
     updates: list[NoticeEventPublic] = Field(default_factory=list)
+    acknowledged: int = Field(default=0, description="Upgrades: how many people tapped \"Got it\".")
+    posted_in: list[str] = Field(default_factory=list, description="channel:target it was posted in.")
 
 
 class SystemPublic(SQLModel):
