@@ -116,8 +116,9 @@ def _insert_ignoring_duplicates(session: Session, table: Table, values: dict[str
         statement = sqlite_insert(table).values(**values).on_conflict_do_nothing()
     else:  # pragma: no cover - itbot runs on SQLite and PostgreSQL
         statement = insert(table).values(**values)
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT it answered with RETURNING.
+    key = next(iter(table.primary_key.columns))
+    return session.execute(statement.returning(key)).first() is not None
 
 
 def mark_planned(*, session: Session, event_id: int, now: datetime) -> bool:

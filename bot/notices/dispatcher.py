@@ -63,7 +63,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 BATCH_SIZE = 50
-# A row is only started with this much of its lease left (more than a send can take).
+# A row is only started with this much of its lease left (more than a send can take), or a quarter
+# of the lease when that is shorter.
 LEASE_MARGIN_SECONDS = 30.0
 MAX_BACKOFF_SECONDS = 300.0
 
@@ -117,10 +118,11 @@ class NoticeDispatcher:
                 limit=self.batch_size,
             )
             lease_end = now + timedelta(seconds=self.lease_seconds)
+            margin = timedelta(seconds=min(LEASE_MARGIN_SECONDS, self.lease_seconds / 4))
             held_until: datetime | None = None
             for row in batch:
                 now = self.clock()
-                if self.stop.is_set() or now + timedelta(seconds=LEASE_MARGIN_SECONDS) > lease_end:
+                if self.stop.is_set() or now + margin > lease_end:
                     self._give_back(session, row, due_at=now, error=row.last_error)
                 elif held_until is not None and now < held_until:
                     self._give_back(session, row, due_at=held_until, error="held_rate_limited")
@@ -208,8 +210,10 @@ class NoticeDispatcher:
             ref=ts,
             now=self.clock(),
         )
-        # Kept at once: a later failure in this row (the thread line) must not post the notice again.
-        session.commit()
+        if row.kind is not DispatchKind.POST:
+            # Kept at once: a later failure in this row (the thread line) must not post it again. A
+            # post row's record is committed with the row's own settling instead.
+            session.commit()
         return ts
 
     def _post_once(

@@ -125,7 +125,7 @@ def _plan_event(
             notice_id=notice.id,
             channel=route.channel,
             target=route.target,
-            due_at=event.created_at,
+            due_at=now,
             payload={"event": event.id},
             now=now,
         )
@@ -137,7 +137,7 @@ def _plan_event(
                 notice_id=notice.id,
                 channel=route.channel,
                 target=route.target,
-                due_at=event.created_at,
+                due_at=now,
                 payload={"event": event.id},
                 now=now,
             )
