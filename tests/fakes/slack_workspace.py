@@ -4,7 +4,8 @@ posted into each channel, edits them on ``chat.update``, answers ``conversations
 429 with ``Retry-After`` when a channel is posted to faster than ``per_channel_seconds`` allows, or
 the workspace exceeds ``per_second`` calls of the method.
 
-    with FakeSlackWorkspace(limits={"chat.postMessage": RateLimit(per_channel_seconds=1, per_second=20)}) as slack:
+    limits = {"chat.postMessage": RateLimit(per_channel_seconds=1, per_second=20)}
+    with FakeSlackWorkspace(limits=limits) as slack:
         ...
         slack.duplicates()   # metadata keys posted more than once
 """

@@ -209,8 +209,6 @@ def test_rate_limits_on_200_channels_deliver_every_post_exactly_once(
             if rows and all(r.status is DispatchStatus.SENT for r in rows):
                 break
             if worker.run_once() == 0:
-                import time
-
                 time.sleep(0.05)
 
         posted = slack.keys_posted()
