@@ -128,9 +128,9 @@ def run(*, channels: int, per_second: int, workers: int, db: str) -> Result:
                 session.expire_all()
                 rows = list_dispatch(session=session, notice_id=notice_id)
                 session.commit()
-                if len(rows) == channels and all(r.status is not DispatchStatus.PENDING for r in rows):
-                    if all(r.status is not DispatchStatus.SENDING for r in rows):
-                        break
+                waiting = (DispatchStatus.PENDING, DispatchStatus.SENDING)
+                if len(rows) == channels and all(r.status not in waiting for r in rows):
+                    break
                 time.sleep(0.02)
         seconds = time.perf_counter() - started
         done.set()
@@ -174,8 +174,8 @@ def main() -> None:
     )
     print(
         f"{args.channels:>8} {args.per_second:>7} {args.workers:>7} {args.db:>10} {result.posted:>6} "
-        f"{result.refused_429:>5} {result.lost:>4} {result.duplicated:>4} {result.seconds:>8.1f} {floor:>7.1f} "
-        f"{result.settled}"
+        f"{result.refused_429:>5} {result.lost:>4} {result.duplicated:>4} {result.seconds:>8.1f} "
+        f"{floor:>7.1f} {result.settled}"
     )
 
 

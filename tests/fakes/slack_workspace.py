@@ -55,6 +55,10 @@ class FakeSlackWorkspace(FakeSlackApi):
     _recent: dict[str, deque[float]] = field(default_factory=dict)
     _last_in_channel: dict[tuple[str, str], float] = field(default_factory=dict)
 
+    def __enter__(self) -> FakeSlackWorkspace:
+        super().__enter__()
+        return self
+
     def _before(self, method: str, body: dict[str, Any]) -> None:
         if self.latency:
             time.sleep(self.latency)

@@ -10,12 +10,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel
 
 from bot.channels.slack.notice_sender import SlackNoticeSender, make_notice_client
 from bot.config import Settings
 from bot.db import session_factory
+from bot.interactions.models import utcnow
 from bot.notices.acks import acknowledge
 from bot.notices.actions import NewNotice, open_notice, resolve_notice, update_notice
 from bot.notices.delivery_models import DispatchStatus
@@ -65,7 +68,7 @@ def dispatcher(
         tuned,
         open_session=session_factory(engine),
         senders={"slack": SlackNoticeSender(make_notice_client(tuned))},
-        **({"clock": clock} if clock else {}),
+        clock=clock or utcnow,
     )
 
 
@@ -115,6 +118,14 @@ def outage(session: Session, title: str, systems: list[str], sites: list[str], n
     session.commit()
     assert notice.id is not None
     return notice.id
+
+
+def test_the_migration_creates_the_delivery_tables_as_the_models_describe(db_engine: Engine) -> None:
+    tables = ("notice_route", "notice_dispatch", "notice_planned", "notice_ack")
+    with db_engine.connect() as connection:
+        diffs = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+
+    assert [d for d in diffs if any(t in repr(d) for t in tables)] == []
 
 
 def test_a_notice_about_the_eds_badge_readers_goes_to_the_ed_and_all_staff_channels_only(
