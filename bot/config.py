@@ -112,6 +112,21 @@ class Settings(BaseSettings):
         default=3600.0, gt=0, description="A receiver's Retry-After is believed up to this long."
     )
     worker_poll_seconds: float = Field(default=1.0, gt=0, description="How often the worker looks for work.")
+    notice_timezone: str = Field(
+        default="UTC", description="The hospital's time zone (IANA name): digest times and times in notices."
+    )
+    notice_digest_times: str = Field(
+        default="07:00,19:00",
+        description="Shift changes (local HH:MM, comma-separated) for the digest; empty: none.",
+    )
+    notice_reminders: str = Field(
+        default="24h,1h", description="Upgrade reminders before the window starts (+ one at start and end)."
+    )
+    notice_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        description="How long a worker holds a notice message it claimed before another may take it.",
+    )
     index_poll_seconds: float = Field(default=1.0, description="How often the server checks for a new index.")
     db_connect_timeout_seconds: int = Field(
         default=3, ge=1, description="Longest wait for a new database connection (PostgreSQL: at least 2)."

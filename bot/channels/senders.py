@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.notices.sender import NoticeSender
 from bot.tickets.delivery import ChatSender
 
 
@@ -17,4 +18,15 @@ def chat_senders(settings: Settings) -> dict[str, ChatSender]:
         from bot.channels.slack.sender import SlackChatSender
 
         senders["slack"] = SlackChatSender(make_client(settings), base_url=settings.public_url)
+    return senders
+
+
+def notice_senders(settings: Settings) -> dict[str, NoticeSender]:
+    """A notice sender for every chat channel that can post into channels: Slack when
+    ``SLACK_BOT_TOKEN`` is set (routes of other channels wait, skipped with ``no_sender``)."""
+    senders: dict[str, NoticeSender] = {}
+    if settings.slack_bot_token:
+        from bot.channels.slack.notice_sender import SlackNoticeSender, make_notice_client
+
+        senders["slack"] = SlackNoticeSender(make_notice_client(settings), base_url=settings.public_url)
     return senders

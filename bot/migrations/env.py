@@ -15,6 +15,7 @@ from sqlmodel import SQLModel
 import bot.console.models
 import bot.conversations.models
 import bot.interactions.models
+import bot.notices.delivery_models
 import bot.notices.models
 import bot.tickets.models
 import bot.tickets.outbox_models  # noqa: F401

@@ -21,7 +21,7 @@ import secrets
 import signal
 import socket
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
@@ -290,8 +290,12 @@ def run_worker(
     engine: Engine | None = None,
     batch_size: int = BATCH_SIZE,
     worker_id: str | None = None,
+    passes: Sequence[Callable[[], int]] = (),
 ) -> int:
     """Deliver the outbox until ``stop`` is set or SIGTERM/SIGINT arrives; the messages delivered.
+
+    ``passes`` run after each outbox pass (the notices pass: ``bot.notices.dispatcher``); each
+    returns how much it did, 0 when idle, and the worker sleeps only when every pass was idle.
 
     ``forwarder`` None means the one ``settings`` describe (``bot.tickets.itsm.build_forwarder``; none
     when ``itsm_kind`` is ``none``). ``once``: deliver what is due now, then return (a database
@@ -319,7 +323,7 @@ def run_worker(
     )
     try:
         with _stop_on_signals(stop):
-            return _loop(worker, settings=settings, stop=stop, once=once)
+            return _loop(worker, settings=settings, stop=stop, once=once, extra_passes=passes)
     finally:
         if own_forwarder is not None:
             own_forwarder.close()
@@ -328,7 +332,14 @@ def run_worker(
         log.info("event=worker_stopped worker_id=%s", worker.worker_id)
 
 
-def _loop(worker: Worker, *, settings: Settings, stop: threading.Event, once: bool) -> int:
+def _loop(
+    worker: Worker,
+    *,
+    settings: Settings,
+    stop: threading.Event,
+    once: bool,
+    extra_passes: Sequence[Callable[[], int]],
+) -> int:
     delivered = 0
     outages = 0
     passes = 0
@@ -336,6 +347,7 @@ def _loop(worker: Worker, *, settings: Settings, stop: threading.Event, once: bo
         passes += 1
         try:
             report = worker.run_once()
+            busy = report.claimed + sum(run_pass() for run_pass in extra_passes)
         except SQLAlchemyError as exc:
             if once:
                 raise
@@ -347,7 +359,7 @@ def _loop(worker: Worker, *, settings: Settings, stop: threading.Event, once: bo
             log.info("event=worker_database_back worker_id=%s after_failures=%d", worker.worker_id, outages)
             outages = 0
         delivered += report.delivered
-        if report.claimed == 0:
+        if busy == 0:
             if once:
                 break
             stop.wait(settings.worker_poll_seconds)

@@ -178,8 +178,9 @@ class FakeSlackApi:
             return
         body = _decode(raw, request.headers.get("Content-Type", ""))
         headers = {k.lower(): v for k, v in request.headers.items()}
+        self._before(method, body)
         with self._lock:
-            failure = self._take_failure(method)
+            failure = self._take_failure(method) or self._limit(method, body)
             answer = {"ok": False, "error": failure.error} if failure else self._answer(method, body)
             self.calls.append(Call(method, body, headers, time.monotonic(), answer))
         if failure is not None:
@@ -187,6 +188,14 @@ class FakeSlackApi:
             self._send(request, failure.status, answer, extra)
             return
         self._send(request, 200, answer)
+
+    def _before(self, method: str, body: dict[str, Any]) -> None:
+        """Called before a call is answered, outside the lock (a subclass may wait here: latency)."""
+
+    def _limit(self, method: str, body: dict[str, Any]) -> _Failure | None:
+        """A failure to answer this call with instead of its answer (a subclass's rate limit); under
+        the lock. None here."""
+        return None
 
     def _take_failure(self, method: str) -> _Failure | None:
         queue = self._failures.get(method)

@@ -178,19 +178,43 @@ def cmd_worker(settings: Settings, args: argparse.Namespace, _out: TextIO, err: 
     A database that cannot be reached at start-up is one line on ``err`` and exit code 1 (an outage
     after a good start is waited out); tables not made yet are waited for.
     """
+    import threading
+
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.channels.senders import chat_senders
-    from bot.db import create_db_engine, unreachable_message
+    from bot.channels.senders import chat_senders, notice_senders
+    from bot.db import create_db_engine, session_factory, unreachable_message
+    from bot.notices.dispatcher import NoticeDispatcher
+    from bot.notices.planning import DeliverySchedule
     from bot.tickets.itsm import ItsmConfigError
     from bot.tickets.worker import run_worker
 
+    try:
+        schedule = DeliverySchedule.from_settings(settings)
+    except (ValueError, KeyError) as exc:
+        print(f"itbot worker: bad notice delivery setting: {exc}", file=err)
+        return EXIT_SETUP
     engine = create_db_engine(settings)
     try:
         with engine.connect() as connection:
             connection.execute(text("select 1"))
-        run_worker(settings, senders=chat_senders(settings), once=args.once, engine=engine)
+        stop = threading.Event()
+        notices = NoticeDispatcher(
+            settings,
+            open_session=session_factory(engine),
+            senders=notice_senders(settings),
+            stop=stop,
+            schedule=schedule,
+        )
+        run_worker(
+            settings,
+            senders=chat_senders(settings),
+            once=args.once,
+            engine=engine,
+            stop=stop,
+            passes=[notices.run_once],
+        )
     except ItsmConfigError as exc:
         print(f"itbot worker: {exc}", file=err)
         return EXIT_SETUP

@@ -6,7 +6,10 @@
 * ``itbot notice update ID [--status S] [--body B] [--next-update T] [--starts T --ends T]``;
 * ``itbot notice resolve ID [--body B]``: an outage is resolved, an upgrade completed;
 * ``itbot notice list [--json] [--open]``: newest first; ``--json`` is an array of notices (a contract);
-* ``itbot notice show ID [--json]``: the notice and its updates;
+* ``itbot notice show ID [--json]``: the notice and its updates, how many acknowledged an upgrade
+  ("Got it") and the channels it was posted in;
+* ``itbot notice channels add|list|remove|route``: which chat channels get which notices
+  (``bot.channels.cli.notice_channels``);
 * ``itbot systems list [--json]`` and ``itbot systems add NAME [--aliases "a,b"]``.
 
 Times are ISO 8601 (without a zone: UTC) or relative (``+30m``, ``2h``). Bad input (an unknown
@@ -83,6 +86,9 @@ def add_parser(sub: Any) -> None:
     p_show = notice.add_parser("show", help="one notice and its updates")
     p_show.add_argument("id")
     p_show.add_argument("--json", action="store_true")
+    from bot.channels.cli.notice_channels import add_channels_parser
+
+    add_channels_parser(notice)
 
     p_systems = sub.add_parser("systems", help="the systems registry notices name")
     systems = p_systems.add_subparsers(dest="systems_command", required=True)
@@ -146,6 +152,10 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
     from bot.notices.times import optional_time
 
     command = args.notice_command
+    if command == "channels":
+        from bot.channels.cli.notice_channels import run_channels
+
+        return run_channels(args, session, out)
     if command == "create":
         notice = open_notice(
             session=session,
@@ -174,6 +184,7 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
         rows = list_notices(session=session, open_only=args.open)
         updates = list_updates(session=session, notice_ids=[r.id for r in rows if r.id is not None])
         public = with_reports(session=session, shown=[notice_public(r, now, updates) for r in rows])
+        _add_acks(session, public)
         if args.json:
             out.write(json.dumps([p.model_dump(mode="json") for p in public], ensure_ascii=False) + "\n")
         else:
@@ -186,6 +197,7 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
             raise NoticeNotFoundError(args.id)
         shown = notice_public(found, now, list_updates(session=session, notice_ids=[notice_id]))
         [shown] = with_reports(session=session, shown=[shown])
+        _add_acks(session, [shown])
         if args.json:
             out.write(json.dumps(shown.model_dump(mode="json"), ensure_ascii=False) + "\n")
         else:
@@ -212,6 +224,18 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
         print(f"Notice {notice.id} is {notice.status.value}.", file=out)
         return EXIT_OK
     return EXIT_FAILED
+
+
+def _add_acks(session: Session, shown: list[NoticePublic]) -> None:
+    """Fill in how many acknowledged each notice and where it was posted."""
+    from bot.notices.delivery_queries import ack_counts, list_deliveries
+
+    counts = ack_counts(session=session, notice_ids=[n.id for n in shown])
+    for notice in shown:
+        notice.acknowledged = counts.get(notice.id, 0)
+        notice.posted_in = [
+            f"{d.channel}:{d.target}" for d in list_deliveries(session=session, notice_id=notice.id)
+        ]
 
 
 def _notice_id(text: str) -> int:
@@ -280,6 +304,9 @@ def render_detail(notice: NoticePublic) -> str:
     lines.append(f"Next update: {f'{notice.next_update:%Y-%m-%d %H:%M} UTC' if notice.next_update else '-'}")
     if notice.tickets:
         lines.append(f"Reports:  {notice.reports} (tickets {', '.join(notice.tickets)})")
+    if notice.kind == "upgrade":
+        lines.append(f"Got it:   {notice.acknowledged} {'person' if notice.acknowledged == 1 else 'people'}")
+    lines.append(f"Posted in: {', '.join(notice.posted_in) or '-'}")
     lines += ["", notice.body, "", "Updates:"]
     lines += [
         f"  {u.at:%Y-%m-%d %H:%M} {u.status}{' by ' + u.author if u.author else ''}: {u.body}"

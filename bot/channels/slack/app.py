@@ -53,6 +53,7 @@ from bot.channels.slack.blocks import (
 )
 from bot.channels.slack.client import add_reaction, make_client, post_message, quiet_logger
 from bot.channels.slack.events import SlackMessage, delivery_key, message_from_event, thread_key, unescape
+from bot.channels.slack.notice_acks import register_notice_acks
 from bot.channels.slack.notice_triage import NoticeTriageHandlers, register_notice_triage
 from bot.channels.slack.triage import TriageHandlers, register_triage
 from bot.config import Settings
@@ -130,6 +131,7 @@ def build_slack_app(
     register_notice_triage(
         app, NoticeTriageHandlers(settings, sessions, web, agent_name=handlers.triage.agent_name)
     )
+    register_notice_acks(app, sessions, web)
     app.error(handlers.on_error)
     return SlackRuntime(app=app, handlers=handlers, executor=executor)
 
