@@ -37,7 +37,7 @@ from bot.notices.delivery_queries import (
     skip_reminders,
     unplanned_events,
 )
-from bot.notices.lifecycle import ENDED
+from bot.notices.lifecycle import ENDED, UNPUBLISHED
 from bot.notices.models import Notice, NoticeEvent, NoticeKind, NoticeStatus
 from bot.notices.render import REMINDER_END, REMINDER_START, parse_offset, reminder_due
 from bot.notices.routing import routes_for
@@ -78,7 +78,7 @@ class DeliverySchedule:
 
 def published(notice: Notice) -> bool:
     """True for a notice staff may be told of (a draft awaiting IT's confirmation is not)."""
-    return str(notice.status) != "draft"
+    return notice.status not in UNPUBLISHED
 
 
 def post_key(notice_id: int, channel: str, target: str) -> str:
@@ -116,7 +116,10 @@ def _plan_event(
     routes = routes_for(notice, list_routes(session=session))
     for route in routes:
         key = post_key(notice.id, route.channel, route.target)
-        if not first and notice.status in ENDED and not _was_posted(session, notice.id, route):
+        # A channel that has no post yet (a confirmed draft, a route added since) gets the post alone:
+        # it shows the notice as it stands, so a thread line for this event would repeat it.
+        posted = not first and _was_posted(session, notice.id, route)
+        if not first and not posted and notice.status in ENDED:
             continue
         add_dispatch(
             session=session,
@@ -129,7 +132,7 @@ def _plan_event(
             payload={"event": event.id},
             now=now,
         )
-        if not first:
+        if posted:
             add_dispatch(
                 session=session,
                 key=f"n{notice.id}:{route.channel}:{route.target}:ev{event.id}",

@@ -20,10 +20,12 @@ from bot.config import Settings
 from bot.db import session_factory
 from bot.interactions.models import utcnow
 from bot.notices.acks import acknowledge
+from bot.notices.alerts import Alert
 from bot.notices.actions import NewNotice, open_notice, resolve_notice, update_notice
 from bot.notices.delivery_models import DispatchStatus
 from bot.notices.delivery_queries import list_dispatch, save_route
 from bot.notices.dispatcher import NoticeDispatcher
+from bot.notices.intake import confirm_draft, discard_draft, take_alert
 from bot.notices.models import NoticeKind, NoticeStatus
 from bot.notices.registry import ensure_seeded
 from tests.fakes.slack_workspace import FakeSlackWorkspace, RateLimit
@@ -380,3 +382,31 @@ def test_got_it_is_counted_once_a_person_and_shown_on_the_next_edit(
 
     assert counts == [1, 2, 2]
     assert "2 people got it" in str(slack.top_level("CED")[0].blocks)
+
+
+def test_a_draft_from_monitoring_is_posted_only_once_it_is_confirmed_and_a_discarded_one_never(
+    seeded: Session, db_settings: Settings, db_engine: Engine, slack: FakeSlackWorkspace
+) -> None:
+    add_routes(seeded)
+    worker = dispatcher(db_settings, db_engine, slack)
+    now = datetime.now(UTC)
+
+    def draft(key: str) -> int:
+        alert = Alert(key=key, source="prometheus", firing=True, systems=("Epic",), summary="Epic slow")
+        notice = take_alert(session=seeded, settings=db_settings, alert=alert, now=now).notice
+        seeded.commit()
+        assert notice is not None and notice.id is not None
+        return notice.id
+
+    kept, dropped = draft("epic-latency"), draft("epic-errors")
+    drain(worker)
+    assert slack.succeeded("chat.postMessage") == []  # nobody is told of a draft
+
+    confirm_draft(session=seeded, notice_id=kept, now=now, author="amy")
+    discard_draft(session=seeded, notice_id=dropped, now=now, author="amy")
+    seeded.commit()
+    drain(worker)
+
+    posts = slack.succeeded("chat.postMessage")
+    assert sorted(c.body["channel"] for c in posts) == ["C4W", "CALL", "CED"]
+    assert all(str(kept) in str(c.body) or "Epic slow" in str(c.body) for c in posts)
