@@ -26,9 +26,9 @@ from bot.channels.web import status_page
 from bot.config import Settings
 from bot.console.app import add_console
 from bot.conversations.memory import RecentConversations
+from bot.core.assistant_like import AssistantLike
 from bot.core.name_lists import name_lists
 from bot.db import SessionFactory, create_db_engine, database_health, init_db, session_factory
-from bot.deps import AssistantLike
 from bot.http_guards import (
     DEFAULT_MAX_BODY_BYTES,
     BodySizeLimit,

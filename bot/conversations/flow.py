@@ -45,13 +45,13 @@ from bot.conversations.models import Turn as StoredTurn
 from bot.conversations.queries import add_turns, get_conversation
 from bot.core.asking_for_person import wants_person
 from bot.core.assistant import NOT_IT_REASON
+from bot.core.assistant_like import AssistantLike
 from bot.core.errors import ItbotError
 from bot.core.language import language_named
 from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.reading import MessageKind, topic_stems
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
-from bot.deps import AssistantLike
 from bot.interactions.models import utcnow
 from bot.interactions.recording import BackgroundRecorder, log_failure, record_reply
 from bot.notices.answers import outage_reply

@@ -57,9 +57,10 @@ from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply
 from bot.conversations.memory import RecentConversations
 from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
+from bot.core.assistant_like import AssistantLike
 from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
-from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
+from bot.deps import AssistantDep, SessionDep, SettingsDep
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import BackgroundRecorder, log_failure
 from bot.request_guards import WebChatRoute
