@@ -40,8 +40,6 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.conversations.memory import KEPT_STATE, RecentConversations
-from bot.conversations.models import Conversation
-from bot.conversations.models import Turn as StoredTurn
 from bot.conversations.queries import add_turns, get_conversation
 from bot.core.asking_for_person import wants_person
 from bot.core.assistant import NOT_IT_REASON
@@ -52,6 +50,8 @@ from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.reading import MessageKind, topic_stems
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
+from bot.interactions.conversation_models import Conversation
+from bot.interactions.conversation_models import Turn as StoredTurn
 from bot.interactions.models import utcnow
 from bot.interactions.recording import BackgroundRecorder, log_failure, record_reply
 from bot.notices.answers import outage_reply

@@ -55,12 +55,12 @@ from bot.channels.web.sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply
 from bot.conversations.memory import RecentConversations
-from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
 from bot.core.assistant_like import AssistantLike
 from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
 from bot.deps import AssistantDep, SessionDep, SettingsDep
+from bot.interactions.conversation_models import Conversation
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import BackgroundRecorder, log_failure
 from bot.request_guards import WebChatRoute
