@@ -157,6 +157,9 @@ class ConversationFlow:
         Never raises.
         """
         started = time.perf_counter()
+        # DESIGN.md step 2: the one scrub, as the message enters; nothing below sees it raw.
+        entered = scrub(text)
+        text = entered.text
         with self.sessions() as session:
             conversation = self._conversation(session, thread_key)
             pending = conversation is not None and waiting_for_details(conversation)
@@ -167,7 +170,7 @@ class ConversationFlow:
             if conversation is not None and ticket is not None and asks_for_person:
                 return self._relay(session, conversation, ticket, user, text)
             if asks_for_person:
-                said = [StoredTurn(role="user", text=scrub(text).text)]
+                said = [StoredTurn(role="user", text=text)]
                 conversation = self._remember(session, thread_key, user, said)
                 return self._escalate(session, conversation, thread_key, user, reply_to, "human", lead="")
             question = Question(
@@ -176,6 +179,7 @@ class ConversationFlow:
                 user=user,
                 reply_to=reply_to,
                 history=history_of(conversation, stream=stream),
+                scrubbed_counts=entered.counts,
             )
             reply = outage_reply(session, question, kb=self.settings.kb) or self._ask(question)
             language = language_named(reply.language)
@@ -233,6 +237,7 @@ class ConversationFlow:
         chosen. ``stream``: as for ``on_message``. Never raises.
         """
         started = time.perf_counter()
+        text = scrub(text).text  # as it enters; the stored question is scrubbed already
         with self.sessions() as session:
             stored = self.conversation(session, thread_key)
             question = Question(
@@ -266,6 +271,7 @@ class ConversationFlow:
         or slow database leaves ``interaction_id`` empty and is logged by id only.
         """
         started = time.perf_counter()
+        question = _entered(question)
         reply = self._ask(question, article=article, actions=("stuck",))
         if recorder is None:
             with self.sessions() as session:
@@ -385,9 +391,9 @@ class ConversationFlow:
     def _relay(
         self, session: Session, conversation: Conversation, ticket: Ticket, user: str, text: str
     ) -> Outcome:
-        """Send the message to the conversation's open ``ticket`` (IT sees it in the triage thread)."""
-        scrubbed = scrub(text).text
-        relayed = Outcome(None, relayed_to=ticket.number, ticket_number=ticket.number, relayed_text=scrubbed)
+        """Send the message (``text``, scrubbed) to the conversation's open ``ticket`` (IT sees it in
+        the triage thread)."""
+        relayed = Outcome(None, relayed_to=ticket.number, ticket_number=ticket.number, relayed_text=text)
         try:
             add_requester_message(
                 session=session, settings=self.settings, ticket_id=ticket.id, requester=user, text=text
@@ -402,7 +408,7 @@ class ConversationFlow:
             return Outcome(Reply(Decision.ESCALATE, text), ticket_number=ticket.number)
         except TicketError:  # nothing left once scrubbed, or the ticket closed meanwhile: nothing to relay
             return relayed
-        turn = StoredTurn(role="user", text=scrubbed)
+        turn = StoredTurn(role="user", text=text)
         self._remember(session, conversation.thread_key, user, [turn])
         log.info("event=relayed_to_ticket channel=%s number=%s", self.channel, ticket.number)
         return relayed
@@ -472,6 +478,14 @@ class ConversationFlow:
         return list(systems)
 
 
+def _entered(question: Question) -> Question:
+    """``question`` as it enters the flow from an adapter: its text and history scrubbed, with the
+    counts of what was replaced (DESIGN.md step 2)."""
+    entered = scrub(question.text)
+    history = tuple(replace(turn, text=scrub(turn.text).text) for turn in question.history)
+    return replace(question, text=entered.text, history=history, scrubbed_counts=entered.counts)
+
+
 def _with_note(reply: Reply, note: str) -> Reply:
     """``reply`` with ``note`` added as a paragraph of its own, in italics."""
     return replace(reply, text=f"{reply.text}\n\n_{note}_")
@@ -539,7 +553,8 @@ def fallback_reply(
     settings: Settings, message: str | None, asked_text: str, *, actions: tuple[str, ...] = ()
 ) -> Reply:
     """What the person sees when the core could not answer at all (``message``: the core's own words),
-    with ``asked_text`` scrubbed as what may be stored."""
+    with ``asked_text`` scrubbed as what may be stored (the flow's own callers hand it scrubbed text;
+    the web adapter's last guard, for a failure before the flow, hands it the raw message)."""
     text = message or "Sorry, I couldn't look that up just now. Please try again in a minute."
     return Reply(
         decision=Decision.ESCALATE,

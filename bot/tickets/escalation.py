@@ -117,6 +117,8 @@ def start_escalation(
     in the conversation's language. Returns ``ask_details``, ``opened``, ``joined``,
     ``already_open``, ``kept`` or ``failed``; commits.
     """
+    # Defence in depth: the conversation flow hands this scrubbed text only, but this is a
+    # public function of the tickets package; scrubbing again changes nothing (idempotent).
     turns = scrub_turns(conversation.turns)
     stale = set(earlier_problem_articles(turns))
     if stale.intersection(articles):
@@ -187,6 +189,8 @@ def finish_escalation(
     request = pending_request(conversation) or EscalationRequest(
         conversation_id=conversation.id, requester=conversation.user_id, channel=conversation.channel
     )
+    # Defence in depth: the conversation flow hands this scrubbed text only, but this is a
+    # public function of the tickets package; scrubbing again changes nothing (idempotent).
     details = scrub_text(details)
     turns = scrub_turns(conversation.turns)
     try:

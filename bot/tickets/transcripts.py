@@ -67,7 +67,12 @@ class Problem:
 
 
 def scrub_turns(turns: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Copies of ``turns`` with every text field scrubbed; other keys are kept as they are."""
+    """Copies of ``turns`` with every text field scrubbed; other keys are kept as they are.
+
+    Stored turns are scrubbed already (the flow scrubs on entry, ``new_turn`` scrubs IT's); this is
+    defence in depth for turns from outside the database (a spool file, a conversation never stored),
+    and changes nothing in text scrubbed before.
+    """
     cleaned: list[dict[str, Any]] = []
     for turn in turns:
         copy = dict(turn)
