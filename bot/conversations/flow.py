@@ -24,6 +24,31 @@ id. Every escalation path (the bot escalates, "Still stuck", "talk to a human", 
 follow-up question) reaches the spool (``bot.tickets.spool``) when the database fails: the flow then
 works from the conversation as this process last saw it (``RecentConversations``), or, for a thread
 it never saw, from the message in hand, and the person is told IT has the request.
+
+The message is scrubbed once, as it enters (``on_message``, ``on_single``, ``choose``): the core, the
+notices, tickets and the database only ever see the scrubbed text (DESIGN.md, step 2).
+
+Adding a channel
+----------------
+A channel is a package under ``bot/channels/`` (see ``slack/`` and ``web/``); it decides nothing and
+needs no change here. It must:
+
+1. **Translate** its payload: the text, who wrote it, a ``thread_key`` naming the conversation (a
+   thread, a chat, a tab), and ``reply_to``, an opaque dict only its own sender reads back. Claim a
+   delivery the platform may retry with ``bot.conversations.queries.claim_delivery`` first, so it is
+   answered once.
+2. **Call the flow**, one ``ConversationFlow(settings, assistant, sessions, channel=NAME)`` per
+   channel: ``on_message`` for a message (``stream=True`` where the conversation has no threads),
+   ``on_stuck`` for "Still stuck", ``choose`` for a clarify choice (None: the article is gone),
+   ``remember_event(..., "fixed")`` for "That fixed it", and ``on_single`` for a message outside any
+   conversation (build the ``Question`` yourself; the flow scrubs it).
+3. **Render** the ``Outcome``: ``reply`` with its ``actions`` (feedback buttons, one per clarify
+   choice, "Tell me when it's fixed") in the channel's own format, or, when ``reply`` is None, a
+   sign that the message went to ticket ``relayed_to``. Catch what fails at the boundary and show
+   the person a short sentence, never the exception's text.
+4. **Register a sender** for relays: a ``bot.tickets.delivery.ChatSender`` in
+   ``bot.channels.senders.chat_senders``, so the outbox worker can post IT's replies, ticket status
+   changes and notice endings where ``reply_to`` says.
 """
 
 from __future__ import annotations
