@@ -24,6 +24,31 @@ id. Every escalation path (the bot escalates, "Still stuck", "talk to a human", 
 follow-up question) reaches the spool (``bot.tickets.spool``) when the database fails: the flow then
 works from the conversation as this process last saw it (``RecentConversations``), or, for a thread
 it never saw, from the message in hand, and the person is told IT has the request.
+
+The message is scrubbed once, as it enters (``on_message``, ``on_single``, ``choose``): the core, the
+notices, tickets and the database only ever see the scrubbed text (DESIGN.md, step 2).
+
+Adding a channel
+----------------
+A channel is a package under ``bot/channels/`` (see ``slack/`` and ``web/``); it decides nothing and
+needs no change here. It must:
+
+1. **Translate** its payload: the text, who wrote it, a ``thread_key`` naming the conversation (a
+   thread, a chat, a tab), and ``reply_to``, an opaque dict only its own sender reads back. Claim a
+   delivery the platform may retry with ``bot.conversations.queries.claim_delivery`` first, so it is
+   answered once.
+2. **Call the flow**, one ``ConversationFlow(settings, assistant, sessions, channel=NAME)`` per
+   channel: ``on_message`` for a message (``stream=True`` where the conversation has no threads),
+   ``on_stuck`` for "Still stuck", ``choose`` for a clarify choice (None: the article is gone),
+   ``remember_event(..., "fixed")`` for "That fixed it", and ``on_single`` for a message outside any
+   conversation (build the ``Question`` yourself; the flow scrubs it).
+3. **Render** the ``Outcome``: ``reply`` with its ``actions`` (feedback buttons, one per clarify
+   choice, "Tell me when it's fixed") in the channel's own format, or, when ``reply`` is None, a
+   sign that the message went to ticket ``relayed_to``. Catch what fails at the boundary and show
+   the person a short sentence, never the exception's text.
+4. **Register a sender** for relays: a ``bot.tickets.delivery.ChatSender`` in
+   ``bot.channels.senders.chat_senders``, so the outbox worker can post IT's replies, ticket status
+   changes and notice endings where ``reply_to`` says.
 """
 
 from __future__ import annotations
@@ -40,20 +65,20 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.conversations.memory import KEPT_STATE, RecentConversations
-from bot.conversations.models import Conversation
-from bot.conversations.models import Turn as StoredTurn
 from bot.conversations.queries import add_turns, get_conversation
 from bot.core.asking_for_person import wants_person
 from bot.core.assistant import NOT_IT_REASON
+from bot.core.assistant_like import AssistantLike
 from bot.core.errors import ItbotError
 from bot.core.language import language_named
 from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.reading import MessageKind, topic_stems
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
-from bot.deps import AssistantLike
+from bot.interactions.conversation_models import Conversation
+from bot.interactions.conversation_models import Turn as StoredTurn
 from bot.interactions.models import utcnow
-from bot.interactions.recording import log_failure, record_reply
+from bot.interactions.recording import BackgroundRecorder, log_failure, record_reply
 from bot.notices.answers import outage_reply
 from bot.tickets.actions import add_requester_message
 from bot.tickets.details import gives_details
@@ -157,6 +182,9 @@ class ConversationFlow:
         Never raises.
         """
         started = time.perf_counter()
+        # DESIGN.md step 2: the one scrub, as the message enters; nothing below sees it raw.
+        entered = scrub(text)
+        text = entered.text
         with self.sessions() as session:
             conversation = self._conversation(session, thread_key)
             pending = conversation is not None and waiting_for_details(conversation)
@@ -167,7 +195,7 @@ class ConversationFlow:
             if conversation is not None and ticket is not None and asks_for_person:
                 return self._relay(session, conversation, ticket, user, text)
             if asks_for_person:
-                said = [StoredTurn(role="user", text=scrub(text).text)]
+                said = [StoredTurn(role="user", text=text)]
                 conversation = self._remember(session, thread_key, user, said)
                 return self._escalate(session, conversation, thread_key, user, reply_to, "human", lead="")
             question = Question(
@@ -176,6 +204,7 @@ class ConversationFlow:
                 user=user,
                 reply_to=reply_to,
                 history=history_of(conversation, stream=stream),
+                scrubbed_counts=entered.counts,
             )
             reply = outage_reply(session, question, kb=self.settings.kb) or self._ask(question)
             language = language_named(reply.language)
@@ -216,6 +245,79 @@ class ConversationFlow:
             )
             return self._escalate(session, conversation, thread_key, user, reply_to, "stuck", lead="")
 
+    def choose(
+        self,
+        *,
+        thread_key: str,
+        user: str,
+        article_id: str,
+        reply_to: dict[str, Any],
+        text: str = "",
+        stream: bool = False,
+    ) -> Outcome | None:
+        """Answer a clarify choice from the chosen article, with the conversation's last question
+        (``text`` when it has none), and remember the choice and the answer in the conversation.
+
+        None when the article is gone (or could not be read): the adapter goes on as if nothing was
+        chosen. ``stream``: as for ``on_message``. Never raises.
+        """
+        started = time.perf_counter()
+        text = scrub(text).text  # as it enters; the stored question is scrubbed already
+        with self.sessions() as session:
+            stored = self.conversation(session, thread_key)
+            question = Question(
+                text=last_user_text(stored) or text,
+                channel=self.channel,
+                user=user,
+                reply_to=reply_to,
+                history=history_of(stored, stream=stream),
+            )
+            try:
+                reply = self.assistant.answer_from(article_id, question) if article_id else None
+            except Exception as exc:  # the person still gets a sentence, the log gets the type
+                log_failure(log, "choose_failed", exc, channel=self.channel, article=article_id)
+                return None
+            if reply is None:
+                return None
+            reply = self.record(session, question, reply, started)
+            self.remember_event(session, thread_key, user, f"chose {article_id}")
+            self.remember_reply(session, thread_key, user, reply, include_question=False)
+        return Outcome(reply)
+
+    def on_single(
+        self, question: Question, *, article: str | None = None, recorder: BackgroundRecorder | None = None
+    ) -> Reply:
+        """Answer a message that belongs to no stored conversation (an API call without one, a blank
+        message): from the chosen ``article`` when it exists, else with an active notice it is about
+        (``decision: outage``, like ``itbot ask``), else by asking the core; record the
+        interaction (scrubbed) and return the reply with its id. Nothing is remembered.
+
+        ``recorder``: record on its writer thread, waiting only its short wait (else on a session of
+        this flow). Never raises: a failing core gives ``fallback_reply`` with "Still stuck"; a failing
+        or slow database leaves ``interaction_id`` empty and is logged by id only.
+        """
+        started = time.perf_counter()
+        question = _entered(question)
+        reply = (None if article else self._known_outage(question)) or self._ask(
+            question, article=article, actions=("stuck",)
+        )
+        if recorder is None:
+            with self.sessions() as session:
+                return self.record(session, question, reply, started)
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        interaction_id = recorder.record(question=question, reply=reply, latency_ms=latency_ms)
+        return replace(reply, interaction_id=interaction_id)
+
+    def _known_outage(self, question: Question) -> Reply | None:
+        """The ``outage`` reply when ``question`` is about an active notice (read only: nobody is
+        subscribed); None otherwise, or when the database cannot be read (the core then answers)."""
+        try:
+            with self.sessions() as session:
+                return outage_reply(session, question, kb=self.settings.kb)
+        except SQLAlchemyError as exc:
+            log.warning("event=outage_check_failed channel=%s error=%s", self.channel, type(exc).__name__)
+            return None
+
     # -- pieces adapters reuse ---------------------------------------------------------------------
 
     def record(self, session: Session, question: Question, reply: Reply, started: float) -> Reply:
@@ -251,15 +353,17 @@ class ConversationFlow:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _ask(self, question: Question) -> Reply:
+    def _ask(self, question: Question, *, article: str | None = None, actions: tuple[str, ...] = ()) -> Reply:
+        """The core's reply (from ``article`` when it exists), or the fallback with ``actions``."""
         try:
-            return self.assistant.ask(question)
+            reply = self.assistant.answer_from(article, question) if article else None
+            return reply if reply is not None else self.assistant.ask(question)
         except ItbotError as exc:
             log.warning("event=ask_failed code=%s channel=%s", exc.code, self.channel)
-            return fallback_reply(self.settings, exc.user_message, question.text)
+            return fallback_reply(self.settings, exc.user_message, question.text, actions=actions)
         except Exception as exc:  # the core promises not to raise; the person still gets a sentence
             log_failure(log, "ask_failed", exc, channel=self.channel)
-            return fallback_reply(self.settings, None, question.text)
+            return fallback_reply(self.settings, None, question.text, actions=actions)
 
     def _conversation(self, session: Session, thread_key: str) -> Conversation | None:
         """The stored conversation; when the database fails, the one this process saw last (or None)."""
@@ -325,9 +429,9 @@ class ConversationFlow:
     def _relay(
         self, session: Session, conversation: Conversation, ticket: Ticket, user: str, text: str
     ) -> Outcome:
-        """Send the message to the conversation's open ``ticket`` (IT sees it in the triage thread)."""
-        scrubbed = scrub(text).text
-        relayed = Outcome(None, relayed_to=ticket.number, ticket_number=ticket.number, relayed_text=scrubbed)
+        """Send the message (``text``, scrubbed) to the conversation's open ``ticket`` (IT sees it in
+        the triage thread)."""
+        relayed = Outcome(None, relayed_to=ticket.number, ticket_number=ticket.number, relayed_text=text)
         try:
             add_requester_message(
                 session=session, settings=self.settings, ticket_id=ticket.id, requester=user, text=text
@@ -342,7 +446,7 @@ class ConversationFlow:
             return Outcome(Reply(Decision.ESCALATE, text), ticket_number=ticket.number)
         except TicketError:  # nothing left once scrubbed, or the ticket closed meanwhile: nothing to relay
             return relayed
-        turn = StoredTurn(role="user", text=scrubbed)
+        turn = StoredTurn(role="user", text=text)
         self._remember(session, conversation.thread_key, user, [turn])
         log.info("event=relayed_to_ticket channel=%s number=%s", self.channel, ticket.number)
         return relayed
@@ -412,6 +516,14 @@ class ConversationFlow:
         return list(systems)
 
 
+def _entered(question: Question) -> Question:
+    """``question`` as it enters the flow from an adapter: its text and history scrubbed, with the
+    counts of what was replaced (DESIGN.md step 2)."""
+    entered = scrub(question.text)
+    history = tuple(replace(turn, text=scrub(turn.text).text) for turn in question.history)
+    return replace(question, text=entered.text, history=history, scrubbed_counts=entered.counts)
+
+
 def _with_note(reply: Reply, note: str) -> Reply:
     """``reply`` with ``note`` added as a paragraph of its own, in italics."""
     return replace(reply, text=f"{reply.text}\n\n_{note}_")
@@ -479,7 +591,8 @@ def fallback_reply(
     settings: Settings, message: str | None, asked_text: str, *, actions: tuple[str, ...] = ()
 ) -> Reply:
     """What the person sees when the core could not answer at all (``message``: the core's own words),
-    with ``asked_text`` scrubbed as what may be stored."""
+    with ``asked_text`` scrubbed as what may be stored (the flow's own callers hand it scrubbed text;
+    the web adapter's last guard, for a failure before the flow, hands it the raw message)."""
     text = message or "Sorry, I couldn't look that up just now. Please try again in a minute."
     return Reply(
         decision=Decision.ESCALATE,

@@ -260,7 +260,7 @@ class Assistant:
         searcher = self._live_searcher()
         if searcher is None:
             raise IndexNotReadyError(self.load_error or "no index loaded")
-        scrubbed = scrub(clean_question(question.text, self.settings.max_question_chars))
+        scrubbed = scrubbed_question(question, self.settings.max_question_chars)
         phrasebook = self.phrasebook
         reading = read_message(
             scrubbed.text, question.history, encode=self._encode_one, phrasebook=phrasebook
@@ -457,6 +457,21 @@ class Assistant:
         if a is None:
             return None
         return ArticleView(a.id, a.title, a.markdown, a.description, a.systems, a.tags, a.owner, a.review_by)
+
+
+def scrubbed_question(question: Question, max_chars: int) -> ScrubResult:
+    """``question``'s text cleaned and scrubbed, counting what was scrubbed before it arrived too.
+
+    The conversation flow hands over text it already scrubbed (scrubbing again changes nothing);
+    callers without the flow (``itbot ask``, benchmarks) hand over raw text, scrubbed here.
+    """
+    scrubbed = scrub(clean_question(question.text, max_chars))
+    if not question.scrubbed_counts:
+        return scrubbed
+    counts = dict(question.scrubbed_counts)
+    for kind, count in scrubbed.counts.items():
+        counts[kind] = counts.get(kind, 0) + count
+    return ScrubResult(text=scrubbed.text, counts=counts)
 
 
 def question_language(question: Question, scrubbed_text: str) -> Language:

@@ -30,7 +30,9 @@ class Question:
     """A question as the core sees it, whatever channel it came from.
 
     ``reply_to`` is an opaque reference only the originating adapter reads (a Slack channel and
-    thread, a web session); the core stores it and never interprets it.
+    thread, a web session); the core stores it and never interprets it. ``scrubbed_counts``: what
+    was replaced in ``text`` before it reached the core (the conversation flow scrubs a message as it
+    enters), by placeholder kind, so the core still knows the person sent identifiers.
     """
 
     text: str
@@ -38,6 +40,7 @@ class Question:
     user: str = ""
     reply_to: dict[str, Any] = field(default_factory=dict)
     history: tuple[Turn, ...] = ()
+    scrubbed_counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

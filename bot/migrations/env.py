@@ -13,7 +13,7 @@ from sqlmodel import SQLModel
 
 # Imported for their side effect: each registers its tables on SQLModel.metadata.
 import bot.console.models
-import bot.conversations.models
+import bot.interactions.conversation_models
 import bot.interactions.models
 import bot.notices.delivery_models
 import bot.notices.models

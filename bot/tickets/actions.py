@@ -157,6 +157,8 @@ def reply_to_requester(
     """
     with _one_transaction(session):
         ticket = _changeable(session, number)
+        # IT agents' text comes from outside the conversation flow (triage, API, console, CLI): this
+        # is where it is scrubbed.
         said = scrub_text(text).strip()
         if not said:
             raise EmptyMessageError()
@@ -193,6 +195,8 @@ def add_requester_message(
         ticket = get_ticket(session=session, ticket_id=ticket_id)
         if ticket is None:
             raise TicketNotFoundError(ticket_id)
+        # Defence in depth: the conversation flow hands this scrubbed text only, but this is a
+        # public function of the tickets package; scrubbing again changes nothing (idempotent).
         said = scrub_text(text).strip()
         if not said:
             raise EmptyMessageError()

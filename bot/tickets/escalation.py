@@ -37,9 +37,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.conversations.models import Conversation
 from bot.core.language import Language, conversation_language
 from bot.core.scrub import scrub_text
+from bot.interactions.conversation_models import Conversation
 from bot.interactions.models import utcnow
 from bot.tickets.details import category_of, details_from_texts, missing_details
 from bot.tickets.models import Ticket, priority_label
@@ -117,6 +117,8 @@ def start_escalation(
     in the conversation's language. Returns ``ask_details``, ``opened``, ``joined``,
     ``already_open``, ``kept`` or ``failed``; commits.
     """
+    # Defence in depth: the conversation flow hands this scrubbed text only, but this is a
+    # public function of the tickets package; scrubbing again changes nothing (idempotent).
     turns = scrub_turns(conversation.turns)
     stale = set(earlier_problem_articles(turns))
     if stale.intersection(articles):
@@ -187,6 +189,8 @@ def finish_escalation(
     request = pending_request(conversation) or EscalationRequest(
         conversation_id=conversation.id, requester=conversation.user_id, channel=conversation.channel
     )
+    # Defence in depth: the conversation flow hands this scrubbed text only, but this is a
+    # public function of the tickets package; scrubbing again changes nothing (idempotent).
     details = scrub_text(details)
     turns = scrub_turns(conversation.turns)
     try:

@@ -90,6 +90,8 @@ def open_ticket(
     ``details`` is the person's answer to the follow-up question ("" when none was asked).
     """
     at = reported_at or utcnow()
+    # Defence in depth: the conversation flow hands this scrubbed text only, but this is a
+    # public function of the tickets package; scrubbing again changes nothing (idempotent).
     details = scrub_text(details)
     # The ticket is about the problem escalated, not everything the conversation ever said.
     problem = current_problem(turns, details)

@@ -25,10 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations.models import MAX_TURNS
 from bot.core.asking_for_person import wants_person, without_human_ask
 from bot.core.followups import REFINE_CUES, FollowUp, classify_text
 from bot.core.scrub import scrub_text
+from bot.interactions.conversation_models import MAX_TURNS
 from bot.interactions.models import utcnow
 from bot.tickets.details import problem_part
 from bot.tickets.systems import system_named
@@ -67,7 +67,12 @@ class Problem:
 
 
 def scrub_turns(turns: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Copies of ``turns`` with every text field scrubbed; other keys are kept as they are."""
+    """Copies of ``turns`` with every text field scrubbed; other keys are kept as they are.
+
+    Stored turns are scrubbed already (the flow scrubs on entry, ``new_turn`` scrubs IT's); this is
+    defence in depth for turns from outside the database (a spool file, a conversation never stored),
+    and changes nothing in text scrubbed before.
+    """
     cleaned: list[dict[str, Any]] = []
     for turn in turns:
         copy = dict(turn)

@@ -20,8 +20,8 @@ from bot.config import Settings
 from bot.db import session_factory
 from bot.interactions.models import utcnow
 from bot.notices.acks import acknowledge
-from bot.notices.alerts import Alert
 from bot.notices.actions import NewNotice, open_notice, resolve_notice, update_notice
+from bot.notices.alerts import Alert
 from bot.notices.delivery_models import DispatchStatus
 from bot.notices.delivery_queries import list_dispatch, save_route
 from bot.notices.dispatcher import NoticeDispatcher

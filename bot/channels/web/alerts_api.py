@@ -24,16 +24,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
+from bot.channels.web.notices_api import NoticesRoute
+from bot.channels.web.tickets_api import ApiError
 from bot.config import Settings
 from bot.db import SessionFactory
 from bot.interactions.models import utcnow
 from bot.notices.actions import notice_public
 from bot.notices.alerts import Alert, parse_alert
-from bot.notices.api import NoticesRoute
 from bot.notices.intake import Intake, take_alert
 from bot.notices.queries import list_updates
 from bot.notices.registry import ensure_seeded
-from bot.tickets.api import ApiError
 
 log = logging.getLogger(__name__)
 router = APIRouter(route_class=NoticesRoute)

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from bot.channels.web.tickets_api import ApiError, TokenRoute
 from bot.deps import SessionDep, SettingsDep
 from bot.interactions.models import utcnow
 from bot.notices.actions import (
@@ -44,7 +45,6 @@ from bot.notices.queries import get_notice, list_notices, list_systems, list_upd
 from bot.notices.registry import ensure_seeded
 from bot.notices.ticket_links import with_reports
 from bot.notices.times import optional_time
-from bot.tickets.api import ApiError, TokenRoute
 
 log = logging.getLogger(__name__)
 
