@@ -80,6 +80,7 @@ from bot.interactions.conversation_models import Turn as StoredTurn
 from bot.interactions.models import utcnow
 from bot.interactions.recording import BackgroundRecorder, log_failure, record_reply
 from bot.notices.answers import outage_reply
+from bot.notices.ticket_links import outage_lookup
 from bot.tickets.actions import add_requester_message
 from bot.tickets.details import gives_details
 from bot.tickets.errors import TicketError
@@ -452,7 +453,13 @@ class ConversationFlow:
         return relayed
 
     def _finish(self, session: Session, conversation: Conversation, text: str) -> Outcome:
-        step = finish_ticket(session=session, settings=self.settings, conversation=conversation, details=text)
+        step = finish_ticket(
+            session=session,
+            settings=self.settings,
+            conversation=conversation,
+            details=text,
+            outage_lookup=outage_lookup(self.settings.kb),
+        )
         self._after_step(session, conversation, step)
         return self._step_outcome(step, lead="")
 
@@ -495,6 +502,7 @@ class ConversationFlow:
             reason=reason,
             articles=articles,
             systems=self._systems(articles),
+            outage_lookup=outage_lookup(self.settings.kb),
         )
         self._after_step(session, conversation, step)
         return self._step_outcome(step, lead=lead)

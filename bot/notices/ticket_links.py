@@ -20,8 +20,19 @@ from bot.notices.lifecycle import is_active
 from bot.notices.models import NoticeKind, NoticePublic
 from bot.notices.queries import list_notices, list_systems
 from bot.tickets.models import Ticket, TicketReporter
+from bot.tickets.opening import OutageLookup
 
 _CACHE = ActiveNoticesCache()
+
+
+def outage_lookup(kb: Path) -> OutageLookup:
+    """What ``bot.tickets.opening.open_ticket`` calls to link a new ticket to its active outage
+    (``outage_for``, with the glossary of ``kb``)."""
+
+    def lookup(session: Session, system: str, text: str, at: datetime) -> int | None:
+        return outage_for(session=session, system=system, text=text, kb=kb, now=at)
+
+    return lookup
 
 
 def outage_for(

@@ -43,7 +43,13 @@ from bot.interactions.conversation_models import Conversation
 from bot.interactions.models import utcnow
 from bot.tickets.details import category_of, details_from_texts, missing_details
 from bot.tickets.models import Ticket, priority_label
-from bot.tickets.opening import DETAILS_PENDING_STATE, EscalationRequest, log_opened, open_ticket
+from bot.tickets.opening import (
+    DETAILS_PENDING_STATE,
+    EscalationRequest,
+    OutageLookup,
+    log_opened,
+    open_ticket,
+)
 from bot.tickets.queries import open_ticket_for_conversation, stored_conversation
 from bot.tickets.replies import (
     already_open_text,
@@ -107,6 +113,7 @@ def start_escalation(
     reason: EscalationReason,
     articles: list[str],
     systems: list[str],
+    outage_lookup: OutageLookup | None = None,
 ) -> EscalationStep:
     """Begin handing ``conversation`` to IT: ask one follow-up question, or open the ticket now.
 
@@ -147,7 +154,7 @@ def start_escalation(
             again = ask_details_text(missing or ("urgency",), phi_note=False, language=language)
             return EscalationStep("ask_details", again)
         if not missing:
-            return _open(session, settings, conversation, request, details="")
+            return _open(session, settings, conversation, request, details="", outage_lookup=outage_lookup)
         phi_note = not told_not_to_paste(turns)
         asked = new_turn(
             "event",
@@ -178,7 +185,12 @@ def start_escalation(
 
 
 def finish_escalation(
-    *, session: Session, settings: Settings, conversation: Conversation, details: str
+    *,
+    session: Session,
+    settings: Settings,
+    conversation: Conversation,
+    details: str,
+    outage_lookup: OutageLookup | None = None,
 ) -> EscalationStep:
     """Open the ticket with the person's answer to the follow-up question (``details``, their next
     message): unit or room, device and urgency are read from it (``bot.tickets.details``).
@@ -201,7 +213,7 @@ def finish_escalation(
             session.add(stored)
             session.commit()
             return _already_open(existing, conversation, language_of_turns(turns, details))
-        return _open(session, settings, conversation, request, details=details)
+        return _open(session, settings, conversation, request, details=details, outage_lookup=outage_lookup)
     except IntegrityError:
         return _after_conflict(session, settings, conversation, request, turns, details=details)
     except SQLAlchemyError as exc:
@@ -227,10 +239,18 @@ def _open(
     request: EscalationRequest,
     *,
     details: str,
+    outage_lookup: OutageLookup | None,
 ) -> EscalationStep:
     stored = stored_conversation(session=session, conversation=conversation)
     turns = appended(stored.turns, [new_turn("user", details)] if details else [])
-    opened = open_ticket(session=session, settings=settings, request=request, turns=turns, details=details)
+    opened = open_ticket(
+        session=session,
+        settings=settings,
+        request=request,
+        turns=turns,
+        details=details,
+        outage_lookup=outage_lookup,
+    )
     ticket = opened.ticket
     phi_note = not told_not_to_paste(turns)
     said = f"joined ticket {ticket.number}" if opened.joined else f"ticket {ticket.number} opened"

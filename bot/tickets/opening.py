@@ -12,6 +12,7 @@ The caller commits it all at once, or rolls all of it back, and then calls ``log
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -50,6 +51,10 @@ REPORT_TEXT_CHARS = 500
 # ``Conversation.state`` while the bot waits for the person's answer to its follow-up question.
 DETAILS_PENDING_STATE = "escalation:details"
 
+OutageLookup = Callable[[Session, str, str, datetime], "int | None"]
+"""``(session, system, report text (scrubbed), reported at)`` → the id of the active outage a report
+belongs to, or None (``bot.notices.ticket_links.outage_lookup`` makes one)."""
+
 
 class EscalationRequest(BaseModel):
     """Who asks for IT, where to answer them, and what the bot knew: everything an escalation needs
@@ -83,11 +88,14 @@ def open_ticket(
     details: str = "",
     reported_at: datetime | None = None,
     source_key: str | None = None,
+    outage_lookup: OutageLookup | None = None,
 ) -> Opened:
     """Open a ticket for ``request`` with the conversation's ``turns`` (which already hold the details
     message, if any), or fold it into a matching open incident; flushes, never commits.
 
     ``details`` is the person's answer to the follow-up question ("" when none was asked).
+    ``outage_lookup`` (given by the layers above, which know the notices) names the active outage
+    the report belongs to; the ticket is then linked to it.
     """
     at = reported_at or utcnow()
     # Defence in depth: the conversation flow hands this scrubbed text only, but this is a
@@ -120,7 +128,7 @@ def open_ticket(
     reports = list_report_texts(session=session, ticket_ids=[i.key for i in incidents])
     incidents = [replace(i, texts=tuple(reports[i.key])) for i in incidents]
     incident = folding.choose_incident(report, incidents)
-    outage = _outage_of(session, settings, system, report_text, at)
+    outage = outage_lookup(session, system, report_text, at) if outage_lookup is not None else None
     if incident is not None:
         ticket = get_ticket(session=session, ticket_id=incident.key)
         if ticket is not None:
@@ -186,14 +194,6 @@ def open_ticket(
         )
     session.flush()
     return Opened(ticket=ticket, reporter=reporter, joined=False)
-
-
-def _outage_of(session: Session, settings: Settings, system: str, text: str, at: datetime) -> int | None:
-    """The active outage this report belongs to (``bot.notices.ticket_links``), or None."""
-    # Imported here: notices builds on tickets (the outbox), so tickets reaches notices only at run time.
-    from bot.notices.ticket_links import outage_for
-
-    return outage_for(session=session, system=system, text=text, kb=settings.kb, now=at)
 
 
 def _add_reporter(

@@ -30,7 +30,14 @@ from bot.core.scrub import scrub_text
 from bot.interactions.conversation_models import Conversation
 from bot.interactions.models import new_id, utcnow
 from bot.tickets.models import AuthorRole, EventKind
-from bot.tickets.opening import DETAILS_PENDING_STATE, EscalationRequest, Opened, log_opened, open_ticket
+from bot.tickets.opening import (
+    DETAILS_PENDING_STATE,
+    EscalationRequest,
+    Opened,
+    OutageLookup,
+    log_opened,
+    open_ticket,
+)
 from bot.tickets.outbox import enqueue
 from bot.tickets.payloads import requester_message_payload
 from bot.tickets.queries import (
@@ -122,11 +129,12 @@ def pending_files(settings: Settings) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
-def replay_spool(*, settings: Settings, session: Session) -> int:
+def replay_spool(*, settings: Settings, session: Session, outage_lookup: OutageLookup | None = None) -> int:
     """Open the tickets of every kept escalation, oldest first; returns how many tickets it opened.
 
     Each file opens its ticket exactly once and is then deleted; the person is told the number. Stops
     at the first database error (the database is still down) and leaves the rest for the next call.
+    ``outage_lookup``: as ``open_ticket``'s.
     """
     count = 0
     for path in pending_files(settings):
@@ -135,7 +143,7 @@ def replay_spool(*, settings: Settings, session: Session) -> int:
             continue
         source_key = f"spool:{entry.id}"
         try:
-            opened = _replay(session, settings, entry, source_key)
+            opened = _replay(session, settings, entry, source_key, outage_lookup)
             session.commit()
         except IntegrityError:
             session.rollback()
@@ -168,7 +176,13 @@ def _read(path: Path, settings: Settings) -> SpooledEscalation | None:
         return None
 
 
-def _replay(session: Session, settings: Settings, entry: SpooledEscalation, source_key: str) -> Opened | None:
+def _replay(
+    session: Session,
+    settings: Settings,
+    entry: SpooledEscalation,
+    source_key: str,
+    outage_lookup: OutageLookup | None,
+) -> Opened | None:
     if get_ticket_by_source_key(session=session, source_key=source_key) is not None:
         return None  # opened before a crash; only the file was left
     request = _linked(session, entry)
@@ -192,6 +206,7 @@ def _replay(session: Session, settings: Settings, entry: SpooledEscalation, sour
         details=entry.details,
         reported_at=entry.spooled_at,
         source_key=source_key,
+        outage_lookup=outage_lookup,
     )
     number = opened.ticket.number
     language = conversation_language([*person_texts(entry.turns), entry.details])

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,6 +47,9 @@ from bot.tickets.outbox import (
     retry_delay,
 )
 from bot.tickets.outbox_models import OutboxMessage, OutboxStatus
+
+if TYPE_CHECKING:
+    from bot.tickets.opening import OutageLookup
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +97,7 @@ class Worker:
         lease_seconds: float = LEASE_SECONDS,
         lease_margin_seconds: float = LEASE_MARGIN_SECONDS,
         stop: threading.Event | None = None,
+        outage_lookup: OutageLookup | None = None,
     ) -> None:
         self.settings = settings
         self.open_session = open_session
@@ -103,6 +108,7 @@ class Worker:
         self.lease_seconds = lease_seconds
         self.lease_margin_seconds = lease_margin_seconds
         self.stop = stop or threading.Event()
+        self.outage_lookup = outage_lookup
 
     def run_once(self) -> PassReport:
         """One pass: replay the spool, claim a batch, deliver it, record every result.
@@ -143,7 +149,9 @@ class Worker:
 
         try:
             with self.open_session() as session:
-                count = replay_spool(settings=self.settings, session=session)
+                count = replay_spool(
+                    settings=self.settings, session=session, outage_lookup=self.outage_lookup
+                )
         except SQLAlchemyError:
             raise
         except Exception as exc:
@@ -291,9 +299,11 @@ def run_worker(
     batch_size: int = BATCH_SIZE,
     worker_id: str | None = None,
     passes: Sequence[Callable[[], int]] = (),
+    outage_lookup: OutageLookup | None = None,
 ) -> int:
     """Deliver the outbox until ``stop`` is set or SIGTERM/SIGINT arrives; the messages delivered.
 
+    ``outage_lookup`` links the tickets replayed from the spool to their outage (``open_ticket``).
     ``passes`` run after each outbox pass (the notices pass: ``bot.notices.dispatcher``); each
     returns how much it did, 0 when idle, and the worker sleeps only when every pass was idle.
 
@@ -317,6 +327,7 @@ def run_worker(
         worker_id=worker_id,
         batch_size=batch_size,
         stop=stop,
+        outage_lookup=outage_lookup,
     )
     log.info(
         "event=worker_started worker_id=%s itsm_kind=%s once=%s", worker.worker_id, settings.itsm_kind, once

@@ -25,6 +25,7 @@ from bot.notices.alerts import parse_alert
 from bot.notices.intake import take_alert
 from bot.notices.models import NoticeKind
 from bot.notices.registry import ensure_seeded
+from bot.notices.ticket_links import outage_lookup
 from bot.tickets.escalation import finish_escalation, start_escalation
 from bot.tickets.queries import get_ticket_by_number
 
@@ -64,7 +65,8 @@ def epic_outage(engine: Engine) -> int:
 
 
 def report(engine: Engine, settings: Settings, words: str, *, user: str, systems: list[str]) -> str:
-    """Escalate ``words`` from ``user`` as the chat does, answering the follow-up question."""
+    """Escalate ``words`` from ``user`` as the conversation flow does (with the notices' outage lookup),
+    answering the follow-up question."""
     with session_factory(engine)() as session:
         conversation = add_turns(
             session=session,
@@ -83,6 +85,7 @@ def report(engine: Engine, settings: Settings, words: str, *, user: str, systems
             reason="escalate",
             articles=[],
             systems=systems,
+            outage_lookup=outage_lookup(settings.kb),
         )
         if step.kind == "ask_details":
             session.expire_all()
@@ -91,6 +94,7 @@ def report(engine: Engine, settings: Settings, words: str, *, user: str, systems
                 settings=settings,
                 conversation=conversation,
                 details="4 West, no patient waiting",
+                outage_lookup=outage_lookup(settings.kb),
             )
     assert step.ticket_number is not None
     return step.ticket_number

@@ -187,6 +187,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace, _out: TextIO, err: 
     from bot.db import create_db_engine, session_factory, unreachable_message
     from bot.notices.dispatcher import NoticeDispatcher
     from bot.notices.planning import DeliverySchedule
+    from bot.notices.ticket_links import outage_lookup
     from bot.tickets.itsm import ItsmConfigError
     from bot.tickets.worker import run_worker
 
@@ -214,6 +215,7 @@ def cmd_worker(settings: Settings, args: argparse.Namespace, _out: TextIO, err: 
             engine=engine,
             stop=stop,
             passes=[notices.run_once],
+            outage_lookup=outage_lookup(settings.kb),
         )
     except ItsmConfigError as exc:
         print(f"itbot worker: {exc}", file=err)
