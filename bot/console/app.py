@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from bot.config import Settings
-from bot.console import articles, gaps_page, routes
+from bot.console import analytics_page, articles, gaps_page, routes
 from bot.console.auth import LOGIN_PATH, ConsoleRefused, SignInRequired, wants_json
 from bot.console.pages import page
 from bot.console.signin import SignInLimits
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def add_console(app: FastAPI, settings: Settings) -> None:
@@ -21,6 +25,8 @@ def add_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(routes.router)
     app.include_router(articles.router)
     app.include_router(gaps_page.router)
+    app.include_router(analytics_page.router)
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console_static")
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(_request: Request, exc: SignInRequired) -> Response:
