@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from bot.config import Settings
-from bot.console import analytics_page, articles, gaps_page, routes
+from bot.console import analytics_page, articles, gaps_page, notices_pages, routes, tickets_pages
 from bot.console.auth import LOGIN_PATH, ConsoleRefused, SignInRequired, wants_json
 from bot.console.pages import page
 from bot.console.signin import SignInLimits
@@ -26,6 +26,8 @@ def add_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(articles.router)
     app.include_router(gaps_page.router)
     app.include_router(analytics_page.router)
+    app.include_router(tickets_pages.router)
+    app.include_router(notices_pages.router)
     app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console_static")
 
     @app.exception_handler(SignInRequired)
