@@ -165,7 +165,7 @@ def deflection(*, session: Session, start: datetime, end: datetime, now: datetim
     pending as of ``now`` (the rule is in the module docstring).
 
     One pass over the period's questions and tickets (plus the day after it), in time order per
-    person and channel: for each question, the time of that person's next question and next ticket.
+    person and channel: for each question, the time of that person's next question or ticket.
     """
     horizon = end + REPEAT_WINDOW
     events = union_all(
@@ -188,14 +188,10 @@ def deflection(*, session: Session, start: datetime, end: datetime, now: datetim
             null().label("feedback"),
         ).where(_in_period(col(Ticket.created_at), start, horizon), col(Ticket.requester) != ""),
     ).subquery("events")
-    person = (events.c.who, events.c.channel)
-    in_time = (events.c.at, events.c.kind, events.c.iid)
-    after = (1, None)  # every later row of the same person and channel
-    next_question = func.min(case((events.c.kind == 0, events.c.at))).over(
-        partition_by=person, order_by=in_time, rows=after
-    )
-    next_ticket = func.min(case((events.c.kind == 1, events.c.at))).over(
-        partition_by=person, order_by=in_time, rows=after
+    # Any later question or ticket by the person counts, so the next row alone decides: when it is
+    # more than a day later, so is every row after it.
+    next_at = func.lead(events.c.at).over(
+        partition_by=(events.c.who, events.c.channel), order_by=(events.c.at, events.c.kind, events.c.iid)
     )
     # The window runs over every row (tickets too); only afterwards are answers picked out.
     followed = sql_select(
@@ -204,15 +200,11 @@ def deflection(*, session: Session, start: datetime, end: datetime, now: datetim
         events.c.kind,
         events.c.decision,
         events.c.feedback,
-        next_question.label("next_question"),
-        next_ticket.label("next_ticket"),
+        next_at.label("next_at"),
     ).subquery("followed")
     window_end = _later(session, followed.c.at, REPEAT_WINDOW)
     # Spelled with IS NOT NULL so that "nobody came back" is false, not unknown.
-    came_back = or_(
-        and_(followed.c.next_question.is_not(None), followed.c.next_question <= window_end),
-        and_(followed.c.next_ticket.is_not(None), followed.c.next_ticket <= window_end),
-    )
+    came_back = and_(followed.c.next_at.is_not(None), followed.c.next_at <= window_end)
     helpful = followed.c.feedback == Feedback.HELPFUL.value
     stuck = followed.c.feedback == Feedback.UNHELPFUL.value
     known = followed.c.who != ""
