@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from bot.config import Settings
-from bot.console import articles, drafts, gaps_page, routes, sso_routes
+from bot.console import (
+    analytics_page,
+    articles,
+    drafts,
+    gaps_page,
+    notices_pages,
+    routes,
+    sso_routes,
+    tickets_pages,
+)
 from bot.console.auth import LOGIN_PATH, ConsoleRefused, SignInRequired, wants_json
 from bot.console.pages import page
 from bot.console.signin import SignInLimits
 from bot.console.sso import OidcProvider
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def add_console(app: FastAPI, settings: Settings) -> None:
@@ -25,6 +38,10 @@ def add_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(articles.router)
     app.include_router(drafts.router)
     app.include_router(gaps_page.router)
+    app.include_router(analytics_page.router)
+    app.include_router(tickets_pages.router)
+    app.include_router(notices_pages.router)
+    app.mount("/console/static", StaticFiles(directory=STATIC_DIR), name="console_static")
 
     @app.exception_handler(SignInRequired)
     async def sign_in_required(_request: Request, exc: SignInRequired) -> Response:

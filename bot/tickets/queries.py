@@ -134,13 +134,24 @@ def get_ticket_by_source_key(*, session: Session, source_key: str) -> Ticket | N
 
 
 def list_tickets(
-    *, session: Session, status: TicketStatus | None = None, failed: bool = False, limit: int = 500
+    *,
+    session: Session,
+    status: TicketStatus | None = None,
+    failed: bool = False,
+    priority: int | None = None,
+    assignee: str | None = None,
+    limit: int = 500,
 ) -> list[Ticket]:
-    """Tickets newest first, optionally only those in ``status``, or (``failed``) only those with a
-    service-desk message that the outbox gave up on."""
+    """Tickets newest first, optionally only those in ``status``, of ``priority``, assigned to
+    ``assignee`` ("" for nobody), or (``failed``) only those with a service-desk message that the
+    outbox gave up on."""
     statement = select(Ticket)
     if status is not None:
         statement = statement.where(Ticket.status == status)
+    if priority is not None:
+        statement = statement.where(Ticket.priority == priority)
+    if assignee is not None:
+        statement = statement.where(Ticket.assignee == assignee)
     if failed:
         dead = select(OutboxMessage.ticket_id).where(
             OutboxMessage.target == "itsm", OutboxMessage.status == OutboxStatus.FAILED
@@ -148,6 +159,12 @@ def list_tickets(
         statement = statement.where(col(Ticket.id).in_(dead))
     statement = statement.order_by(col(Ticket.seq).desc()).limit(limit)
     return list(session.exec(statement).all())
+
+
+def list_assignees(*, session: Session) -> list[str]:
+    """Everyone a ticket is assigned to, by name (nobody, the empty name, left out)."""
+    statement = select(Ticket.assignee).where(Ticket.assignee != "").distinct().order_by(col(Ticket.assignee))
+    return [str(name) for name in session.exec(statement).all()]
 
 
 def list_events(*, session: Session, ticket_id: str) -> list[TicketEvent]:
