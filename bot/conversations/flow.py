@@ -216,6 +216,44 @@ class ConversationFlow:
             )
             return self._escalate(session, conversation, thread_key, user, reply_to, "stuck", lead="")
 
+    def choose(
+        self,
+        *,
+        thread_key: str,
+        user: str,
+        article_id: str,
+        reply_to: dict[str, Any],
+        text: str = "",
+        stream: bool = False,
+    ) -> Outcome | None:
+        """Answer a clarify choice from the chosen article, with the conversation's last question
+        (``text`` when it has none), and remember the choice and the answer in the conversation.
+
+        None when the article is gone (or could not be read): the adapter goes on as if nothing was
+        chosen. ``stream``: as for ``on_message``. Never raises.
+        """
+        started = time.perf_counter()
+        with self.sessions() as session:
+            stored = self.conversation(session, thread_key)
+            question = Question(
+                text=last_user_text(stored) or text,
+                channel=self.channel,
+                user=user,
+                reply_to=reply_to,
+                history=history_of(stored, stream=stream),
+            )
+            try:
+                reply = self.assistant.answer_from(article_id, question) if article_id else None
+            except Exception as exc:  # the person still gets a sentence, the log gets the type
+                log_failure(log, "choose_failed", exc, channel=self.channel, article=article_id)
+                return None
+            if reply is None:
+                return None
+            reply = self.record(session, question, reply, started)
+            self.remember_event(session, thread_key, user, f"chose {article_id}")
+            self.remember_reply(session, thread_key, user, reply, include_question=False)
+        return Outcome(reply)
+
     # -- pieces adapters reuse ---------------------------------------------------------------------
 
     def record(self, session: Session, question: Question, reply: Reply, started: float) -> Reply:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -55,10 +54,10 @@ from bot.channels.slack.client import add_reaction, make_client, post_message, q
 from bot.channels.slack.events import SlackMessage, delivery_key, message_from_event, thread_key, unescape
 from bot.channels.slack.triage import TriageHandlers, register_triage
 from bot.config import Settings
-from bot.conversations.flow import ConversationFlow, last_user_text
+from bot.conversations.flow import ConversationFlow
 from bot.conversations.queries import claim_delivery
 from bot.core.errors import ItbotError
-from bot.core.models import Decision, Question, Reply
+from bot.core.models import Decision, Reply
 from bot.db import SessionFactory
 from bot.deps import AssistantLike
 from bot.interactions.queries import record_feedback
@@ -314,37 +313,25 @@ class SlackHandlers:
         respond: Callable[..., Any],
     ) -> None:
         """A clarify choice: answer from the chosen article in the thread, with the thread's question."""
-        started = time.perf_counter()
         ack()
-        fields = decode_value(action.get("value"))
-        article_id = fields.get("a", "")
+        article_id = decode_value(action.get("value")).get("a", "")
         user = str(body.get("user", {}).get("id", ""))
         channel, message_ts, thread_ts = _container(body)
-        key = _conversation_key(body, channel, thread_ts, user)
-        with self.sessions() as session:
-            question = Question(
-                text=last_user_text(self.flow.conversation(session, key)),
-                channel=CHANNEL,
-                user=user,
-                reply_to={"channel": channel, "thread_ts": thread_ts, "user": user},
-            )
-            try:
-                reply = self.assistant.answer_from(article_id, question) if article_id else None
-            except Exception as exc:  # the person still gets a sentence, the log gets the type
-                log_failure(log, "slack_choose_failed", exc, article=article_id)
-                reply = None
-            if reply is None:
-                self._post_text(
-                    channel, thread_ts, "Sorry, that article isn't available any more. Try again."
-                )
-                return
-            reply = self.flow.record(session, question, reply, started)
-            title = reply.citations[0].title if reply.citations else article_id
-            self.flow.remember_event(session, key, user, f"chose {article_id}")
-            self.flow.remember_reply(session, key, user, reply, include_question=False)
+        outcome = self.flow.choose(
+            thread_key=_conversation_key(body, channel, thread_ts, user),
+            user=user,
+            article_id=article_id,
+            reply_to={"channel": channel, "thread_ts": thread_ts, "user": user},
+            stream=_is_ephemeral(body),
+        )
+        if outcome is None or outcome.reply is None:
+            self._post_text(channel, thread_ts, "Sorry, that article isn't available any more. Try again.")
+            return
+        reply = outcome.reply
         if _is_ephemeral(body):
             self._respond(respond, reply)
             return
+        title = reply.citations[0].title if reply.citations else article_id
         self._mark_message(body, channel, message_ts, f":point_right: <@{user}> picked *{escape(title)}*")
         self.post_reply(channel, thread_ts, reply)
 

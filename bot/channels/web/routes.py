@@ -54,7 +54,7 @@ from bot.channels.web.input import (
 from bot.channels.web.markdown import article_url, render_markdown
 from bot.channels.web.sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
-from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply, history_of, last_user_text
+from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply
 from bot.conversations.memory import RecentConversations
 from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
@@ -202,28 +202,15 @@ def _converse(flow: ConversationFlow, data: AskInput, recorder: BackgroundRecord
 
 def _choose(flow: ConversationFlow, data: AskInput, user: str) -> Outcome | None:
     """Answer from the article the person chose (None when it is gone: then the text is asked)."""
-    started = time.perf_counter()
     key = data.conversation or ""
-    with flow.sessions() as session:
-        stored = flow.conversation(session, key)
-        question = Question(
-            text=last_user_text(stored) or data.text,
-            channel=CHANNEL,
-            user=user,
-            reply_to={"conversation": key},
-            history=history_of(stored, stream=True),
-        )
-        try:
-            reply = flow.assistant.answer_from(data.article or "", question)
-        except Exception as exc:  # the text is asked instead, and the log gets the type
-            log_failure(log, "choose_failed", exc, channel=CHANNEL)
-            return None
-        if reply is None:
-            return None
-        reply = flow.record(session, question, reply, started)
-        flow.remember_event(session, key, user, f"chose {data.article}")
-        flow.remember_reply(session, key, user, reply, include_question=False)
-    return Outcome(reply)
+    return flow.choose(
+        thread_key=key,
+        user=user,
+        article_id=data.article or "",
+        reply_to={"conversation": key},
+        text=data.text,
+        stream=True,
+    )
 
 
 def _memory(request: Request) -> RecentConversations:
