@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from botbuilder.core import TurnContext
@@ -56,11 +57,12 @@ class TeamsBot:
         self.sessions = sessions
         self.flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
 
-    async def on_turn(self, context: TurnContext) -> None:
-        """Handle one authenticated activity (the SDK's bot logic). Never raises."""
+    async def on_turn(self, context: TurnContext, raw: Mapping[str, Any]) -> None:
+        """Handle one authenticated activity (``raw``: its JSON as received; the SDK's model drops
+        fields of entities, such as who a mention names). Never raises."""
         connector = context.turn_state.get(context.adapter.BOT_CONNECTOR_CLIENT_KEY)
         without_retries(connector)
-        message = message_from_activity(context.activity.serialize())
+        message = message_from_activity(raw)
         if message is None:
             return
         try:

@@ -75,15 +75,22 @@ class TeamsRuntime:
             log_failure(log, "teams_claim_failed", exc, activity=activity_id)
             return True
 
-    def start(self, authenticated: AuthenticateRequestResult, activity: Activity) -> None:
-        """Run the turn for ``activity`` in the background."""
-        task = asyncio.create_task(self._turn(authenticated, activity))
+    def start(
+        self, authenticated: AuthenticateRequestResult, activity: Activity, raw: dict[str, Any]
+    ) -> None:
+        """Run the turn for ``activity`` (``raw``: its JSON as received) in the background."""
+        task = asyncio.create_task(self._turn(authenticated, activity, raw))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def _turn(self, authenticated: AuthenticateRequestResult, activity: Activity) -> None:
+    async def _turn(
+        self, authenticated: AuthenticateRequestResult, activity: Activity, raw: dict[str, Any]
+    ) -> None:
+        async def logic(context: TurnContext) -> None:
+            await self.bot.on_turn(context, raw)
+
         try:
-            await self.adapter.process_activity(authenticated, activity, self.bot.on_turn)
+            await self.adapter.process_activity(authenticated, activity, logic)
         except Exception as exc:  # the turn's own errors are caught in the bot; this is the SDK's
             log_failure(log, "teams_turn_failed", exc, activity=activity.id or "-")
 
@@ -147,7 +154,7 @@ async def messages(request: Request) -> Response:
     if not await asyncio.to_thread(runtime.claim, conversation_id, str(activity.id or "")):
         log.info("event=teams_duplicate activity=%s", activity.id or "-")
         return _accepted(activity)
-    runtime.start(authenticated, activity)
+    runtime.start(authenticated, activity, body)
     return _accepted(activity)
 
 
