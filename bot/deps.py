@@ -1,51 +1,23 @@
 """FastAPI dependencies as named aliases, read from ``app.state`` that ``create_app`` fills.
 
+The assistant's protocol lives in ``bot.core.assistant_like`` (so the conversation flow needs no
+FastAPI); it is re-exported here for the modules that import it from ``bot.deps``.
+
 Tests build the app with other settings or another assistant instead of patching these.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Annotated, Protocol
+from collections.abc import Iterator
+from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.core.models import Question, Reply
+from bot.core.assistant_like import ArticleLike as ArticleLike  # re-exported for older imports
+from bot.core.assistant_like import AssistantLike as AssistantLike  # re-exported likewise
 from bot.db import SessionFactory
-
-
-class ArticleLike(Protocol):
-    """What the web pages show of one knowledge article."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def title(self) -> str: ...
-    @property
-    def markdown(self) -> str: ...
-    @property
-    def systems(self) -> Sequence[str]: ...
-    @property
-    def tags(self) -> Sequence[str]: ...
-    @property
-    def owner(self) -> str: ...
-    @property
-    def review_by(self) -> str: ...
-
-
-class AssistantLike(Protocol):
-    """The core as the HTTP layer uses it (``bot.core.assistant.Assistant`` or a test twin)."""
-
-    @property
-    def ready(self) -> bool: ...
-    @property
-    def manifest_summary(self) -> Mapping[str, object]: ...
-    def refresh(self) -> bool: ...
-    def ask(self, question: Question) -> Reply: ...
-    def answer_from(self, article_id: str, question: Question) -> Reply | None: ...
-    def article(self, article_id: str) -> ArticleLike | None: ...
 
 
 def get_settings(request: Request) -> Settings:

@@ -21,14 +21,14 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from bot.channels.slack import http as slack_http
 from bot.channels.web import notices as web_notices
+from bot.channels.web import notices_api, status_page, tickets_api
 from bot.channels.web import routes as web
-from bot.channels.web import status_page
 from bot.config import Settings
 from bot.console.app import add_console
 from bot.conversations.memory import RecentConversations
+from bot.core.assistant_like import AssistantLike
 from bot.core.name_lists import name_lists
 from bot.db import SessionFactory, create_db_engine, database_health, init_db, session_factory
-from bot.deps import AssistantLike
 from bot.http_guards import (
     DEFAULT_MAX_BODY_BYTES,
     BodySizeLimit,
@@ -37,9 +37,7 @@ from bot.http_guards import (
     SecurityHeaders,
 )
 from bot.interactions.recording import BackgroundRecorder, log_failure
-from bot.notices import api as notices_api
 from bot.request_guards import WebLimits
-from bot.tickets import api as tickets_api
 from bot.tickets.spool import pending_files
 
 if TYPE_CHECKING:

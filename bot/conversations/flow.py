@@ -40,20 +40,20 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.conversations.memory import KEPT_STATE, RecentConversations
-from bot.conversations.models import Conversation
-from bot.conversations.models import Turn as StoredTurn
 from bot.conversations.queries import add_turns, get_conversation
 from bot.core.asking_for_person import wants_person
 from bot.core.assistant import NOT_IT_REASON
+from bot.core.assistant_like import AssistantLike
 from bot.core.errors import ItbotError
 from bot.core.language import language_named
 from bot.core.models import Decision, Question, Reply, Turn
 from bot.core.reading import MessageKind, topic_stems
 from bot.core.scrub import scrub
 from bot.db import SessionFactory
-from bot.deps import AssistantLike
+from bot.interactions.conversation_models import Conversation
+from bot.interactions.conversation_models import Turn as StoredTurn
 from bot.interactions.models import utcnow
-from bot.interactions.recording import log_failure, record_reply
+from bot.interactions.recording import BackgroundRecorder, log_failure, record_reply
 from bot.notices.answers import outage_reply
 from bot.tickets.actions import add_requester_message
 from bot.tickets.details import gives_details
@@ -254,6 +254,26 @@ class ConversationFlow:
             self.remember_reply(session, thread_key, user, reply, include_question=False)
         return Outcome(reply)
 
+    def on_single(
+        self, question: Question, *, article: str | None = None, recorder: BackgroundRecorder | None = None
+    ) -> Reply:
+        """Answer a message that belongs to no stored conversation (an API call without one, a blank
+        message): from the chosen ``article`` when it exists, else by asking the core; record the
+        interaction (scrubbed) and return the reply with its id. Nothing is remembered.
+
+        ``recorder``: record on its writer thread, waiting only its short wait (else on a session of
+        this flow). Never raises: a failing core gives ``fallback_reply`` with "Still stuck"; a failing
+        or slow database leaves ``interaction_id`` empty and is logged by id only.
+        """
+        started = time.perf_counter()
+        reply = self._ask(question, article=article, actions=("stuck",))
+        if recorder is None:
+            with self.sessions() as session:
+                return self.record(session, question, reply, started)
+        latency_ms = int((time.perf_counter() - started) * 1000)
+        interaction_id = recorder.record(question=question, reply=reply, latency_ms=latency_ms)
+        return replace(reply, interaction_id=interaction_id)
+
     # -- pieces adapters reuse ---------------------------------------------------------------------
 
     def record(self, session: Session, question: Question, reply: Reply, started: float) -> Reply:
@@ -289,15 +309,17 @@ class ConversationFlow:
 
     # -- internals -------------------------------------------------------------------------------
 
-    def _ask(self, question: Question) -> Reply:
+    def _ask(self, question: Question, *, article: str | None = None, actions: tuple[str, ...] = ()) -> Reply:
+        """The core's reply (from ``article`` when it exists), or the fallback with ``actions``."""
         try:
-            return self.assistant.ask(question)
+            reply = self.assistant.answer_from(article, question) if article else None
+            return reply if reply is not None else self.assistant.ask(question)
         except ItbotError as exc:
             log.warning("event=ask_failed code=%s channel=%s", exc.code, self.channel)
-            return fallback_reply(self.settings, exc.user_message, question.text)
+            return fallback_reply(self.settings, exc.user_message, question.text, actions=actions)
         except Exception as exc:  # the core promises not to raise; the person still gets a sentence
             log_failure(log, "ask_failed", exc, channel=self.channel)
-            return fallback_reply(self.settings, None, question.text)
+            return fallback_reply(self.settings, None, question.text, actions=actions)
 
     def _conversation(self, session: Session, thread_key: str) -> Conversation | None:
         """The stored conversation; when the database fails, the one this process saw last (or None)."""

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 
-from bot.conversations.models import Conversation
+from bot.interactions.conversation_models import Conversation
 
 DEFAULT_LIMIT = 5000
 DEFAULT_MAX_AGE = timedelta(hours=4)

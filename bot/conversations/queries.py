@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col, select
 
-from bot.conversations.models import MAX_TURNS, Conversation, Delivery, Turn
+from bot.interactions.conversation_models import MAX_TURNS, Conversation, Delivery, Turn
 from bot.interactions.models import utcnow
 
 # Writers racing for one conversation retry this often (each retry re-reads the row).

@@ -14,7 +14,7 @@ from sqlmodel import SQLModel
 # Imported for their side effect: each registers its tables on SQLModel.metadata.
 import bot.channels.teams.models
 import bot.console.models
-import bot.conversations.models
+import bot.interactions.conversation_models
 import bot.interactions.models
 import bot.notices.models
 import bot.tickets.models

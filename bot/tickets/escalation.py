@@ -37,9 +37,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.conversations.models import Conversation
 from bot.core.language import Language, conversation_language
 from bot.core.scrub import scrub_text
+from bot.interactions.conversation_models import Conversation
 from bot.interactions.models import utcnow
 from bot.tickets.details import category_of, details_from_texts, missing_details
 from bot.tickets.models import Ticket, priority_label

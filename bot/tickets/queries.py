@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from bot.conversations.models import Conversation
 from bot.core.scrub import scrub_text
+from bot.interactions.conversation_models import Conversation
 from bot.interactions.models import utcnow
 from bot.tickets.models import (
     OPEN_STATUSES,

@@ -25,9 +25,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.conversations.models import Conversation
 from bot.core.language import conversation_language
 from bot.core.scrub import scrub_text
+from bot.interactions.conversation_models import Conversation
 from bot.interactions.models import new_id, utcnow
 from bot.tickets.models import AuthorRole, EventKind
 from bot.tickets.opening import DETAILS_PENDING_STATE, EscalationRequest, Opened, log_opened, open_ticket

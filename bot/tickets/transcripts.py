@@ -25,10 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations.models import MAX_TURNS
 from bot.core.asking_for_person import wants_person, without_human_ask
 from bot.core.followups import REFINE_CUES, FollowUp, classify_text
 from bot.core.scrub import scrub_text
+from bot.interactions.conversation_models import MAX_TURNS
 from bot.interactions.models import utcnow
 from bot.tickets.details import problem_part
 from bot.tickets.systems import system_named

@@ -2,6 +2,11 @@
 
 Each module is checked twice: its source (every ``import``, function-level ones included, parsed
 with ``ast``) and what importing it really loads (a fresh interpreter per module, ``sys.modules``).
+
+Above the core the packages are layered as DESIGN.md draws them: ``channels -> conversations ->
+tickets/notices -> interactions (the stored records) -> core -> indexer``. Only ``channels`` (and the
+app around it) may know a chat SDK or a web framework; no package imports one above it, and the
+packages import each other without a cycle.
 """
 
 from __future__ import annotations
@@ -165,3 +170,119 @@ def test_the_import_walk_resolves_relative_imports() -> None:
 def test_the_import_walk_sees_the_real_lazy_imports() -> None:
     assert "faiss" in imported_names("indexer.dense")  # imported inside methods
     assert "indexer.onnx_export.export_onnx" in imported_names("indexer.encoder")  # inside a function
+
+
+# -- the layers above the core -------------------------------------------------------------------
+
+# Chat SDKs and web frameworks: only bot/channels, bot/main and the console's pages may import them.
+CHANNEL_ONLY = ("slack_bolt", "slack_sdk", "fastapi", "starlette", "microsoft_agents", "botbuilder")
+BELOW_CHANNELS = ("bot/conversations", "bot/tickets", "bot/notices", "bot/interactions", "bot/core")
+LAYERED_MODULES = sorted(module_name(p) for package in BELOW_CHANNELS for p in (ROOT / package).rglob("*.py"))
+# Each package may import only packages of a lower rank (tickets and notices share one rank; the
+# cycle check keeps them from importing each other both ways).
+RANK = {
+    "bot.channels": 5,
+    "bot.conversations": 4,
+    "bot.tickets": 3,
+    "bot.notices": 3,
+    "bot.interactions": 2,
+    "bot.core": 1,
+    "indexer": 0,
+}
+
+
+def package_of(module: str) -> str | None:
+    """The layered package ``module`` belongs to, or None for one outside them (config, db, ...)."""
+    return next((p for p in RANK if within(module, (p,))), None)
+
+
+def package_imports() -> dict[str, set[str]]:
+    """For each layered package, the other layered packages its modules' source imports."""
+    graph: dict[str, set[str]] = {package: set() for package in RANK}
+    for package in RANK:
+        for path in (ROOT / Path(*package.split("."))).rglob("*.py"):
+            for name in imported_names(module_name(path)):
+                target = package_of(name)
+                if target is not None and target != package:
+                    graph[package].add(target)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One cycle in ``graph`` as the nodes along it (first node repeated at the end), or []."""
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> list[str]:
+        if node in path:
+            return [*path[path.index(node) :], node]
+        if node in done:
+            return []
+        for target in sorted(graph.get(node, ())):
+            found = visit(target, [*path, node])
+            if found:
+                return found
+        done.add(node)
+        return []
+
+    for start in sorted(graph):
+        found = visit(start, [])
+        if found:
+            return found
+    return []
+
+
+def test_the_layered_modules_are_found() -> None:
+    assert "bot.conversations.flow" in LAYERED_MODULES
+    assert "bot.tickets.escalation" in LAYERED_MODULES
+    assert "bot.notices.matching" in LAYERED_MODULES
+
+
+@pytest.mark.parametrize("module", LAYERED_MODULES)
+def test_below_the_channels_no_source_imports_a_chat_sdk_or_web_framework(module: str) -> None:
+    assert sorted(n for n in imported_names(module) if within(n, CHANNEL_ONLY)) == []
+
+
+@pytest.mark.parametrize("package", ["bot.conversations", "bot.tickets", "bot.notices", "bot.interactions"])
+def test_importing_a_package_below_the_channels_loads_no_chat_sdk_or_web_framework(package: str) -> None:
+    # One interpreter imports every module of the package: whatever any of them pulls in shows.
+    modules = [m for m in LAYERED_MODULES if within(m, (package,))]
+    probe = "import importlib, json, sys\nfor m in sys.argv[1:]: importlib.import_module(m)\n"
+    probe += "print(json.dumps(list(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *modules], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, f"importing {package} failed:\n{done.stderr[-2000:]}"
+    assert sorted(n for n in json.loads(done.stdout) if within(n, CHANNEL_ONLY)) == []
+
+
+@pytest.mark.parametrize("module", LAYERED_MODULES)
+def test_no_module_imports_a_package_above_its_own(module: str) -> None:
+    own = package_of(module)
+    assert own is not None
+    above = sorted(
+        n
+        for n in imported_names(module)
+        if (p := package_of(n)) is not None and p != own and RANK[p] > RANK[own]
+    )
+    assert above == []
+
+
+def test_tickets_and_notices_import_neither_conversations_nor_channels() -> None:
+    graph = package_imports()
+    assert graph["bot.tickets"] & {"bot.conversations", "bot.channels"} == set()
+    assert graph["bot.notices"] & {"bot.conversations", "bot.channels"} == set()
+
+
+def test_conversations_do_not_import_channels() -> None:
+    assert "bot.channels" not in package_imports()["bot.conversations"]
+
+
+def test_the_packages_import_each_other_without_a_cycle() -> None:
+    assert find_cycle(package_imports()) == []
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    # A check that finds nothing proves nothing: two packages importing each other are a cycle.
+    graph = {"bot.tickets": {"bot.core", "bot.conversations"}, "bot.conversations": {"bot.tickets"}}
+    assert find_cycle(graph) == ["bot.conversations", "bot.tickets", "bot.conversations"]
+    assert find_cycle({"bot.tickets": {"bot.core"}, "bot.core": set()}) == []

@@ -56,10 +56,10 @@ from bot.channels.slack.triage import TriageHandlers, register_triage
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow
 from bot.conversations.queries import claim_delivery
+from bot.core.assistant_like import AssistantLike
 from bot.core.errors import ItbotError
 from bot.core.models import Decision, Reply
 from bot.db import SessionFactory
-from bot.deps import AssistantLike
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import log_failure
 from bot.notices.subscriptions import subscribe

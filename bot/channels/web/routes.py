@@ -31,7 +31,6 @@ import contextlib
 import json
 import logging
 import re
-import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
@@ -56,12 +55,12 @@ from bot.channels.web.sender import MAX_SEQ, is_conversation_id, it_messages
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow, Outcome, fallback_reply
 from bot.conversations.memory import RecentConversations
-from bot.conversations.models import Conversation
 from bot.conversations.queries import get_conversation
-from bot.core.errors import ItbotError
+from bot.core.assistant_like import AssistantLike
 from bot.core.models import Decision, Question, Reply
 from bot.db import SessionFactory
-from bot.deps import AssistantDep, AssistantLike, SessionDep, SettingsDep
+from bot.deps import AssistantDep, SessionDep, SettingsDep
+from bot.interactions.conversation_models import Conversation
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import BackgroundRecorder, log_failure
 from bot.request_guards import WebChatRoute
@@ -108,30 +107,10 @@ async def _read_json(request: Request) -> tuple[bool, Any]:
         return False, None
 
 
-def answer(
-    data: AskInput, *, settings: Settings, assistant: AssistantLike, recorder: BackgroundRecorder
-) -> Reply:
-    """Ask the core, record the interaction (scrubbed), and return the reply with its id.
-
-    Never raises, and never waits on the database for more than the recorder's short wait: a failing
-    core gives ``fallback_reply``; a failing or slow database leaves ``interaction_id`` empty and is
-    logged by id only.
-    """
-    started = time.perf_counter()
+def answer(data: AskInput, *, flow: ConversationFlow, recorder: BackgroundRecorder) -> Reply:
+    """The reply to ``data`` outside any conversation (``ConversationFlow.on_single``), recorded."""
     question = Question(text=data.text, channel=CHANNEL, user=data.user, history=data.history)
-    try:
-        reply = assistant.answer_from(data.article, question) if data.article else None
-        if reply is None:
-            reply = assistant.ask(question)
-    except ItbotError as exc:
-        log.warning("event=ask_failed code=%s channel=%s", exc.code, CHANNEL)
-        reply = fallback_reply(settings, exc.user_message, data.text, actions=("stuck",))
-    except Exception as exc:  # the core promises not to raise; if it does, the person still gets a reply
-        log_failure(log, "ask_failed", exc, channel=CHANNEL)
-        reply = fallback_reply(settings, None, data.text, actions=("stuck",))
-    latency_ms = int((time.perf_counter() - started) * 1000)
-    interaction_id = recorder.record(question=question, reply=reply, latency_ms=latency_ms)
-    return replace(reply, interaction_id=interaction_id)
+    return flow.on_single(question, article=data.article, recorder=recorder)
 
 
 def recorder_of(request: Request) -> BackgroundRecorder:
@@ -164,13 +143,13 @@ def converse(
 
 
 def _converse(flow: ConversationFlow, data: AskInput, recorder: BackgroundRecorder) -> dict[str, Any]:
-    settings, assistant, sessions = flow.settings, flow.assistant, flow.sessions
+    sessions = flow.sessions
     conversation = data.conversation or ""
     user = data.user or conversation
     outcome = _choose(flow, data, user) if data.article else None
     if outcome is None and not data.text.strip():
         blank = replace(data, article=None)
-        outcome = Outcome(answer(blank, settings=settings, assistant=assistant, recorder=recorder))
+        outcome = Outcome(answer(blank, flow=flow, recorder=recorder))
     if outcome is None:
         outcome = flow.on_message(
             thread_key=conversation,
@@ -274,8 +253,8 @@ async def ask(request: Request, settings: SettingsDep, assistant: AssistantDep) 
     if bad_conversation(payload):
         return _error(422, "invalid_conversation", BAD_CONVERSATION)
     data = parse_ask(payload, max_chars=settings.max_question_chars)
+    sessions: SessionFactory = request.app.state.sessions
     if data.conversation is not None:
-        sessions: SessionFactory = request.app.state.sessions
         body = await run_in_threadpool(
             converse,
             data,
@@ -286,9 +265,8 @@ async def ask(request: Request, settings: SettingsDep, assistant: AssistantDep) 
             recorder=recorder_of(request),
         )
     else:
-        reply = await run_in_threadpool(
-            answer, data, settings=settings, assistant=assistant, recorder=recorder_of(request)
-        )
+        flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
+        reply = await run_in_threadpool(answer, data, flow=flow, recorder=recorder_of(request))
         body = reply.to_json()
     if data.render_html:
         body["html"] = render_markdown(body["text"])

@@ -22,9 +22,9 @@ from typing import Any, TypeGuard
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import Settings
-from bot.conversations.models import Conversation, Turn
 from bot.conversations.queries import add_turns, get_conversation
 from bot.db import SessionFactory, create_db_engine, session_factory
+from bot.interactions.conversation_models import Conversation, Turn
 from bot.tickets.delivery import DeliveryError
 
 log = logging.getLogger(__name__)

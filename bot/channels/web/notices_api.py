@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from bot.channels.web.tickets_api import ApiError, TokenRoute
 from bot.deps import SessionDep, SettingsDep
 from bot.interactions.models import utcnow
 from bot.notices.actions import (
@@ -43,7 +44,6 @@ from bot.notices.models import Impact, NoticeKind, NoticePublic, NoticeStatus, S
 from bot.notices.queries import get_notice, list_notices, list_systems, list_updates
 from bot.notices.registry import ensure_seeded
 from bot.notices.times import optional_time
-from bot.tickets.api import ApiError, TokenRoute
 
 log = logging.getLogger(__name__)
 
