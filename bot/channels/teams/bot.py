@@ -15,10 +15,12 @@ outbox, from which the worker delivers it (``bot.channels.teams.sender``).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import uuid
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from botbuilder.core import TurnContext
 from botbuilder.schema import Activity, ActivityTypes
@@ -36,17 +38,21 @@ from bot.channels.teams.connector import (
 from bot.channels.teams.queries import get_card, save_card
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow
+from bot.core.assistant_like import AssistantLike
 from bot.core.errors import ItbotError
 from bot.core.models import Reply
 from bot.db import SessionFactory
-from bot.deps import AssistantLike
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import log_failure
 from bot.notices.subscriptions import subscribe
 from bot.tickets.outbox import enqueue
 
 CHANNEL = "teams"
+# Threads that run the conversation flow (database, retrieval) for the turns in flight; their own,
+# so that a burst of questions never queues ahead of the event loop's other blocking work.
+FLOW_THREADS = 8
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class TeamsBot:
@@ -56,6 +62,16 @@ class TeamsBot:
         self.settings = settings
         self.sessions = sessions
         self.flow = ConversationFlow(settings, assistant, sessions, channel=CHANNEL)
+        self._threads = ThreadPoolExecutor(max_workers=FLOW_THREADS, thread_name_prefix="teams-flow")
+
+    def close(self) -> None:
+        """Stop the flow's threads (the turns still running finish)."""
+        self._threads.shutdown(wait=False)
+
+    async def _run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` on the flow's threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, functools.partial(fn, *args, **kwargs))
 
     async def on_turn(self, context: TurnContext, raw: Mapping[str, Any]) -> None:
         """Handle one authenticated activity (``raw``: its JSON as received; the SDK's model drops
@@ -68,7 +84,7 @@ class TeamsBot:
         try:
             if message.click is not None:
                 await self._on_click(context, message)
-            elif await asyncio.to_thread(self._should_answer, message):
+            elif await self._run(self._should_answer, message):
                 await self._on_message(context, message)
         except Exception as exc:  # the last resort: the log gets the type and ids, never the text
             log_failure(log, "teams_turn_failed", exc, activity=message.activity_id or "-")
@@ -86,7 +102,7 @@ class TeamsBot:
             return self.flow.conversation(session, message.thread_key) is not None
 
     async def _on_message(self, context: TurnContext, message: TeamsMessage) -> None:
-        outcome = await asyncio.to_thread(
+        outcome = await self._run(
             self.flow.on_message,
             thread_key=message.thread_key,
             user=message.user,
@@ -106,13 +122,13 @@ class TeamsBot:
         click = message.click
         assert click is not None
         if click.kind == "fixed":
-            await asyncio.to_thread(self._feedback, message, click.interaction_id, True)
+            await self._run(self._feedback, message, click.interaction_id, True)
             await self._mark_card(context, message, "✅ You said this fixed it. Thanks for letting us know.")
             return
         if click.kind == "stuck":
-            await asyncio.to_thread(self._feedback, message, click.interaction_id, False)
+            await self._run(self._feedback, message, click.interaction_id, False)
             await self._mark_card(context, message, "🔧 You're still stuck.")
-            outcome = await asyncio.to_thread(
+            outcome = await self._run(
                 self.flow.on_stuck,
                 thread_key=message.thread_key,
                 user=message.user,
@@ -139,7 +155,7 @@ class TeamsBot:
         log.info("event=feedback channel=teams interaction_id=%s helpful=%s", interaction_id or "-", helpful)
 
     async def _on_choose(self, context: TurnContext, message: TeamsMessage, article: str) -> None:
-        outcome = await asyncio.to_thread(
+        outcome = await self._run(
             self.flow.choose,
             thread_key=message.thread_key,
             user=message.user,
@@ -157,7 +173,7 @@ class TeamsBot:
         await self.post_reply(context, message, reply)
 
     async def _on_notify(self, context: TurnContext, message: TeamsMessage, notice: str) -> None:
-        said = await asyncio.to_thread(self._subscribe, message, notice)
+        said = await self._run(self._subscribe, message, notice)
         if said:
             await self._post(context, message, message_card(said), said)
             return
@@ -191,7 +207,7 @@ class TeamsBot:
         card = reply_card(reply, self.settings.public_url)
         posted = await self._post(context, message, card, reply.text, key=reply.interaction_id)
         if posted and card.get("actions"):
-            await asyncio.to_thread(self._keep_card, message.conversation_id, posted, card)
+            await self._run(self._keep_card, message.conversation_id, posted, card)
         return posted
 
     async def _post(
@@ -212,7 +228,7 @@ class TeamsBot:
                     await asyncio.sleep(delay_for(attempt, exc))
                     continue
                 log_failure(log, "teams_post_failed", exc, conversation=message.activity_id or "-")
-                await asyncio.to_thread(self._post_later, message, markdown, key)
+                await self._run(self._post_later, message, markdown, key)
                 return None
             posted = str(getattr(response, "id", "") or "")
             log.info("event=teams_posted activity=%s posted=%s", message.activity_id or "-", posted or "-")
@@ -263,7 +279,7 @@ class TeamsBot:
         """Replace the clicked card's buttons with ``note`` (an update of the posted activity)."""
         if not message.card_id:
             return
-        posted = await asyncio.to_thread(self._card, message.conversation_id, message.card_id)
+        posted = await self._run(self._card, message.conversation_id, message.card_id)
         if posted is None:
             return
         updated = with_outcome(posted, note)
@@ -278,7 +294,7 @@ class TeamsBot:
                     continue
                 log_failure(log, "teams_update_failed", exc, posted=message.card_id)
                 return
-            await asyncio.to_thread(self._keep_card, message.conversation_id, message.card_id, updated)
+            await self._run(self._keep_card, message.conversation_id, message.card_id, updated)
             return
 
 
