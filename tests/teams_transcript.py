@@ -67,13 +67,15 @@ def main() -> None:
                 post_activity(http, live.url, teams, activity)
                 return activity, expect(before, 1)
 
-            def press(activity: dict[str, Any], card: ConnectorCall, title: str, count: int = 1) -> None:
+            def press(
+                activity: dict[str, Any], card: ConnectorCall, title: str, count: int = 1
+            ) -> list[ConnectorCall]:
                 print(f"\n>>> nurse clicks [{title}]")
                 before = len(teams.of())
                 post_activity(
                     http, live.url, teams, click(teams, card, button_data(card, title), like=activity)
                 )
-                expect(before, count)
+                return expect(before, count)
 
             def worker() -> None:
                 before = len(teams.of())
@@ -89,10 +91,11 @@ def main() -> None:
                 worker()
 
             asked, [answer] = say("epic keeps logging me out")
+            if "That fixed it" not in answer.buttons:  # a choice first: pick the first article
+                answer = next(
+                    c for c in press(asked, answer, answer.buttons[0], count=2) if c.verb == "reply"
+                )
             press(asked, answer, "That fixed it")
-            asked, [choices] = say("printer problem")
-            if len(choices.buttons) > 2:
-                press(asked, choices, choices.buttons[0], count=2)
             asked, [reply] = say("the badge tap-in on the wow beeps red and won't let me in")
             if "Still stuck" in reply.buttons:
                 press(asked, reply, "Still stuck", count=2)
