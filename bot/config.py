@@ -84,6 +84,39 @@ class Settings(BaseSettings):
     tickets_api_token: str | None = Field(
         default=None, description="Bearer token for /api/tickets (unset: the tickets API is off)."
     )
+    teams_app_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEAMS_APP_ID"),
+        description="The Azure Bot's app (client) id; set, POST /api/messages serves Microsoft Teams.",
+    )
+    teams_app_password: str | None = Field(
+        default=None, validation_alias=AliasChoices("TEAMS_APP_PASSWORD"), description="The app's secret."
+    )
+    teams_app_tenant_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TEAMS_APP_TENANT_ID"),
+        description="The hospital's Microsoft Entra tenant (single-tenant bots get their token there).",
+    )
+    teams_app_type: str = Field(
+        default="SingleTenant",
+        validation_alias=AliasChoices("TEAMS_APP_TYPE"),
+        description="SingleTenant (the default) or MultiTenant.",
+    )
+    teams_openid_metadata_url: str = Field(
+        default="https://login.botframework.com/v1/.well-known/openidconfiguration",
+        description="OpenID configuration whose keys sign the tokens on incoming Teams activities.",
+    )
+    teams_token_url: str = Field(
+        default="",
+        description=(
+            "Where the bot gets its own token (client-credentials form post); default: the tenant's "
+            "https://login.microsoftonline.com/<tenant>/oauth2/v2.0/token (botframework.com multi-tenant)."
+        ),
+    )
+    teams_service_urls: str = Field(
+        default="https://smba.trafficmanager.net/",
+        description="Comma-separated prefixes of the Bot Connector URLs a Teams reply may be posted to.",
+    )
     itsm_kind: str = Field(
         default="none", description="Where tickets are forwarded: none, webhook, servicenow or jira."
     )
@@ -341,6 +374,25 @@ class Settings(BaseSettings):
     def slack_enabled(self) -> bool:
         """True when the Slack credentials for HTTP mode are present."""
         return bool(self.slack_bot_token and self.slack_signing_secret)
+
+    @property
+    def teams_enabled(self) -> bool:
+        """True when the Teams app id is set (``POST /api/messages`` is served)."""
+        return bool(self.teams_app_id)
+
+    @property
+    def teams_service_url_list(self) -> tuple[str, ...]:
+        """``teams_service_urls`` as a tuple of stripped, non-empty prefixes."""
+        return _comma_list(self.teams_service_urls)
+
+    @property
+    def teams_token_endpoint(self) -> str:
+        """``teams_token_url``, or Microsoft's token endpoint for the app's tenant."""
+        if self.teams_token_url:
+            return self.teams_token_url
+        single = self.teams_app_type.lower() == "singletenant" and self.teams_app_tenant_id
+        tenant = self.teams_app_tenant_id if single else "botframework.com"
+        return f"https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
 
 
 def _comma_list(value: str) -> tuple[str, ...]:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.channels.slack.app import SlackRuntime
+    from bot.channels.teams.http import TeamsRuntime
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,14 @@ def _build_slack(
     return build_slack_app(settings, assistant=core, sessions=sessions, client=client)
 
 
+def _build_teams(settings: Settings, core: AssistantLike, sessions: SessionFactory) -> TeamsRuntime | None:
+    if not settings.teams_enabled:
+        return None
+    from bot.channels.teams.http import build_teams_app
+
+    return build_teams_app(settings, assistant=core, sessions=sessions)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -86,7 +95,8 @@ def create_app(
     slack_client: WebClient | None = None,
 ) -> FastAPI:
     """The itbot HTTP app: web chat, ``/api/ask``, ``/api/feedback``, ``/kb/...``, ``/healthz``, and
-    ``/slack/events`` when ``SLACK_BOT_TOKEN`` and ``SLACK_SIGNING_SECRET`` are set.
+    ``/slack/events`` when ``SLACK_BOT_TOKEN`` and ``SLACK_SIGNING_SECRET`` are set, and ``/api/messages``
+    (Microsoft Teams) when ``TEAMS_APP_ID`` is set.
 
     Builds ``Settings`` from the environment when none are given, migrates the database to the
     newest schema, builds the assistant unless one is injected (and the Slack client likewise), and
@@ -104,6 +114,7 @@ def create_app(
         session_factory(recorder_engine), wait_seconds=settings.db_record_wait_seconds
     )
     slack = _build_slack(settings, core, sessions, slack_client)
+    teams = _build_teams(settings, core, sessions)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -118,6 +129,8 @@ def create_app(
                 await poller
             if slack is not None:
                 await asyncio.to_thread(slack.close)
+            if teams is not None:
+                await teams.close()
             await asyncio.to_thread(recorder.close)
             recorder_engine.dispose()
             engine.dispose()
@@ -139,6 +152,7 @@ def create_app(
     app.state.sessions = sessions
     app.state.assistant = core
     app.state.slack = slack
+    app.state.teams = teams
     app.state.conversation_memory = RecentConversations()
     app.state.recorder = recorder
     app.state.recorder_engine = recorder_engine
@@ -153,6 +167,10 @@ def create_app(
     app.mount("/static", StaticFiles(directory=web.WEB_DIR / "static"), name="static")
     app.include_router(web.router)
     app.include_router(slack_http.router)
+    if teams is not None:
+        from bot.channels.teams import http as teams_http
+
+        app.include_router(teams_http.router)
     app.include_router(tickets_api.router)
     app.include_router(notices_api.router)
     app.include_router(alerts_api.router)

@@ -9,7 +9,7 @@ from bot.tickets.delivery import ChatSender
 
 def chat_senders(settings: Settings) -> dict[str, ChatSender]:
     """A sender for every chat channel ``settings`` enable: the web chat always, Slack when
-    ``SLACK_BOT_TOKEN`` is set."""
+    ``SLACK_BOT_TOKEN`` is set, Teams when ``TEAMS_APP_ID`` is set."""
     from bot.channels.web.sender import WebChatSender
 
     senders: dict[str, ChatSender] = {"web": WebChatSender.from_settings(settings)}
@@ -18,6 +18,10 @@ def chat_senders(settings: Settings) -> dict[str, ChatSender]:
         from bot.channels.slack.sender import SlackChatSender
 
         senders["slack"] = SlackChatSender(make_client(settings), base_url=settings.public_url)
+    if settings.teams_enabled:
+        from bot.channels.teams.sender import TeamsChatSender
+
+        senders["teams"] = TeamsChatSender.from_settings(settings)
     return senders
 
 

@@ -19,6 +19,7 @@ from bot.channels.cli import index as cli_index
 from bot.channels.cli import notices as cli_notices
 from bot.channels.cli import run as cli_run
 from bot.channels.cli import slack as cli_slack
+from bot.channels.cli import teams as cli_teams
 from bot.channels.cli import tickets as cli_tickets
 from bot.channels.cli import users as cli_users
 from bot.logging_setup import configure_logging
@@ -248,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_worker.add_argument("--once", action="store_true", help="deliver what is due now, then exit")
     cli_run.add_parser(sub)
     cli_slack.add_parser(sub)
+    cli_teams.add_parser(sub)
     cli_tickets.add_parser(sub)
     cli_notices.add_parser(sub)
     cli_users.add_parser(sub)
@@ -291,6 +293,8 @@ def _run(argv: Sequence[str] | None) -> int:
         return cmd_worker(settings, args, out, err)
     if args.command == "slack":
         return cli_slack.run(settings, args, out, err)
+    if args.command == "teams":
+        return cli_teams.run(settings, args, out, err)
     if args.command == "tickets":
         return cli_tickets.run(settings, args, out, err)
     if args.command in ("notice", "systems"):

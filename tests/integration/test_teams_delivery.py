@@ -1,0 +1,157 @@
+"""Teams delivery semantics, end to end over real HTTP: a redelivered activity is answered once; a
+connector answering 429 or 500 is tried again with back-off, then the reply is left to the outbox
+and the worker delivers it; an escalation opens a ticket and IT's reply (through the tickets API)
+arrives proactively from the worker, in the same conversation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from bot.channels.teams.sender import TeamsChatSender
+from bot.config import Settings
+from bot.main import create_app
+from bot.tickets.models import Ticket, TicketStatus
+from bot.tickets.outbox_models import OutboxMessage
+from bot.tickets.worker import run_worker
+from tests.databases import postgres_settings, sqlite_settings
+from tests.fakes.assistant import FakeAssistant
+from tests.fakes.teams import FakeTeams
+from tests.integration.test_teams_server import teams_options
+from tests.live_server import LiveServer, serve
+from tests.teams_payloads import channel_post, personal, post_activity
+
+API_TOKEN = "tickets-api-token"
+
+
+@pytest.fixture
+def teams() -> Iterator[FakeTeams]:
+    with FakeTeams() as fake:
+        yield fake
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path, teams: FakeTeams) -> Iterator[Settings]:
+    options = {**teams_options(teams), "tickets_api_token": API_TOKEN}
+    if request.param == "sqlite":
+        yield sqlite_settings(tmp_path, **options)
+    else:
+        with postgres_settings(tmp_path, **options) as pg:
+            yield pg
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[LiveServer]:
+    with serve(create_app(settings, assistant=FakeAssistant())) as live:
+        yield live
+
+
+@pytest.fixture
+def http() -> Iterator[httpx.Client]:
+    with httpx.Client(timeout=10) as client:
+        yield client
+
+
+def deliver_outbox(settings: Settings) -> int:
+    """Run the worker once with the Teams sender, as ``itbot worker`` would."""
+    return run_worker(settings, senders={"teams": TeamsChatSender.from_settings(settings)}, once=True)
+
+
+def tickets(server: LiveServer) -> list[Ticket]:
+    with server.app.state.sessions() as session:
+        return list(session.exec(select(Ticket)).all())
+
+
+def test_an_activity_delivered_three_times_is_answered_once(
+    server: LiveServer, teams: FakeTeams, http: httpx.Client
+) -> None:
+    activity = personal(teams, "epic keeps logging me out")
+    statuses = [post_activity(http, server.url, teams, activity).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 200]
+    teams.wait_for("reply")
+    teams.settle(quiet=0.5)
+    assert len(teams.posts()) == 1
+
+
+def test_a_rate_limited_connector_is_tried_again_and_the_reply_arrives_once(
+    server: LiveServer, teams: FakeTeams, http: httpx.Client
+) -> None:
+    teams.fail_next(status=429, times=1, retry_after=0.2)
+    teams.fail_next(status=503, times=1)
+    post_activity(http, server.url, teams, personal(teams, "epic keeps logging me out"))
+
+    [reply] = teams.wait_for("reply")
+    teams.settle(quiet=0.5)
+    assert "Caps Lock" in reply.card_text and len(teams.posts()) == 1
+
+
+def test_a_connector_that_keeps_failing_leaves_the_reply_to_the_outbox_and_the_worker_delivers_it(
+    server: LiveServer, settings: Settings, teams: FakeTeams, http: httpx.Client
+) -> None:
+    teams.fail_next(status=500, times=3)
+    activity = personal(teams, "epic keeps logging me out")
+    post_activity(http, server.url, teams, activity)
+
+    deadline = time.monotonic() + 10
+    while True:
+        with server.app.state.sessions() as session:
+            queued = session.exec(select(OutboxMessage)).all()
+        if queued or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert [m.payload["channel"] for m in queued] == ["teams"]
+    assert teams.posts() == []
+
+    assert deliver_outbox(settings) == 1
+    [sent] = teams.wait_for("send")
+    assert sent.conversation == activity["conversation"]["id"]
+    assert "Caps Lock" in sent.card_text
+
+
+def test_a_ticket_opened_in_teams_gets_its_number_and_it_replies_arrive_from_the_worker(
+    server: LiveServer, settings: Settings, teams: FakeTeams, http: httpx.Client
+) -> None:
+    root = channel_post(teams, "the badge reader on my wow beeps red")
+    post_activity(http, server.url, teams, root)
+    [asked] = teams.wait_for("reply")
+    assert "I couldn't find an article" in asked.card_text
+    details = channel_post(teams, "4 West room 12, WOW 7, no patient waiting", root=root["id"], mention=False)
+    post_activity(http, server.url, teams, details)
+    opened = teams.wait_for("reply", count=2)[1]
+    [ticket] = tickets(server)
+    assert ticket.number in opened.card_text
+    assert ticket.channel == "teams" and ticket.reply_to["conversation"] == root["conversation"]["id"]
+
+    reply = http.post(
+        f"{server.url}/api/tickets/{ticket.number}/reply",
+        json={"text": "Please dock the WOW and log off and on.", "agent": "sam"},
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+    )
+    assert reply.status_code == 200, reply.text
+    deliver_outbox(settings)
+
+    [relayed] = teams.wait_for("send", where=lambda c: "dock the WOW" in c.card_text)
+    assert relayed.conversation == root["conversation"]["id"]  # in the thread it was asked in
+    assert ticket.number in relayed.card_text
+
+    # The person answers in the thread: it goes to the ticket, and the bot says so.
+    still = channel_post(teams, "still beeps red after docking", root=root["id"], mention=False)
+    post_activity(http, server.url, teams, still)
+    noted = teams.wait_for("reply", count=3)[2]
+    assert f"Sent to IT on ticket **{ticket.number}**" in noted.card_text
+
+    resolved = http.post(
+        f"{server.url}/api/tickets/{ticket.number}/resolve",
+        json={"agent": "sam", "note": "Reader replaced."},
+        headers={"Authorization": f"Bearer {API_TOKEN}"},
+    )
+    assert resolved.status_code == 200, resolved.text
+    assert tickets(server)[0].status is TicketStatus.RESOLVED
+    deliver_outbox(settings)
+    teams.wait_for("send", where=lambda c: "resolved" in c.card_text.lower())
