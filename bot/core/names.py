@@ -92,6 +92,12 @@ def find_names(text: str) -> list[tuple[int, int]]:
     while i < len(tokens):
         n = _run(text, tokens, i)
         taken = _name_within(text, tokens[i : i + n]) if n else None
+        # A run may end in words no list holds that are not part of the name ("ayesha siddiqui
+        # fax failed"): shorter runs are tried, dropping such words from the end.
+        m = n
+        while taken is None and m > 2 and tokens[i + m - 1].unknown:
+            m -= 1
+            taken = _name_within(text, tokens[i : i + m])
         if taken is not None:
             spans.append(taken)
         i += max(n, 1)
@@ -237,7 +243,9 @@ def _is_name(text: str, run: list[_Token], words: list[_Token]) -> bool:
         if head.ambiguous and not head.listed:
             return (tail.last or tail.unknown) and not tail.ambiguous
         if not listed:
-            return has_initial
+            # Two words in no list, no dictionary and no site vocabulary, both capitalised
+            # ("Abimbola Adewale"): names the packaged lists lack.
+            return has_initial or (len(words) >= 2 and all(word.unknown for word in words))
         ordered = (head.first and tail.last) or comma
         evidence = has_initial or any(w.possessive or w.unknown or not w.english for w in words)
         return ordered or evidence
