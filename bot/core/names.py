@@ -114,11 +114,25 @@ def _lookup(key: str) -> tuple[bool, bool, bool]:
     """
     lists = name_lists()
     if "-" not in key and "'" not in key:
-        return key in lists.first, key in lists.last, lists.english(key)
+        return key in lists.first, key in lists.last or _feminine_surname(key), lists.english(key)
     parts = [part for part in _PARTS.split(key) if len(part) > 1 and part not in PARTICLES]
     first = key in lists.first or any(part in lists.first for part in parts)
     last = key in lists.last or any(part in lists.last for part in parts)
     return first, last, any(lists.english(part) for part in parts)
+
+
+# Slavic surnames take a feminine ending the lists often lack: Ivanov -> Ivanova, Kowalski ->
+# Kowalska, Nowicki -> Nowicka. The ending, and what the listed (masculine) form ends in instead.
+_FEMININE_ENDINGS = (("ova", "ov"), ("eva", "ev"), ("ina", "in"), ("ska", "ski"), ("cka", "cki"))
+
+
+def _feminine_surname(key: str) -> bool:
+    """Whether ``key`` is the feminine form of a listed Slavic surname ("ivanova", "kowalska")."""
+    lists = name_lists()
+    for ending, masculine in _FEMININE_ENDINGS:
+        if key.endswith(ending) and len(key) > len(ending) + 2:
+            return key[: -len(ending)] + masculine in lists.last
+    return False
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -198,6 +212,8 @@ def _run(text: str, tokens: list[_Token], i: int) -> int:
             break
         if token.unknown and token.capital != tokens[i].capital:
             break  # a word in no list joins a name only in the same case ("Okafor acct")
+        if token.capital and not before.capital and before.english:
+            break  # "please ring Ivanova": a lower-case word does not start a capitalised name
         if "," in gap.group():
             # Only "Last, First": one comma, after one surname, before a first name or an initial.
             surname = before.last or (before.unknown and before.capital)
