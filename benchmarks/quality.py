@@ -4,7 +4,8 @@ Compares BM25 alone, dense alone, a plain hybrid (MiniLM over heading chunks + b
 default tokenizer; article score = max over its chunks of 0.7 cosine + 0.3 max-normalised BM25),
 the shipped hybrid (``bot.core.retrieval.Searcher``) and the shipped hybrid without the heading
 nudge (``FusionParams.heading_weight = 0``). Needs ../shared/datasets/officedocs-support
-(skips with a message when it is absent). Tune on ``--split dev``; report ``--split test``.
+(or ``$ITBOT_OFFICEDOCS``; skips with a message when it is absent). Tune on ``--split dev``;
+report ``--split test``.
 
     .venv/bin/python benchmarks/quality.py --split test
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -35,7 +37,8 @@ from indexer.build import build_index  # noqa: E402
 from indexer.encoder import load_encoder  # noqa: E402
 from indexer.store import LoadedIndex, load_current  # noqa: E402
 
-DATASET = ROOT.parent / "shared" / "datasets" / "officedocs-support"
+# ITBOT_OFFICEDOCS points elsewhere (a worktree whose parent has no shared/ folder).
+DATASET = Path(os.environ.get("ITBOT_OFFICEDOCS", ROOT.parent / "shared" / "datasets" / "officedocs-support"))
 KINDS = ("symptoms", "short", "title")
 
 Ranker = Callable[[str], list[str]]

@@ -2,7 +2,8 @@
 (sentence-transformers encode + FAISS flat search + bm25s ``retrieve()``), at three sizes:
 
 * the shipped knowledge base (``knowledge/``);
-* the officedocs-support corpus (about 2,400 articles; skipped when ../shared is absent);
+* the officedocs-support corpus (about 2,400 articles; ``$ITBOT_OFFICEDOCS`` or ../shared;
+  skipped when absent);
 * a synthetic 100,000 chunks: the officedocs chunks repeated with perturbed vectors and a
   per-copy marker word, so both the dense and the lexical side really search 100k rows.
 
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.ask_stages import print_profile  # noqa: E402
+from benchmarks.quality import DATASET  # noqa: E402
 from bot.config import DEFAULT_MAX_TOKENS, Settings  # noqa: E402
 from bot.core.assistant import Assistant  # noqa: E402
 from bot.core.models import Question  # noqa: E402
@@ -41,7 +43,6 @@ from indexer.encoder import Encoder, load_encoder, resolve_model_dir  # noqa: E4
 from indexer.lexical import LexicalIndex  # noqa: E402
 from indexer.store import LoadedIndex, StoredChunk, load_current  # noqa: E402
 
-DATASET = ROOT.parent / "shared" / "datasets" / "officedocs-support"
 MODELS = ROOT / "var" / "bench" / "models"
 
 

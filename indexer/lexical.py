@@ -264,6 +264,20 @@ class LexicalIndex:
         df = self.postings(token).size
         return float(np.log1p(self.size / df)) if df else 0.0
 
+    def ideal_score(self, tokens: Sequence[str]) -> float:
+        """The BM25 score a chunk of average length holding each of ``tokens`` once would get.
+
+        With BM25's (Lucene's) term weight that is the sum of the tokens' IDFs, log(1 + (N - df +
+        0.5) / (df + 0.5)): a scale that says how much lexical evidence the query could give, so a
+        chunk that matches only a common word of it stays low even when it is the best there is.
+        """
+        total = 0.0
+        for token in tokens:
+            df = self.postings(token).size
+            if df:
+                total += float(np.log1p((self.size - df + 0.5) / (df + 0.5)))
+        return total
+
     def query_tokens(self, text: str) -> list[str]:
         """The query's lexical tokens that the index knows (others cannot score)."""
         return [t for t in lexical_tokens(text, self.glossary) if t in self.vocabulary]

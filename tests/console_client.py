@@ -23,7 +23,9 @@ from tests.tiny_kb import write_tiny_kb
 PASSWORD = "correct horse battery staple"
 ROLES = ("viewer", "curator", "agent", "admin")
 # Thresholds that suit the hashing encoder's scores (as tests/e2e/conftest.py uses them).
-HASHING_POLICY = PolicyParams(answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0)
+HASHING_POLICY = PolicyParams(
+    answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0, answer_confidence=0.0
+)
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 

@@ -46,7 +46,7 @@ _PRODUCTS = _words(
     sigma philips intellivue carescape hillrom hill-rom stryker welch allyn dexcom medtronic sunquest
     zebra lexmark ricoh xerox canon brother sharp konica kyocera dell lenovo hp apple samsung google
     gmail ipad iphone android mac macbook surface thinkpad rauland tigerconnect doximity alexa siri
-    cortana copilot chatgpt bing yahoo linux ubuntu vmware hyperv oracle sap peoplesoft ukg
+    cortana copilot chatgpt bing yahoo linux ubuntu vmware hyperv oracle sap peoplesoft ukg lawson infor
     """
 )
 # Chat shorthand, and function words a names list may hold ("the" is Vietnamese "Thế").
@@ -175,7 +175,7 @@ PLACE_WORDS = _words(
     hospital hospitals clinic clinics center centre campus building tower wing pavilion street st
     road rd avenue ave drive dr boulevard blvd lane way court medical health healthcare memorial
     regional general county city university college school church west east north south beach
-    institute foundation associates llc inc
+    institute foundation associates llc inc unit ward hall suite annex plaza
     """
 )
 

@@ -92,6 +92,12 @@ def find_names(text: str) -> list[tuple[int, int]]:
     while i < len(tokens):
         n = _run(text, tokens, i)
         taken = _name_within(text, tokens[i : i + n]) if n else None
+        # A run may end in words no list holds that are not part of the name ("ayesha siddiqui
+        # fax failed"): shorter runs are tried, dropping such words from the end.
+        m = n
+        while taken is None and m > 2 and tokens[i + m - 1].unknown:
+            m -= 1
+            taken = _name_within(text, tokens[i : i + m])
         if taken is not None:
             spans.append(taken)
         i += max(n, 1)
@@ -108,11 +114,25 @@ def _lookup(key: str) -> tuple[bool, bool, bool]:
     """
     lists = name_lists()
     if "-" not in key and "'" not in key:
-        return key in lists.first, key in lists.last, lists.english(key)
+        return key in lists.first, key in lists.last or _feminine_surname(key), lists.english(key)
     parts = [part for part in _PARTS.split(key) if len(part) > 1 and part not in PARTICLES]
     first = key in lists.first or any(part in lists.first for part in parts)
     last = key in lists.last or any(part in lists.last for part in parts)
     return first, last, any(lists.english(part) for part in parts)
+
+
+# Slavic surnames take a feminine ending the lists often lack: Ivanov -> Ivanova, Kowalski ->
+# Kowalska, Nowicki -> Nowicka. The ending, and what the listed (masculine) form ends in instead.
+_FEMININE_ENDINGS = (("ova", "ov"), ("eva", "ev"), ("ina", "in"), ("ska", "ski"), ("cka", "cki"))
+
+
+def _feminine_surname(key: str) -> bool:
+    """Whether ``key`` is the feminine form of a listed Slavic surname ("ivanova", "kowalska")."""
+    lists = name_lists()
+    for ending, masculine in _FEMININE_ENDINGS:
+        if key.endswith(ending) and len(key) > len(ending) + 2:
+            return key[: -len(ending)] + masculine in lists.last
+    return False
 
 
 def _tokens(text: str) -> list[_Token]:
@@ -192,6 +212,8 @@ def _run(text: str, tokens: list[_Token], i: int) -> int:
             break
         if token.unknown and token.capital != tokens[i].capital:
             break  # a word in no list joins a name only in the same case ("Okafor acct")
+        if token.capital and not before.capital and before.english:
+            break  # "please ring Ivanova": a lower-case word does not start a capitalised name
         if "," in gap.group():
             # Only "Last, First": one comma, after one surname, before a first name or an initial.
             surname = before.last or (before.unknown and before.capital)
@@ -237,7 +259,9 @@ def _is_name(text: str, run: list[_Token], words: list[_Token]) -> bool:
         if head.ambiguous and not head.listed:
             return (tail.last or tail.unknown) and not tail.ambiguous
         if not listed:
-            return has_initial
+            # Two words in no list, no dictionary and no site vocabulary, both capitalised
+            # ("Abimbola Adewale"): names the packaged lists lack.
+            return has_initial or (len(words) >= 2 and all(word.unknown for word in words))
         ordered = (head.first and tail.last) or comma
         evidence = has_initial or any(w.possessive or w.unknown or not w.english for w in words)
         return ordered or evidence

@@ -110,7 +110,7 @@ class Searcher:
                 known.append(word)
                 tokens.append(stem)
                 continue
-            fix = self._spell.correct(stem)
+            fix = self._spell.correct(stem) if self.params.spelling else None
             if fix is not None:
                 corrected.append((word, fix))
                 tokens.append(fix)
@@ -126,6 +126,8 @@ class Searcher:
 
     def _bm25_query(self, tokens: list[str]) -> list[str]:
         """Unigrams and concepts as analysed, plus the bigrams of the word stems the index knows."""
+        if not self.params.query_bigrams:
+            return tokens
         stems = [t for t in tokens if not t.startswith("~")]
         pairs = [p for p in with_bigrams(stems)[len(stems) :] if p in self.index.lexical.vocabulary]
         return [*tokens, *pairs]
@@ -146,12 +148,14 @@ class Searcher:
         qvec = self.encoder.encode([self.dense_text(text, analysis)])[0]
         t2 = time.perf_counter()
         d_idx, _ = self.index.dense.search(qvec, self.params.dense_k)
-        bm25_all = self.index.lexical.scores(self._bm25_query(tokens))
+        bm25_query = self._bm25_query(tokens)
+        bm25_all = self.index.lexical.scores(bm25_query)
         l_idx = _top(bm25_all, self.params.lexical_k)
         chunk_ids = np.union1d(d_idx, l_idx)
         cosines = self.index.vectors[chunk_ids] @ qvec
         t3 = time.perf_counter()
-        fused = fuse(chunk_ids, cosines, bm25_all[chunk_ids], self._chunk_article, self.params)
+        scale = self.index.lexical.ideal_score(bm25_query) if self.params.lexical_norm == "query" else 0.0
+        fused = fuse(chunk_ids, cosines, bm25_all[chunk_ids], self._chunk_article, self.params, scale)
         weights = {t: self.index.lexical.idf(t) for t in set(tokens)}
         postings = {t: self.index.lexical.postings(t) for t in weights}
         # A word the knowledge base never uses counts against coverage as much as the rarest word.

@@ -32,7 +32,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Thresholds that suit the hashing encoder's scores (the real model's defaults would escalate).
-HASHING_POLICY = PolicyParams(answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0)
+HASHING_POLICY = PolicyParams(
+    answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0, answer_confidence=0.0
+)
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,9 @@ from tests.databases import sqlite_settings
 from tests.live_server import serve
 from tests.tiny_kb import write_tiny_kb
 
-POLICY = PolicyParams(answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0)
+POLICY = PolicyParams(
+    answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0, answer_confidence=0.0
+)
 EPIC_QUESTION = "epic password refused at login"
 
 

@@ -22,7 +22,9 @@ from indexer.build import build_index
 from indexer.encoder import HashingEncoder
 from tests.tiny_kb import write_tiny_kb
 
-POLICY = PolicyParams(answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0)
+POLICY = PolicyParams(
+    answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0, answer_confidence=0.0
+)
 THREAD = "C42:1700.5"
 REPLY_TO = {"channel": "C42", "thread_ts": "1700.5"}
 CITRIX_Q = "citrix is frozen on my workstation"

@@ -20,7 +20,12 @@ from tests.tiny_kb import write_tiny_kb
 
 ARTICLE = "printing/office-printer-offline.md"
 HASHING_POLICY = PolicyParams(
-    answer_score=0.2, answer_margin=0.0, answer_coverage=0.0, clarify_score=0.1, min_known_share=0.0
+    answer_score=0.2,
+    answer_margin=0.0,
+    answer_coverage=0.0,
+    clarify_score=0.1,
+    min_known_share=0.0,
+    answer_confidence=0.0,
 )
 VERSION = re.compile(r"edition (\w+)")
 

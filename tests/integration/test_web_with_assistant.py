@@ -26,7 +26,9 @@ from tests.live_server import LiveServer, serve
 from tests.tiny_kb import write_tiny_kb
 
 CONTRACT_KEYS = {"decision", "text", "citations", "notice", "actions", "interaction_id"}
-HASHING_POLICY = PolicyParams(answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0)
+HASHING_POLICY = PolicyParams(
+    answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0, answer_confidence=0.0
+)
 PHI_QUESTION = "Patient John Smith MRN 00123456 DOB 03/04/1950: epic password refused at login"
 
 

@@ -24,7 +24,9 @@ from indexer.encoder import HashingEncoder
 from tests.databases import sqlite_settings
 from tests.tiny_kb import EXTRA_ARTICLE, write_tiny_kb
 
-HASHING_POLICY = PolicyParams(answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0)
+HASHING_POLICY = PolicyParams(
+    answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0, answer_confidence=0.0
+)
 EPIC = "ehr/epic-login-problems"
 MRN = "00482913"
 PHI_QUESTION = f"Patient John Smith MRN {MRN} DOB 03/04/1950: epic password refused at login"

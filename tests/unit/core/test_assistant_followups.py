@@ -23,7 +23,9 @@ from indexer.encoder import HashingEncoder
 from tests.databases import sqlite_settings
 from tests.tiny_kb import write_tiny_kb
 
-HASHING_POLICY = PolicyParams(answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0)
+HASHING_POLICY = PolicyParams(
+    answer_score=0.3, answer_margin=0.02, clarify_score=0.2, min_known_share=0.0, answer_confidence=0.0
+)
 CITRIX = "citrix/citrix-frozen"
 OFFICE = "printing/office-printer-offline"
 LABELS = "printing/specimen-label-printer"

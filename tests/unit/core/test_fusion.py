@@ -93,3 +93,29 @@ def test_a_second_chunk_weight_lifts_articles_with_two_good_chunks() -> None:
     assert ranked(flat)[0] == "b"
     assert ranked(lifted)[0] == "a"
     assert lifted[0].score == pytest.approx(0.6 + 0.5 * 0.6)
+
+
+def test_reciprocal_rank_fusion_ranks_by_places_not_by_score_sizes() -> None:
+    # "b" is first by cosine and by BM25; "c" is second by both though its BM25 is almost as high.
+    ids, cos, bm25 = candidates([0.1, 0.2, 0.9, 0.8], [0.0, 1.0, 10.0, 9.9])
+    result = fuse(ids, cos, bm25, CHUNK_ARTICLE, FusionParams(dense_weight=0.5, rrf_k=10))
+    assert ranked(result)[:2] == ["b", "c"]
+    assert result[0].score == pytest.approx(1.0)  # first on both sides: (k + 1) / (k + 1)
+
+
+def test_a_chunk_bm25_never_scored_gets_no_lexical_rank_in_reciprocal_rank_fusion() -> None:
+    ids, cos, bm25 = candidates([0.9, 0.1, 0.2, 0.3], [0.0, 0.0, 0.0, 5.0])
+    by_id = {
+        r.article_id: r for r in fuse(ids, cos, bm25, CHUNK_ARTICLE, FusionParams(dense_weight=0.5, rrf_k=10))
+    }
+    assert by_id["a"].score == pytest.approx(0.5)  # first by cosine, nowhere by BM25
+    assert by_id["c"].score == pytest.approx(0.5 * 11 / 12 + 0.5)
+
+
+def test_query_normalised_bm25_divides_by_the_larger_of_the_best_score_and_the_query_scale() -> None:
+    ids, cos, bm25 = candidates([0.0, 0.0, 0.0, 0.0], [2.0, 4.0, 1.0, 0.0])
+    query = FusionParams(dense_weight=0.0, lexical_norm="query")
+    by_id = {r.article_id: r for r in fuse(ids, cos, bm25, CHUNK_ARTICLE, query, lexical_scale=8.0)}
+    assert by_id["a"].lexical == pytest.approx(0.5)
+    small = {r.article_id: r for r in fuse(ids, cos, bm25, CHUNK_ARTICLE, query, lexical_scale=1.0)}
+    assert small["a"].lexical == pytest.approx(1.0)

@@ -1,7 +1,8 @@
 """The answer policy on hand-built search results.
 
-Scores are placed relative to ``PolicyParams()``'s thresholds (read, never copied), so these tests
-state the policy's shape and survive recalibration of its numbers.
+Most tests state the threshold rules (``answer_confidence=0``); the last ones the calibrated
+confidence that decides by default. Scores are placed relative to the thresholds (read, never
+copied), so these tests state the policy's shape and survive recalibration of its numbers.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from dataclasses import replace
 import pytest
 
 from bot.core.models import Decision
-from bot.core.policy import PolicyParams, decide
+from bot.core.policy import PolicyParams, Verdict, confidence
+from bot.core.policy import decide as policy_decide
 from bot.core.retrieval import Hit, QueryAnalysis, SearchResult
 from indexer.store import StoredChunk
 
-P = PolicyParams()
+P = PolicyParams(answer_confidence=0.0)
 # A gap smaller than both the answer margin and the clarify window: "close" by either measure.
 CLOSE = min(P.answer_margin, P.clarify_window) / 4
 STRONG = P.answer_score + 0.05
@@ -37,6 +39,11 @@ def hit(article_id: str, score: float, *, coverage: float = 1.0, dense: float = 
         line=1,
     )
     return Hit(article_id, article_id.title(), score, dense, score, chunk, coverage)
+
+
+def decide(search: SearchResult, params: PolicyParams = P) -> Verdict:
+    """The policy with the threshold rules (unless ``params`` say otherwise)."""
+    return policy_decide(search, params)
 
 
 def result(*hits: Hit, analysis: QueryAnalysis = KNOWN) -> SearchResult:
@@ -206,9 +213,9 @@ def test_corrected_typos_count_as_known_words() -> None:
 
 
 def test_given_params_replace_the_defaults() -> None:
-    strict = PolicyParams(answer_score=0.99, clarify_score=0.98)
+    strict = PolicyParams(answer_score=0.99, clarify_score=0.98, answer_confidence=0.0)
     assert decide(result(hit("epic", 0.9)), strict).decision is Decision.ESCALATE
-    lenient = PolicyParams(answer_score=0.1, answer_margin=0.01, clarify_score=0.05)
+    lenient = PolicyParams(answer_score=0.1, answer_margin=0.01, clarify_score=0.05, answer_confidence=0.0)
     assert decide(result(hit("epic", 0.2)), lenient).decision is Decision.ANSWER
 
 
@@ -225,3 +232,51 @@ def test_every_verdict_names_its_reason(search: SearchResult, decision: Decision
     verdict = decide(search)
     assert verdict.decision is decision
     assert verdict.reason
+
+
+# --- the calibrated confidence (the default) ----------------------------------------------------
+
+DEFAULT = PolicyParams()
+
+
+def test_confidence_grows_with_the_lead_in_meaning_and_in_words() -> None:
+    top = hit("epic", 0.75, dense=0.7, coverage=1.0)
+    behind_in_meaning = hit("citrix", 0.74, dense=0.6, coverage=1.0)
+    level = hit("citrix", 0.74, dense=0.7, coverage=1.0)
+    behind_in_words = hit("citrix", 0.74, dense=0.6, coverage=0.5)
+    assert confidence(top, level) < confidence(top, behind_in_meaning) < confidence(top, behind_in_words)
+    assert 0.0 < confidence(top, level) < 1.0
+
+
+def test_a_clearly_right_article_is_answered_by_default() -> None:
+    top = hit("epic", 0.85, dense=0.75, coverage=1.0)
+    rival = hit("citrix", 0.6, dense=0.45, coverage=0.4)
+    assert confidence(top, rival) >= DEFAULT.answer_confidence
+    verdict = policy_decide(result(top, rival))
+    assert verdict.decision is Decision.ANSWER
+    assert ids(verdict.hits) == ["epic"]
+    assert verdict.reason == "likely right"
+
+
+def test_a_close_call_by_both_kinds_of_evidence_offers_the_close_articles() -> None:
+    top = hit("epic", 0.72, dense=0.6, coverage=0.8)
+    rival = hit("citrix", 0.7, dense=0.6, coverage=0.8)
+    far = hit("vpn", 0.72 - DEFAULT.clarify_window - 0.05)
+    assert confidence(top, rival) < DEFAULT.answer_confidence
+    verdict = policy_decide(result(top, rival, far))
+    assert verdict.decision is Decision.CLARIFY
+    assert ids(verdict.hits) == ["epic", "citrix"]
+
+
+def test_an_unsure_article_with_no_close_rival_is_offered_alone_not_answered() -> None:
+    top = hit("epic", DEFAULT.clarify_score + 0.02, dense=0.4, coverage=0.6)
+    far = hit("vpn", top.score - DEFAULT.clarify_window - 0.05, dense=0.38, coverage=0.6)
+    assert confidence(top, far) < DEFAULT.answer_confidence
+    verdict = policy_decide(result(top, far))
+    assert verdict.decision is Decision.CLARIFY
+    assert ids(verdict.hits) == ["epic"]
+
+
+def test_the_escalation_rules_come_before_the_confidence() -> None:
+    weak = hit("epic", DEFAULT.clarify_score - 0.05, dense=0.9, coverage=1.0)
+    assert policy_decide(result(weak)).decision is Decision.ESCALATE

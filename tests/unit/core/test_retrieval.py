@@ -113,3 +113,34 @@ def test_the_heading_nudge_adds_to_the_score_of_an_article_its_headings_name(sea
     before = plain.search("label printer blank", k=1).hits[0]
     after = nudged.search("label printer blank", k=1).hits[0]
     assert after.score == pytest.approx(before.score + 0.1 * after.heading_match)
+
+
+def test_the_heading_nudge_is_off_by_default_so_headings_only_inform_the_policy(searcher: Searcher) -> None:
+    hit = searcher.search("label printer blank", k=1).hits[0]
+    assert searcher.params.heading_weight == 0.0
+    assert hit.heading_match > 0
+    assert hit.score == pytest.approx(searcher.search("label printer blank", k=1).hits[0].score)
+
+
+def test_without_spelling_a_misspelt_word_stays_unknown(searcher: Searcher) -> None:
+    strict = Searcher(searcher.index, searcher.encoder, replace(searcher.params, spelling=False))
+    analysis, _ = strict.analyse("label priner blank")
+    assert analysis.corrected == ()
+    assert "priner" in analysis.unknown
+
+
+def test_query_bigrams_add_the_pairs_the_index_knows_and_can_be_left_out(searcher: Searcher) -> None:
+    _, tokens = searcher.analyse("label printer blank")
+    with_pairs = searcher._bm25_query(tokens)
+    without = Searcher(searcher.index, searcher.encoder, replace(searcher.params, query_bigrams=False))
+    assert "label_printer" in with_pairs
+    assert without._bm25_query(tokens) == tokens
+
+
+def test_query_scaled_bm25_keeps_a_weak_lexical_match_low(searcher: Searcher) -> None:
+    scaled = Searcher(searcher.index, searcher.encoder, replace(searcher.params, lexical_norm="query"))
+    # "battery" matches one article; "ribbon" the other: neither chunk holds the whole question.
+    by_max = searcher.search("battery ribbon zebra", k=2).hits
+    by_query = scaled.search("battery ribbon zebra", k=2).hits
+    assert max(h.lexical for h in by_max) == pytest.approx(1.0)
+    assert max(h.lexical for h in by_query) < 1.0

@@ -43,6 +43,12 @@ NAMES_WITHOUT_CUES = [
     # given names that are words, right before a surname
     ("Will Carter cannot reset his password", "[NAME] cannot reset his password"),
     ("Grace Okoye's labs are not resulting", "[NAME]'s labs are not resulting"),
+    # names the lists lack: a feminine Slavic surname, two unlisted capitalised words, a run
+    # ending in a word of no list
+    ("please ring Ivanova about the monitor", "please ring [NAME] about the monitor"),
+    ("Kowalska's labels print blank", "[NAME]'s labels print blank"),
+    ("Abimbola Adewale AVS came out wrong", "[NAME] AVS came out wrong"),
+    ("ayesha siddiqui fax failed", "[NAME] fax failed"),
 ]
 
 
@@ -72,6 +78,8 @@ KEPT_WITHOUT_NAMES = [
     "AVS prints in English not Spanish",
     "join HOSP-BYOD with your network password",
     "Hill-Rom bed alarm not reaching Vocera",
+    "Kronos won't let me clock in on the Marshall unit",
+    "Lawson won't let me approve requisitions",
 ]
 
 
