@@ -156,6 +156,7 @@ def _dispatch(settings: Settings, args: argparse.Namespace, session: Session, ou
 
 
 def _notice(settings: Settings, args: argparse.Namespace, session: Session, out: TextIO, now: Any) -> int:
+    from bot.notices.acks import with_acks
     from bot.notices.actions import NewNotice, notice_public, open_notice, resolve_notice, update_notice
     from bot.notices.errors import NoticeNotFoundError
     from bot.notices.models import Impact, NoticeKind, NoticeStatus
@@ -198,7 +199,7 @@ def _notice(settings: Settings, args: argparse.Namespace, session: Session, out:
         rows = list_notices(session=session, open_only=args.open)
         updates = list_updates(session=session, notice_ids=[r.id for r in rows if r.id is not None])
         public = with_reports(session=session, shown=[notice_public(r, now, updates) for r in rows])
-        _add_acks(session, public)
+        with_acks(session=session, shown=public)
         if args.json:
             out.write(json.dumps([p.model_dump(mode="json") for p in public], ensure_ascii=False) + "\n")
         else:
@@ -211,7 +212,7 @@ def _notice(settings: Settings, args: argparse.Namespace, session: Session, out:
             raise NoticeNotFoundError(args.id)
         shown = notice_public(found, now, list_updates(session=session, notice_ids=[notice_id]))
         [shown] = with_reports(session=session, shown=[shown])
-        _add_acks(session, [shown])
+        with_acks(session=session, shown=[shown])
         if args.json:
             out.write(json.dumps(shown.model_dump(mode="json"), ensure_ascii=False) + "\n")
         else:
@@ -241,18 +242,6 @@ def _notice(settings: Settings, args: argparse.Namespace, session: Session, out:
         print(f"Notice {notice.id} is {notice.status.value}.", file=out)
         return EXIT_OK
     return EXIT_FAILED
-
-
-def _add_acks(session: Session, shown: list[NoticePublic]) -> None:
-    """Fill in how many acknowledged each notice and where it was posted."""
-    from bot.notices.delivery_queries import ack_counts, list_deliveries
-
-    counts = ack_counts(session=session, notice_ids=[n.id for n in shown])
-    for notice in shown:
-        notice.acknowledged = counts.get(notice.id, 0)
-        notice.posted_in = [
-            f"{d.channel}:{d.target}" for d in list_deliveries(session=session, notice_id=notice.id)
-        ]
 
 
 def _notice_id(text: str) -> int:

@@ -3,6 +3,8 @@
 
 * ``GET /api/notices`` (``?open=true``: only those not ended) → ``{"data": [notice], "count"}``;
 * ``GET /api/notices/{id}`` → the notice with its updates;
+  each notice as ``itbot notice show --json`` shows it, with ``acknowledged`` (upgrades: how many
+  tapped "Got it") and ``posted_in`` (``channel:target`` of each post);
 * ``POST /api/notices`` ``{"kind", "title", "systems": [...], "body"?, "sites"?, "impact"?,
   "next_update"?, "starts"?, "ends"?, "staff_changes"?, "procedure_article"? (or
   "downtime_article"), "author"?}`` → 201;
@@ -33,6 +35,7 @@ from sqlmodel import Session
 from bot.channels.web.tickets_api import ApiError, TokenRoute
 from bot.deps import SessionDep, SettingsDep
 from bot.interactions.models import utcnow
+from bot.notices.acks import with_acks
 from bot.notices.actions import (
     NewNotice,
     add_registry_system,
@@ -148,6 +151,7 @@ def get_notices(
     rows = list_notices(session=session, open_only=open_only)
     updates = list_updates(session=session, notice_ids=[r.id for r in rows if r.id is not None])
     data = with_reports(session=session, shown=[notice_public(r, now, updates) for r in rows])
+    data = with_acks(session=session, shown=data)
     return NoticesPublic(data=data, count=len(data))
 
 
@@ -158,7 +162,7 @@ def get_one(notice_id: int, session: SessionDep) -> NoticePublic:
     if notice is None:
         raise NoticeNotFoundError(notice_id)
     shown = notice_public(notice, utcnow(), list_updates(session=session, notice_ids=[notice_id]))
-    return with_reports(session=session, shown=[shown])[0]
+    return with_acks(session=session, shown=with_reports(session=session, shown=[shown]))[0]
 
 
 @router.post("/api/notices", status_code=201)
