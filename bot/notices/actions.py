@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlmodel import Session
 
@@ -28,12 +29,14 @@ from bot.notices.models import (
     NoticeStatus,
     NoticeSystem,
 )
+from bot.notices.procedures import check_procedure_article
 from bot.notices.queries import add_system, add_update, create_notice, get_notice, list_systems
 from bot.notices.registry import resolve_names
 from bot.notices.subscriptions import tell_subscribers
 
 MAX_TITLE = 200
 MAX_BODY = 8000
+TOO_LONG_CHANGES = f"Keep what changes for staff under {MAX_BODY} characters."
 SCHEDULE_GRACE = timedelta(minutes=1)
 
 
@@ -55,8 +58,11 @@ class NewNotice:
     author: str = ""
 
 
-def open_notice(*, session: Session, new: NewNotice, now: datetime) -> Notice:
-    """Check ``new`` and add it as a notice with its first update; returns the notice (flushed)."""
+def open_notice(*, session: Session, new: NewNotice, now: datetime, kb: Path | None = None) -> Notice:
+    """Check ``new`` and add it as a notice with its first update; returns the notice (flushed).
+
+    ``kb``: the knowledge folder the downtime-procedure article must be in (every caller that takes
+    IT's input passes it; without it the id is stored as given)."""
     title = " ".join(new.title.split())
     if not title:
         raise NoticeError("empty title", user_message="The notice needs a title (--title).")
@@ -66,6 +72,9 @@ def open_notice(*, session: Session, new: NewNotice, now: datetime) -> Notice:
             user_message=f"Keep the title under {MAX_TITLE} characters and the body under {MAX_BODY}.",
         )
     systems = resolve_names(new.systems, list_systems(session=session))
+    procedure = _procedure(new.procedure_article, kb)
+    if len(new.staff_changes) > MAX_BODY:
+        raise NoticeError("too long", user_message=TOO_LONG_CHANGES)
     _check_next_update(new.next_update_at, now)
     if new.kind is NoticeKind.UPGRADE:
         _check_window(new.starts_at, new.ends_at, now)
@@ -82,7 +91,7 @@ def open_notice(*, session: Session, new: NewNotice, now: datetime) -> Notice:
         impact=new.impact,
         body=new.body.strip(),
         staff_changes=new.staff_changes.strip(),
-        procedure_article=new.procedure_article.strip(),
+        procedure_article=procedure,
         author=new.author[:64],
         systems=systems,
         sites=[" ".join(s.split()) for s in new.sites if s.strip()],
@@ -107,11 +116,15 @@ def update_notice(
     next_update_at: datetime | None = None,
     starts_at: datetime | None = None,
     ends_at: datetime | None = None,
+    staff_changes: str | None = None,
+    procedure_article: str | None = None,
+    kb: Path | None = None,
     author: str = "",
 ) -> Notice:
     """Post an update: a new status (checked against the lifecycle), new words, the next update's
-    time, or (upgrades) a new window. The update is kept in the notice's history. When the notice
-    ends, its subscribers' messages are queued in the same transaction."""
+    time, or (upgrades) a new window, what changes for staff, the downtime-procedure article
+    (checked in ``kb``; None keeps each as it is). The update is kept in the notice's history. When
+    the notice ends, its subscribers' messages are queued in the same transaction."""
     notice = _get(session, notice_id)
     if notice.status in ENDED:
         raise BadTransitionError(
@@ -131,6 +144,9 @@ def update_notice(
     if body and len(body) > MAX_BODY:
         raise NoticeError("too long", user_message=f"Keep the update under {MAX_BODY} characters.")
     _check_next_update(next_update_at, now)
+    procedure = _procedure(procedure_article, kb) if procedure_article is not None else None
+    if staff_changes is not None and len(staff_changes) > MAX_BODY:
+        raise NoticeError("too long", user_message=TOO_LONG_CHANGES)
     if starts_at is not None or ends_at is not None:
         if notice.kind is not NoticeKind.UPGRADE:
             raise BadScheduleError("outage window", user_message="Only an upgrade has a window.")
@@ -145,6 +161,10 @@ def update_notice(
             notice.closed_at = now
     if body.strip():
         notice.body = body.strip()
+    if staff_changes is not None:
+        notice.staff_changes = staff_changes.strip()
+    if procedure is not None:
+        notice.procedure_article = procedure
     if next_update_at is not None:
         notice.next_update_at = next_update_at
     if notice.status in ENDED:
@@ -235,6 +255,11 @@ def _get(session: Session, notice_id: int) -> Notice:
     if notice is None:
         raise NoticeNotFoundError(notice_id)
     return notice
+
+
+def _procedure(typed: str, kb: Path | None) -> str:
+    """The downtime-procedure article id, checked in ``kb`` when one is given."""
+    return check_procedure_article(typed, kb) if kb is not None else typed.strip()
 
 
 def _check_next_update(at: datetime | None, now: datetime) -> None:

@@ -29,6 +29,7 @@ from bot.notices import active
 from bot.notices.lifecycle import is_active
 from bot.notices.matching import NoticeMatcher
 from bot.notices.models import NoticeKind
+from bot.notices.procedures import procedure_link
 from bot.notices.queries import list_notices, list_systems
 from bot.notices.snapshot import ActiveNotice
 from indexer.glossary import GLOSSARY_FILE, load_glossary
@@ -151,7 +152,9 @@ def outage_text(notice: ActiveNotice) -> str:
     status = notice.status.value.replace("_", " ")
     if notice.kind is NoticeKind.UPGRADE:
         lead = f"**Planned upgrade in progress:** {notice.title}"
-        if notice.ends_at is not None:
+        if notice.starts_at is not None and notice.ends_at is not None:
+            lead += f" (window {_clock(notice.starts_at)} to {_clock(notice.ends_at)})"
+        elif notice.ends_at is not None:
             lead += f" (until {_clock(notice.ends_at)})"
     else:
         lead = f"**Known issue:** {notice.title}"
@@ -167,7 +170,7 @@ def outage_text(notice: ActiveNotice) -> str:
     if notice.staff_changes:
         parts.append(f"What changes for you: {notice.staff_changes}")
     if notice.procedure_article:
-        parts.append(f"Downtime procedure: see the article `{notice.procedure_article}`.")
+        parts.append(f"Downtime procedure: {procedure_link(notice.procedure_article)}")
     if notice.next_update_at is not None:
         parts.append(f"Next update: {_clock(notice.next_update_at)}.")
     parts.append(

@@ -5,10 +5,10 @@
   channel). A notice that names no site is hospital-wide and goes to every route its systems match.
 * ``NoticeDispatch``: the durable queue and schedule. One row per message to send to one channel:
   the first post of a notice, each update (edit the post, add a line in its thread), each upgrade
-  reminder, each shift-change digest. ``key`` is unique (notice, channel, event), so planning the
-  same thing twice stores it once; a row is sent at most once because a worker claims it (its id in
-  ``claimed_by``, a lease in ``claimed_until``) before sending, and marks it ``sent`` in the same
-  statement that checks it still holds the claim.
+  reminder, each shift-change digest, each refresh of the "Got it" count. ``key`` is unique (notice,
+  channel, event), so planning the same thing twice stores it once; a row is sent at most once
+  because a worker claims it (its id in ``claimed_by``, a lease in ``claimed_until``) before
+  sending, and marks it ``sent`` in the same statement that checks it still holds the claim.
 * ``NoticePlanned``: the notice updates already turned into dispatch rows (one row per update).
 * ``NoticeAck``: who tapped "Got it" on an upgrade notice; one row a person and notice.
 
@@ -36,6 +36,7 @@ class DispatchKind(StrEnum):
     UPDATE = "update"  # edit that message, and one line in its thread
     REMINDER = "reminder"  # an upgrade reminder: a new message in the channel
     DIGEST = "digest"  # the shift-change digest: a new message in the channel
+    REFRESH = "refresh"  # edit the post (and its reminders) to show the "Got it" count as it is now
 
 
 class DispatchStatus(StrEnum):

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from bot.notices.delivery_models import (
+    DispatchKind,
     DispatchStatus,
     NoticeAck,
     NoticeDispatch,
@@ -259,6 +260,24 @@ def settle(*, session: Session, row_id: int, worker_id: str, values: dict[str, A
         .values(**values)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def release_key(*, session: Session, row_id: int, worker_id: str, key: str) -> bool:
+    """Give the row ``worker_id`` holds the new ``key`` (no commit): a refresh frees its pending key
+    as it starts, so that a tap from now on queues the next one. False if the claim was lost."""
+    return settle(session=session, row_id=row_id, worker_id=worker_id, values={"key": key[:255]})
+
+
+def sent_reminders(*, session: Session, notice_id: int, channel: str, target: str) -> list[NoticeDispatch]:
+    """The notice's reminders already posted into ``target``, oldest first."""
+    statement = select(NoticeDispatch).where(
+        NoticeDispatch.notice_id == notice_id,
+        NoticeDispatch.channel == channel,
+        NoticeDispatch.target == target,
+        NoticeDispatch.kind == DispatchKind.REMINDER,
+        NoticeDispatch.status == DispatchStatus.SENT,
+    )
+    return list(session.exec(statement.order_by(col(NoticeDispatch.id))))
 
 
 def sent_values(*, now: datetime, ref: str, status: DispatchStatus = DispatchStatus.SENT) -> dict[str, Any]:

@@ -38,13 +38,22 @@ from bot.notices.delivery_queries import (
     get_delivery,
     get_route,
     record_delivery,
+    release_key,
     retry_values,
+    sent_reminders,
     sent_values,
     settle,
 )
 from bot.notices.lifecycle import is_active, is_upcoming
 from bot.notices.models import Notice, NoticeEvent, NoticeStatus
-from bot.notices.planning import DeliverySchedule, plan_digest, plan_updates, window_key
+from bot.notices.planning import (
+    REFRESH_DELAY,
+    DeliverySchedule,
+    plan_ack_refresh,
+    plan_digest,
+    plan_updates,
+    window_key,
+)
 from bot.notices.queries import get_notice, list_notices
 from bot.notices.render import (
     REMINDER_END,
@@ -166,6 +175,8 @@ class NoticeDispatcher:
         notice = get_notice(session=session, notice_id=row.notice_id or -1)
         if notice is None:
             raise Skip("no_notice")
+        if row.kind is DispatchKind.REFRESH:
+            return self._refresh(session, row, notice, sender)
         if row.kind is DispatchKind.REMINDER:
             label = str(row.payload.get("label", ""))
             self._check_reminder(notice, row, label)
@@ -191,6 +202,34 @@ class NoticeDispatcher:
             raise Skip("no_event")
         line = NoticeMessage(text=update_line(event, tz=self.schedule.tz))
         return self._post_once(row, sender, line, key=row.key, thread=ts)
+
+    def _refresh(self, session: Session, row: NoticeDispatch, notice: Notice, sender: NoticeSender) -> str:
+        """Edit the notice's post in the row's channel, and its reminders there that carry "Got it",
+        to show the count as it is now. Once edited, the row frees its pending key, so that the next
+        tap queues the next refresh; a tap that came while the edits were made (and found this row
+        pending) is caught by reading the count again: changed, a new refresh is planned."""
+        assert notice.id is not None and row.id is not None
+        found = get_delivery(session=session, notice_id=notice.id, channel=row.channel, target=row.target)
+        ts = str(found.message_ref.get("ts") or "") if found is not None else ""
+        if not ts:
+            raise Skip("not_posted")
+        count = self._acks(session, notice)
+        sender.update(
+            target=row.target, ref=ts, message=notice_message(notice, tz=self.schedule.tz, ack_count=count)
+        )
+        current = window_key(notice)
+        for reminder in sent_reminders(
+            session=session, notice_id=notice.id, channel=row.channel, target=row.target
+        ):
+            label = str(reminder.payload.get("label", ""))
+            if reminder.ref and label != REMINDER_END and reminder.payload.get("window") == current:
+                message = reminder_message(notice, label, tz=self.schedule.tz, ack_count=count)
+                sender.update(target=row.target, ref=reminder.ref, message=message)
+        if release_key(session=session, row_id=row.id, worker_id=self.worker_id, key=f"{row.key}:{row.id}"):
+            session.commit()
+            if self._acks(session, notice) != count:
+                plan_ack_refresh(session=session, notice_id=notice.id, now=self.clock(), delay=REFRESH_DELAY)
+        return ts
 
     def _notice_post(
         self, session: Session, row: NoticeDispatch, notice: Notice, sender: NoticeSender

@@ -9,6 +9,10 @@
   rows due at those times, keyed by the window: rescheduling skips the old window's reminders and
   plans the new ones; an upgrade that ended or was postponed has its pending reminders skipped.
   Reminders already past when planned are not sent.
+* "Got it" counts: a new acknowledgement plans one ``refresh`` row per channel the notice was posted
+  in, due ``REFRESH_DELAY`` later, keyed by notice and channel alone: while one waits, more taps add
+  nothing (at most one pending refresh per channel and notice), so 100 taps make one edit a channel,
+  not 100. A refresh frees its key as it starts, so a tap during the edit queues the next one.
 * Shift-change digests: at each ``notice_digest_times`` slot (local time), one ``digest`` row per
   route that takes digests, planned by whichever worker passes first within ``DIGEST_GRACE``.
 
@@ -32,6 +36,7 @@ from bot.notices.delivery_queries import (
     add_dispatch,
     first_event_id,
     get_delivery,
+    list_deliveries,
     list_routes,
     mark_planned,
     skip_reminders,
@@ -45,6 +50,8 @@ from bot.notices.routing import routes_for
 log = logging.getLogger(__name__)
 
 DIGEST_GRACE = timedelta(minutes=30)
+# Taps within this long of the first are shown by one edit of each post.
+REFRESH_DELAY = timedelta(seconds=5)
 # A reminder planned a little late (the worker was busy) is still sent; one long past is not.
 REMINDER_GRACE = timedelta(minutes=5)
 
@@ -84,6 +91,32 @@ def published(notice: Notice) -> bool:
 def post_key(notice_id: int, channel: str, target: str) -> str:
     """The dispatch key of a notice's post in one channel."""
     return f"n{notice_id}:{channel}:{target}:post"
+
+
+def refresh_key(notice_id: int, channel: str, target: str) -> str:
+    """The key of the pending "Got it" refresh of a notice's post in one channel."""
+    return f"n{notice_id}:{channel}:{target}:refresh"
+
+
+def plan_ack_refresh(
+    *, session: Session, notice_id: int, now: datetime, delay: timedelta = REFRESH_DELAY
+) -> int:
+    """Plan a refresh of every post of the notice, unless one is already pending there (flushes,
+    never commits); how many were added."""
+    added = 0
+    for delivery in list_deliveries(session=session, notice_id=notice_id):
+        added += add_dispatch(
+            session=session,
+            key=refresh_key(notice_id, delivery.channel, delivery.target),
+            kind=DispatchKind.REFRESH.value,
+            notice_id=notice_id,
+            channel=delivery.channel,
+            target=delivery.target,
+            due_at=now + delay,
+            payload={},
+            now=now,
+        )
+    return added
 
 
 def window_key(notice: Notice) -> str:

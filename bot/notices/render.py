@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.notices.lifecycle import ENDED
 from bot.notices.models import Impact, Notice, NoticeEvent, NoticeKind, NoticeStatus
+from bot.notices.procedures import procedure_link
 from bot.notices.sender import NoticeMessage
 
 REMINDER_START = "start"
@@ -68,10 +69,10 @@ def notice_message(notice: Notice, *, tz: ZoneInfo, ack_count: int = 0) -> Notic
     lines = [headline(notice), f"Systems: {', '.join(notice.systems)} · Where: {where}"]
     if notice.kind is NoticeKind.UPGRADE:
         lines.append(f"Window: {window(notice, tz)}")
-        if notice.staff_changes:
-            lines.append(f"What changes for you: {notice.staff_changes}")
-        if notice.procedure_article:
-            lines.append(f"If it's unavailable: follow the downtime procedure ({notice.procedure_article}).")
+    if notice.staff_changes:
+        lines.append(f"What changes for you: {notice.staff_changes}")
+    if notice.procedure_article:
+        lines.append(f"Downtime procedure: {procedure_link(notice.procedure_article)}")
     if notice.body:
         lines += ["", notice.body]
     tail = [f"Updated {clock(notice.updated_at, tz)}"]
@@ -83,6 +84,7 @@ def notice_message(notice: Notice, *, tz: ZoneInfo, ack_count: int = 0) -> Notic
         text="\n".join(lines),
         ack_notice_id=notice.id if wants_ack else None,
         ack_count=ack_count,
+        procedure_article=notice.procedure_article if notice.status not in ENDED else "",
     )
 
 
@@ -133,9 +135,12 @@ def reminder_message(notice: Notice, label: str, *, tz: ZoneInfo, ack_count: int
     if notice.staff_changes and label != REMINDER_END:
         text += f"\nWhat changes for you: {notice.staff_changes}"
     if notice.procedure_article and label != REMINDER_END:
-        text += f"\nDowntime procedure: {notice.procedure_article}"
+        text += f"\nDowntime procedure: {procedure_link(notice.procedure_article)}"
     return NoticeMessage(
-        text=text, ack_notice_id=notice.id if label != REMINDER_END else None, ack_count=ack_count
+        text=text,
+        ack_notice_id=notice.id if label != REMINDER_END else None,
+        ack_count=ack_count,
+        procedure_article=notice.procedure_article if label != REMINDER_END else "",
     )
 
 

@@ -12,12 +12,14 @@ from typing import Protocol
 
 @dataclass(frozen=True)
 class NoticeMessage:
-    """What to show, channel-neutral: Markdown text, and for upgrades a "Got it" button with the count
-    of people who tapped it so far."""
+    """What to show, channel-neutral: Markdown text, for upgrades a "Got it" button with the count
+    of people who tapped it so far, and the downtime-procedure article (its id) a channel may offer
+    as a button beside the link the text already has."""
 
     text: str
     ack_notice_id: int | None = None
     ack_count: int = 0
+    procedure_article: str = ""
 
 
 class NoticeSender(Protocol):

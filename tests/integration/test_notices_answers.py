@@ -110,6 +110,38 @@ def test_a_resolved_or_future_notice_gives_no_outage_reply(seeded: Session) -> N
     assert ask(seeded, "is epic down?") is None
 
 
+def test_an_upgrade_under_way_answers_with_its_window_what_changes_and_the_procedure_link(
+    seeded: Session,
+) -> None:
+    now = utcnow()
+    open_notice(
+        session=seeded,
+        new=NewNotice(
+            kind=NoticeKind.UPGRADE,
+            title="Epic upgrade",
+            systems=["Epic"],
+            starts_at=now,
+            ends_at=now + timedelta(hours=2),
+            staff_changes="Log in with your badge.",
+            procedure_article="downtime/ehr-downtime-procedures",
+        ),
+        now=now,
+        kb=KB,
+    )
+    seeded.commit()
+
+    reply = ask(seeded, "is epic down?")
+
+    assert reply is not None and reply.decision is Decision.OUTAGE
+    window = f"(window {now:%H:%M} UTC to {now + timedelta(hours=2):%H:%M} UTC)"
+    assert f"**Planned upgrade in progress:** Epic upgrade {window}" in reply.text
+    assert "What changes for you: Log in with your badge." in reply.text
+    assert (
+        "Downtime procedure: [downtime/ehr-downtime-procedures](/kb/downtime/ehr-downtime-procedures)"
+        in reply.text
+    )
+
+
 def test_the_reply_stores_only_the_scrubbed_question(seeded: Session) -> None:
     post_outage(seeded)
     reply = ask(seeded, f"epic is down, pt MRN {MRN}")

@@ -108,3 +108,49 @@ def test_systems_show_their_state_and_can_be_added(server: LiveServer) -> None:
         "state": "operational",
         "notices": [],
     }
+
+
+UPGRADE = {
+    "kind": "upgrade",
+    "title": "Epic upgrade",
+    "systems": ["Epic"],
+    "starts": "+2h",
+    "ends": "+4h",
+    "staff_changes": "Log in with your badge.",
+    "downtime_article": "/kb/downtime/ehr-downtime-procedures",
+}
+
+
+def test_an_upgrade_carries_its_window_what_changes_and_its_downtime_article(server: LiveServer) -> None:
+    posted = call(server, "POST", "/api/notices", UPGRADE)
+    assert posted.status_code == 201, posted.text
+    notice = posted.json()
+
+    assert notice["status"] == "scheduled" and notice["starts"] < notice["ends"]
+    assert notice["staff_changes"] == "Log in with your badge."
+    assert notice["procedure_article"] == "downtime/ehr-downtime-procedures"
+    updated = call(
+        server, "POST", f"/api/notices/{notice['id']}/update", {"staff_changes": "Badge, then PIN."}
+    ).json()
+    assert updated["staff_changes"] == "Badge, then PIN."
+    assert updated["procedure_article"] == "downtime/ehr-downtime-procedures"
+
+
+def test_a_downtime_article_the_knowledge_base_lacks_is_422_and_writes_nothing(server: LiveServer) -> None:
+    refused = call(server, "POST", "/api/notices", {**UPGRADE, "downtime_article": "downtime/epic-down"})
+
+    assert refused.status_code == 422 and refused.json()["error"] == "unknown_article"
+    assert "downtime/" in refused.json()["message"]
+    assert call(server, "GET", "/api/notices").json()["count"] == 0
+
+
+def test_resolving_a_resolved_notice_adds_no_update_so_nothing_is_sent(server: LiveServer) -> None:
+    notice_id = call(server, "POST", "/api/notices", EPIC).json()["id"]
+    call(server, "POST", f"/api/notices/{notice_id}/resolve", {"body": "Fixed."})
+
+    again = call(server, "POST", f"/api/notices/{notice_id}/resolve", {"body": "Fixed again."})
+
+    assert again.status_code == 409
+    assert again.json()["message"] == f"Notice {notice_id} is already resolved; open a new one."
+    shown = call(server, "GET", f"/api/notices/{notice_id}").json()
+    assert [u["body"] for u in shown["updates"]] == ["Slow.", "Fixed."]

@@ -173,8 +173,8 @@ def test_an_upgrade_keeps_its_window_and_what_changes_for_staff(capsys: pytest.C
         "+4h",
         "--changes",
         "New banner layout.",
-        "--procedure",
-        "downtime/epic-downtime",
+        "--downtime-article",
+        "downtime/ehr-downtime-procedures.md",
         "--body",
         "Read-only for 2 hours.",
     )
@@ -184,9 +184,50 @@ def test_an_upgrade_keeps_its_window_and_what_changes_for_staff(capsys: pytest.C
     assert notice["status"] == "scheduled" and notice["starts"] and notice["ends"]
     assert (notice["staff_changes"], notice["procedure_article"]) == (
         "New banner layout.",
-        "downtime/epic-downtime",
+        "downtime/ehr-downtime-procedures",
     )
     assert notice["active"] is False
+    code, out, _ = run(capsys, "notice", "show", str(notice["id"]))
+    assert "Changes:  New banner layout." in out
+    assert "Downtime procedure: downtime/ehr-downtime-procedures" in out
+
+
+def test_a_downtime_article_that_does_not_exist_is_refused_with_the_closest_and_writes_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(
+        capsys,
+        *("notice", "create", "--kind", "upgrade", "--title", "Epic upgrade", "--systems", "Epic"),
+        *("--starts", "+2h", "--ends", "+4h", "--downtime-article", "downtime/ehr-downtime-procedure"),
+    )
+
+    assert code == EXIT_FAILED and out == ""
+    assert "No knowledge article 'downtime/ehr-downtime-procedure'" in err
+    assert "Did you mean 'downtime/ehr-downtime-procedures'" in err
+    assert listed(capsys) == []
+
+
+def test_update_changes_what_changes_for_staff_and_the_downtime_article(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = run(
+        capsys,
+        *("notice", "create", "--kind", "upgrade", "--title", "Epic upgrade", "--systems", "Epic"),
+        *("--starts", "+2h", "--ends", "+4h"),
+    )
+    assert code == EXIT_OK, err
+    notice_id = out.strip().splitlines()[-1]
+
+    code, _, err = run(
+        capsys,
+        *("notice", "update", notice_id, "--changes", "Log in with your badge."),
+        *("--downtime-article", "downtime/ehr-downtime-procedures", "--ends", "+5h"),
+    )
+
+    assert code == EXIT_OK, err
+    [notice] = listed(capsys)
+    assert notice["staff_changes"] == "Log in with your badge."
+    assert notice["procedure_article"] == "downtime/ehr-downtime-procedures"
 
 
 def test_an_unknown_notice_id_fails(capsys: pytest.CaptureFixture[str]) -> None:

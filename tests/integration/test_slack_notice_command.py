@@ -15,7 +15,20 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.channels.slack.notice_blocks import F_BODY, F_IMPACT, F_NEXT, F_NOTICE, F_STATUS, F_SYSTEMS, F_TITLE
+from bot.channels.slack.notice_blocks import (
+    F_ARTICLE,
+    F_BODY,
+    F_CHANGES,
+    F_ENDS,
+    F_IMPACT,
+    F_NEXT,
+    F_NOTICE,
+    F_SITES,
+    F_STARTS,
+    F_STATUS,
+    F_SYSTEMS,
+    F_TITLE,
+)
 from bot.config import Settings
 from bot.main import create_app
 from bot.notices.models import Notice
@@ -218,3 +231,58 @@ def test_a_forged_submission_from_outside_it_changes_nothing(server: LiveServer,
     assert answered.json()["response_action"] == "errors"
     assert stored(server) == []
     assert json.loads(form["private_metadata"])["k"] == "outage"
+
+
+def test_an_upgrade_from_the_modal_keeps_its_window_sites_changes_and_downtime_article(
+    server: LiveServer, slack: FakeSlackApi
+) -> None:
+    form = open_form(server, slack, "new:upgrade")
+    shown = [block.get("block_id") for block in form["blocks"]]
+    assert {F_SITES, F_STARTS, F_ENDS, F_CHANGES, F_ARTICLE} <= set(shown)
+
+    answered = submit(
+        server,
+        form,
+        {
+            F_TITLE: "Epic upgrade",
+            F_SYSTEMS: ["Epic"],
+            F_SITES: "ED, 4 West",
+            F_STARTS: "+2h",
+            F_ENDS: "+4h",
+            F_CHANGES: "Log in with your badge.",
+            F_ARTICLE: "downtime/ehr-downtime-procedures",
+        },
+    )
+
+    assert answered.status_code == 200 and not answered.content.strip()
+    [notice] = stored(server)
+    assert (notice.kind.value, notice.status.value, notice.sites) == (
+        "upgrade",
+        "scheduled",
+        ["ED", "4 West"],
+    )
+    assert notice.starts_at is not None and notice.ends_at is not None and notice.starts_at < notice.ends_at
+    assert notice.staff_changes == "Log in with your badge."
+    assert notice.procedure_article == "downtime/ehr-downtime-procedures"
+    update = open_form(server, slack, f"notice:{notice.id}")
+    article = next(b for b in update["blocks"] if b.get("block_id") == F_ARTICLE)
+    assert article["element"]["initial_value"] == "downtime/ehr-downtime-procedures"
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "says"),
+    [
+        ({F_STARTS: "2020-01-01T02:00", F_ENDS: "2020-01-01T04:00"}, F_ENDS, "in the past"),
+        ({F_STARTS: "+2h", F_ENDS: "+4h", F_ARTICLE: "downtime/epic-dwn"}, F_ARTICLE, "No knowledge article"),
+    ],
+)
+def test_a_refused_upgrade_value_is_shown_by_its_field(
+    server: LiveServer, slack: FakeSlackApi, values: dict[str, Any], field: str, says: str
+) -> None:
+    form = open_form(server, slack, "new:upgrade")
+
+    answered = submit(server, form, {F_TITLE: "Epic upgrade", F_SYSTEMS: ["Epic"], **values})
+
+    body = answered.json()
+    assert body["response_action"] == "errors" and says in body["errors"][field]
+    assert stored(server) == []

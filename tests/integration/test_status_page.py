@@ -52,8 +52,10 @@ def server(db_settings: Settings) -> Iterator[LiveServer]:
                     starts_at=now + timedelta(days=2),
                     ends_at=now + timedelta(days=2, hours=3),
                     staff_changes="New banner.",
+                    procedure_article="downtime/ehr-downtime-procedures",
                 ),
                 now=now,
+                kb=KB,
             )
             old = open_notice(
                 session=session,
@@ -87,4 +89,20 @@ def test_the_status_page_needs_no_login_and_escapes_what_it_shows(server: LiveSe
     assert 'name="viewport"' in page.text
     assert "Vocera &lt;down&gt; on 4 West" in page.text and "<down>" not in page.text
     assert "Epic upgrade Sunday" in page.text and "New banner." in page.text
+    assert '<a href="/kb/downtime/ehr-downtime-procedures">' in page.text
     assert "Email delayed" in page.text and "Citrix Workspace" in page.text
+
+
+def test_an_upcoming_upgrade_shows_its_window_what_changes_and_the_downtime_procedure(
+    server: LiveServer,
+) -> None:
+    board = httpx.get(f"{server.url}/api/status", timeout=10).json()
+    page = httpx.get(f"{server.url}/status", timeout=10).text
+
+    [upgrade] = board["upcoming"]
+    assert upgrade["starts"] and upgrade["ends"] and upgrade["staff_changes"] == "New banner."
+    assert upgrade["procedure_article"] == "downtime/ehr-downtime-procedures"
+    card = page.split('class="notice notice-upgrade"', 1)[1].split("</article>", 1)[0]
+    assert "Window: " in card and " UTC to " in card
+    assert "What changes for you:</strong> New banner." in card
+    assert 'Downtime procedure: <a href="/kb/downtime/ehr-downtime-procedures">' in card

@@ -2,8 +2,11 @@
 
 * ``itbot notice create --kind outage|upgrade --title T --systems "A,B" --body B`` (plus ``--sites``,
   ``--impact degraded|down``, ``--next-update``, and for upgrades ``--starts``/``--ends``,
-  ``--changes``, ``--procedure``) prints the new notice's id alone on its last line (a contract);
-* ``itbot notice update ID [--status S] [--body B] [--next-update T] [--starts T --ends T]``;
+  ``--changes`` (what changes for staff), ``--downtime-article`` (the id of the downtime-procedure
+  article in the knowledge folder, checked to exist)) prints the new notice's id alone on its last
+  line (a contract);
+* ``itbot notice update ID [--status S] [--body B] [--next-update T] [--starts T --ends T]
+  [--changes C] [--downtime-article ID]``;
 * ``itbot notice resolve ID [--body B]``: an outage is resolved, an upgrade completed;
 * ``itbot notice list [--json] [--open]``: newest first; ``--json`` is an array of notices (a contract);
 * ``itbot notice show ID [--json]``: the notice and its updates, how many acknowledged an upgrade
@@ -66,7 +69,13 @@ def add_parser(sub: Any) -> None:
     p_create.add_argument("--starts", help=f"upgrades: the window's start ({TIME_HELP})")
     p_create.add_argument("--ends", help=f"upgrades: the window's end ({TIME_HELP})")
     p_create.add_argument("--changes", default="", help="upgrades: what changes for staff")
-    p_create.add_argument("--procedure", default="", help="the downtime procedure's article id")
+    p_create.add_argument(
+        "--downtime-article",
+        "--procedure",
+        dest="procedure",
+        default="",
+        help="the downtime procedure's article id, e.g. downtime/ehr-downtime-procedures",
+    )
     p_create.add_argument("--as", dest="author", default="", help="your name")
     p_update = notice.add_parser("update", help="post an update: status, words, next update, window")
     p_update.add_argument("id")
@@ -75,6 +84,10 @@ def add_parser(sub: Any) -> None:
     p_update.add_argument("--next-update", help=TIME_HELP)
     p_update.add_argument("--starts", help=TIME_HELP)
     p_update.add_argument("--ends", help=TIME_HELP)
+    p_update.add_argument("--changes", help="upgrades: what changes for staff (replaces it)")
+    p_update.add_argument(
+        "--downtime-article", "--procedure", dest="procedure", help="the downtime procedure's article id"
+    )
     p_update.add_argument("--as", dest="author", default="")
     p_resolve = notice.add_parser("resolve", help="end the notice (outage resolved, upgrade completed)")
     p_resolve.add_argument("id")
@@ -139,10 +152,11 @@ def _dispatch(settings: Settings, args: argparse.Namespace, session: Session, ou
     now = utcnow()
     if args.command == "systems":
         return _systems(args, session, out, now)
-    return _notice(args, session, out, now)
+    return _notice(settings, args, session, out, now)
 
 
-def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -> int:
+def _notice(settings: Settings, args: argparse.Namespace, session: Session, out: TextIO, now: Any) -> int:
+    from bot.notices.acks import with_acks
     from bot.notices.actions import NewNotice, notice_public, open_notice, resolve_notice, update_notice
     from bot.notices.errors import NoticeNotFoundError
     from bot.notices.models import Impact, NoticeKind, NoticeStatus
@@ -174,6 +188,7 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
                 author=args.author,
             ),
             now=now,
+            kb=settings.kb,
         )
         print(
             f"Posted {notice.kind.value} notice {notice.id} ({notice.status.value}): {notice.title}", file=out
@@ -184,7 +199,7 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
         rows = list_notices(session=session, open_only=args.open)
         updates = list_updates(session=session, notice_ids=[r.id for r in rows if r.id is not None])
         public = with_reports(session=session, shown=[notice_public(r, now, updates) for r in rows])
-        _add_acks(session, public)
+        with_acks(session=session, shown=public)
         if args.json:
             out.write(json.dumps([p.model_dump(mode="json") for p in public], ensure_ascii=False) + "\n")
         else:
@@ -197,7 +212,7 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
             raise NoticeNotFoundError(args.id)
         shown = notice_public(found, now, list_updates(session=session, notice_ids=[notice_id]))
         [shown] = with_reports(session=session, shown=[shown])
-        _add_acks(session, [shown])
+        with_acks(session=session, shown=[shown])
         if args.json:
             out.write(json.dumps(shown.model_dump(mode="json"), ensure_ascii=False) + "\n")
         else:
@@ -213,6 +228,9 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
             next_update_at=optional_time(args.next_update, now),
             starts_at=optional_time(args.starts, now),
             ends_at=optional_time(args.ends, now),
+            staff_changes=args.changes,
+            procedure_article=args.procedure,
+            kb=settings.kb,
             author=args.author,
         )
         print(f"Notice {notice.id} is {notice.status.value}.", file=out)
@@ -224,18 +242,6 @@ def _notice(args: argparse.Namespace, session: Session, out: TextIO, now: Any) -
         print(f"Notice {notice.id} is {notice.status.value}.", file=out)
         return EXIT_OK
     return EXIT_FAILED
-
-
-def _add_acks(session: Session, shown: list[NoticePublic]) -> None:
-    """Fill in how many acknowledged each notice and where it was posted."""
-    from bot.notices.delivery_queries import ack_counts, list_deliveries
-
-    counts = ack_counts(session=session, notice_ids=[n.id for n in shown])
-    for notice in shown:
-        notice.acknowledged = counts.get(notice.id, 0)
-        notice.posted_in = [
-            f"{d.channel}:{d.target}" for d in list_deliveries(session=session, notice_id=notice.id)
-        ]
 
 
 def _notice_id(text: str) -> int:
@@ -299,6 +305,8 @@ def render_detail(notice: NoticePublic) -> str:
             else "Window:   -"
         )
         lines.append(f"Changes:  {notice.staff_changes or '-'}")
+    if notice.procedure_article:
+        lines.append(f"Downtime procedure: {notice.procedure_article}")
     else:
         lines.append(f"Impact:   {notice.impact}")
     lines.append(f"Next update: {f'{notice.next_update:%Y-%m-%d %H:%M} UTC' if notice.next_update else '-'}")

@@ -13,7 +13,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.slack.blocks import decode_value
-from bot.channels.slack.notice_post_blocks import ACK_BLOCK_ID, ACTION_NOTICE_ACK, ack_line
+from bot.channels.slack.notice_post_blocks import (
+    ACK_BLOCK_ID,
+    ACTION_NOTICE_ACK,
+    ACTION_NOTICE_PROCEDURE,
+    ack_line,
+)
 from bot.core.errors import ItbotError
 from bot.db import SessionFactory
 from bot.interactions.models import utcnow
@@ -99,5 +104,12 @@ class NoticeAckHandler:
 
 
 def register_notice_acks(app: App, sessions: SessionFactory, client: WebClient) -> None:
-    """Register the "Got it" listener on ``app``."""
+    """Register the "Got it" listener on ``app``, and an acknowledgement for the "Downtime procedure"
+    link button (Slack opens the link; the click still arrives and must be answered)."""
     app.action(ACTION_NOTICE_ACK)(NoticeAckHandler(sessions, client).on_ack)
+    app.action(ACTION_NOTICE_PROCEDURE)(_ack_only)
+
+
+def _ack_only(ack: Callable[..., None]) -> None:
+    """Answer a click that needs nothing done."""
+    ack()

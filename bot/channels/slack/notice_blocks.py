@@ -32,6 +32,10 @@ F_IMPACT = "impact"
 F_NEXT = "next_update"
 F_STARTS = "starts"
 F_ENDS = "ends"
+F_SITES = "sites"
+F_CHANGES = "staff_changes"
+F_ARTICLE = "procedure_article"
+ARTICLE_HINT = "An article id from the knowledge base, e.g. downtime/ehr-downtime-procedures"
 
 _NOTICE_BUTTONS = (
     (CONFIRM_PREFIX, "Confirm and post", ACTION_DRAFT_CONFIRM, "primary"),
@@ -129,14 +133,22 @@ def pick_view(open_notices: Sequence[Notice], *, channel: str) -> dict[str, Any]
 
 
 def new_notice_view(kind: NoticeKind, system_names: Sequence[str], *, channel: str) -> dict[str, Any]:
-    """The modal for a new notice of ``kind``: title, systems (from the registry), body, and the
-    impact and next update (outage) or the window (upgrade)."""
+    """The modal for a new notice of ``kind``: title, systems (from the registry), sites or units,
+    body, and the impact and next update (outage) or the window, what changes for staff and the
+    downtime-procedure article (upgrade)."""
     blocks = [
         _input(F_TITLE, "Title", {"type": "plain_text_input", "max_length": 200}),
         _input(
             F_SYSTEMS,
             "Systems",
             {"type": "multi_static_select", "options": [_option(s, s) for s in system_names[:MAX_OPTIONS]]},
+        ),
+        _input(
+            F_SITES,
+            "Sites or units",
+            {"type": "plain_text_input", "max_length": 500},
+            optional=True,
+            hint="Comma-separated, e.g. ED, 4 West. Empty: every site.",
         ),
         _input(
             F_BODY, "What staff should know", {"type": "plain_text_input", "multiline": True}, optional=True
@@ -149,6 +161,8 @@ def new_notice_view(kind: NoticeKind, system_names: Sequence[str], *, channel: s
     else:
         blocks.append(_time_input(F_STARTS, "Window starts", "e.g. 2026-12-05T02:00 (UTC) or +2h"))
         blocks.append(_time_input(F_ENDS, "Window ends", "e.g. 2026-12-05T04:00 (UTC) or +4h"))
+        blocks.append(_changes_input())
+        blocks.append(_article_input())
     return {
         "type": "modal",
         "callback_id": NOTICE_VIEW,
@@ -176,6 +190,8 @@ def update_notice_view(notice: Notice, *, channel: str) -> dict[str, Any]:
     else:
         blocks.append(_time_input(F_STARTS, "New window start", "leave empty to keep it", optional=True))
         blocks.append(_time_input(F_ENDS, "New window end", "leave empty to keep it", optional=True))
+        blocks.append(_changes_input(notice.staff_changes))
+        blocks.append(_article_input(notice.procedure_article))
     return {
         "type": "modal",
         "callback_id": NOTICE_VIEW,
@@ -185,6 +201,20 @@ def update_notice_view(notice: Notice, *, channel: str) -> dict[str, Any]:
         "close": _text("Cancel"),
         "blocks": blocks,
     }
+
+
+def _changes_input(initial: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "multiline": True, "max_length": 3000}
+    if initial:
+        element["initial_value"] = initial[:3000]
+    return _input(F_CHANGES, "What changes for staff", element, optional=True)
+
+
+def _article_input(initial: str = "") -> dict[str, Any]:
+    element: dict[str, Any] = {"type": "plain_text_input", "max_length": 255}
+    if initial:
+        element["initial_value"] = initial
+    return _input(F_ARTICLE, "Downtime procedure article", element, optional=True, hint=ARTICLE_HINT)
 
 
 def _next_update_input() -> dict[str, Any]:

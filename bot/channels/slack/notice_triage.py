@@ -28,11 +28,14 @@ from bot.channels.slack.notice_blocks import (
     ACTION_DRAFT_CONFIRM,
     ACTION_DRAFT_DISCARD,
     ACTION_NOTICE_RESOLVE,
+    F_ARTICLE,
     F_BODY,
+    F_CHANGES,
     F_ENDS,
     F_IMPACT,
     F_NEXT,
     F_NOTICE,
+    F_SITES,
     F_STARTS,
     F_STATUS,
     F_SYSTEMS,
@@ -55,8 +58,9 @@ from bot.notices.actions import NewNotice, open_notice, resolve_notice, update_n
 from bot.notices.errors import BadScheduleError, BadTransitionError, NoticeError, UnknownSystemError
 from bot.notices.intake import confirm_draft, discard_draft
 from bot.notices.models import Impact, Notice, NoticeKind, NoticeStatus
+from bot.notices.procedures import UnknownArticleError
 from bot.notices.queries import get_notice, list_notices, list_systems
-from bot.notices.registry import ensure_seeded
+from bot.notices.registry import ensure_seeded, parse_list
 from bot.notices.times import optional_time
 
 log = logging.getLogger(__name__)
@@ -222,7 +226,7 @@ class NoticeTriageHandlers:
                 if is_new:
                     notice = self._create(session, kind, values, who)
                 else:
-                    notice = self._update(session, int(meta["n"]), values, who)
+                    notice = self._update(session, int(meta["n"]), values, who, kind)
                 session.commit()
                 notice_id, status = notice.id, notice.status.value
         except _Refused as exc:
@@ -253,16 +257,22 @@ class NoticeTriageHandlers:
                 title=str(values.get(F_TITLE, "")),
                 systems=list(values.get(F_SYSTEMS) or []),
                 body=str(values.get(F_BODY, "")),
+                sites=parse_list(str(values.get(F_SITES, ""))),
                 impact=Impact(values.get(F_IMPACT, "degraded")),
                 next_update_at=_time(values, F_NEXT, now),
                 starts_at=_time(values, F_STARTS, now),
                 ends_at=_time(values, F_ENDS, now),
+                staff_changes=str(values.get(F_CHANGES, "")),
+                procedure_article=str(values.get(F_ARTICLE, "")),
                 author=who,
             ),
             now=now,
+            kb=self.settings.kb,
         )
 
-    def _update(self, session: Session, notice_id: int, values: dict[str, Any], who: str) -> Notice:
+    def _update(
+        self, session: Session, notice_id: int, values: dict[str, Any], who: str, kind: NoticeKind
+    ) -> Notice:
         now = utcnow()
         status = NoticeStatus(values[F_STATUS]) if values.get(F_STATUS) else None
         return update_notice(
@@ -274,6 +284,10 @@ class NoticeTriageHandlers:
             next_update_at=_time(values, F_NEXT, now),
             starts_at=_time(values, F_STARTS, now),
             ends_at=_time(values, F_ENDS, now),
+            # An upgrade's form shows both fields filled in: what comes back replaces them (emptied: gone).
+            staff_changes=str(values.get(F_CHANGES, "")) if kind is NoticeKind.UPGRADE else None,
+            procedure_article=str(values.get(F_ARTICLE, "")) if kind is NoticeKind.UPGRADE else None,
+            kb=self.settings.kb,
             author=who,
         )
 
@@ -349,12 +363,16 @@ def _field_of(exc: NoticeError, *, new: bool, kind: NoticeKind) -> str:
     """The modal field a refusal from ``bot.notices.actions`` concerns (it must be a field the modal
     has: Slack refuses errors for a block it does not show)."""
     message = exc.user_message.casefold()
+    if isinstance(exc, UnknownArticleError):
+        return F_ARTICLE if kind is NoticeKind.UPGRADE else F_BODY
+    if "changes for staff" in message and kind is NoticeKind.UPGRADE:
+        return F_CHANGES
     if isinstance(exc, BadTransitionError):
         return F_TITLE if new else F_STATUS
     if isinstance(exc, BadScheduleError):
         if kind is NoticeKind.OUTAGE:
             return F_NEXT
-        return F_ENDS if "ends" in message else F_STARTS
+        return F_ENDS if "ends" in message or "ended" in message else F_STARTS
     if new and (isinstance(exc, UnknownSystemError) or "system" in message):
         return F_SYSTEMS
     if new:

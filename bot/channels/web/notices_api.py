@@ -3,15 +3,20 @@
 
 * ``GET /api/notices`` (``?open=true``: only those not ended) → ``{"data": [notice], "count"}``;
 * ``GET /api/notices/{id}`` → the notice with its updates;
+  each notice as ``itbot notice show --json`` shows it, with ``acknowledged`` (upgrades: how many
+  tapped "Got it") and ``posted_in`` (``channel:target`` of each post);
 * ``POST /api/notices`` ``{"kind", "title", "systems": [...], "body"?, "sites"?, "impact"?,
-  "next_update"?, "starts"?, "ends"?, "staff_changes"?, "procedure_article"?, "author"?}`` → 201;
-* ``POST /api/notices/{id}/update`` ``{"status"?, "body"?, "next_update"?, "starts"?, "ends"?}``;
+  "next_update"?, "starts"?, "ends"?, "staff_changes"?, "procedure_article"? (or
+  "downtime_article"), "author"?}`` → 201;
+* ``POST /api/notices/{id}/update`` ``{"status"?, "body"?, "next_update"?, "starts"?, "ends"?,
+  "staff_changes"?, "procedure_article"?}``;
 * ``POST /api/notices/{id}/resolve`` ``{"body"?, "author"?}``;
 * ``GET /api/systems`` and ``POST /api/systems`` ``{"name", "aliases"?}``.
 
 Times are ISO 8601 (UTC without a zone) or relative (``+30m``). Errors are JSON ``{"error",
 "message"}``: 404 unknown notice, 409 a status the notice cannot take (resolving a resolved one), 422
-bad input (an unknown system, with the closest known one; a window in the past); nothing is written.
+bad input (an unknown system, with the closest known one; a window in the past; a downtime article
+the knowledge folder does not have); nothing is written.
 """
 
 from __future__ import annotations
@@ -23,13 +28,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from bot.channels.web.tickets_api import ApiError, TokenRoute
 from bot.deps import SessionDep, SettingsDep
 from bot.interactions.models import utcnow
+from bot.notices.acks import with_acks
 from bot.notices.actions import (
     NewNotice,
     add_registry_system,
@@ -91,7 +97,9 @@ class NoticeBody(BaseModel):
     starts: str | None = Field(default=None, max_length=64)
     ends: str | None = Field(default=None, max_length=64)
     staff_changes: str = Field(default="", max_length=MAX_TEXT)
-    procedure_article: str = Field(default="", max_length=255)
+    procedure_article: str = Field(
+        default="", max_length=255, validation_alias=AliasChoices("procedure_article", "downtime_article")
+    )
     author: str = Field(default="", max_length=64)
 
 
@@ -103,6 +111,10 @@ class UpdateBody(BaseModel):
     next_update: str | None = Field(default=None, max_length=64)
     starts: str | None = Field(default=None, max_length=64)
     ends: str | None = Field(default=None, max_length=64)
+    staff_changes: str | None = Field(default=None, max_length=MAX_TEXT)
+    procedure_article: str | None = Field(
+        default=None, max_length=255, validation_alias=AliasChoices("procedure_article", "downtime_article")
+    )
     author: str = Field(default="", max_length=64)
 
 
@@ -139,6 +151,7 @@ def get_notices(
     rows = list_notices(session=session, open_only=open_only)
     updates = list_updates(session=session, notice_ids=[r.id for r in rows if r.id is not None])
     data = with_reports(session=session, shown=[notice_public(r, now, updates) for r in rows])
+    data = with_acks(session=session, shown=data)
     return NoticesPublic(data=data, count=len(data))
 
 
@@ -149,7 +162,7 @@ def get_one(notice_id: int, session: SessionDep) -> NoticePublic:
     if notice is None:
         raise NoticeNotFoundError(notice_id)
     shown = notice_public(notice, utcnow(), list_updates(session=session, notice_ids=[notice_id]))
-    return with_reports(session=session, shown=[shown])[0]
+    return with_acks(session=session, shown=with_reports(session=session, shown=[shown]))[0]
 
 
 @router.post("/api/notices", status_code=201)
@@ -175,12 +188,13 @@ def post_notice(body: NoticeBody, session: SessionDep, settings: SettingsDep) ->
                 author=body.author,
             ),
             now=now,
+            kb=settings.kb,
         )
     return notice_public(notice, now, list_updates(session=session, notice_ids=[notice.id or 0]))
 
 
 @router.post("/api/notices/{notice_id}/update")
-def post_update(notice_id: int, body: UpdateBody, session: SessionDep) -> NoticePublic:
+def post_update(notice_id: int, body: UpdateBody, session: SessionDep, settings: SettingsDep) -> NoticePublic:
     """Post an update: status, words, next update, or an upgrade's new window."""
     now = utcnow()
     with _writing(session):
@@ -193,6 +207,9 @@ def post_update(notice_id: int, body: UpdateBody, session: SessionDep) -> Notice
             next_update_at=optional_time(body.next_update, now),
             starts_at=optional_time(body.starts, now),
             ends_at=optional_time(body.ends, now),
+            staff_changes=body.staff_changes,
+            procedure_article=body.procedure_article,
+            kb=settings.kb,
             author=body.author,
         )
     return notice_public(notice, now, list_updates(session=session, notice_ids=[notice_id]))

@@ -11,7 +11,7 @@ import pytest
 
 from bot.notices.models import Notice, NoticeKind, NoticeStatus
 from bot.notices.planning import DIGEST_GRACE, DeliverySchedule, digest_slot
-from bot.notices.render import digest_message, notice_message, parse_offset, reminder_due
+from bot.notices.render import digest_message, notice_message, parse_offset, reminder_due, reminder_message
 from bot.notices.routing import routes_for
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -118,6 +118,19 @@ def test_an_upgrade_message_shows_its_local_window_changes_and_a_got_it_count() 
     assert "Sat 5 Dec 02:00–04:00 (America/New_York)" in message.text
     assert "New login screen." in message.text
     assert (message.ack_notice_id, message.ack_count) == (7, 3)
+
+
+def test_an_upgrade_message_links_its_downtime_procedure_and_so_do_its_reminders() -> None:
+    notice = upgrade(datetime(2026, 12, 5, 7, 0, tzinfo=UTC))
+    notice.procedure_article = "downtime/ehr-downtime-procedures"
+    link = "[downtime/ehr-downtime-procedures](/kb/downtime/ehr-downtime-procedures)"
+
+    message = notice_message(notice, tz=NEW_YORK)
+    reminder = reminder_message(notice, "1h", tz=NEW_YORK)
+
+    assert f"Downtime procedure: {link}" in message.text and link in reminder.text
+    assert message.procedure_article == reminder.procedure_article == "downtime/ehr-downtime-procedures"
+    assert reminder_message(notice, "end", tz=NEW_YORK).procedure_article == ""
 
 
 def test_an_ended_notice_offers_no_got_it() -> None:
