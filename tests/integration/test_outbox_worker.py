@@ -164,7 +164,7 @@ def test_each_pass_replays_the_spool_first(
 ) -> None:
     calls: list[tuple[Settings, Session]] = []
 
-    def replay_spool(*, settings: Settings, session: Session) -> int:
+    def replay_spool(*, settings: Settings, session: Session, outage_lookup: object = None) -> int:
         calls.append((settings, session))
         escalate(session, "IT-000077")
         return 1
