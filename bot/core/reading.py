@@ -62,6 +62,7 @@ ELSEWHERE_LEAD = 0.0
 # In a conversation, a message of at most this many words is compared with the "it works now"
 # examples even when it names something new ("nvm its back after i restarted").
 RESOLVED_MAX_WORDS = 10
+_CLAUSE_BREAK = re.compile(r"\s*[,.;!\u2013\u2014]\s*|\s+-\s+")
 # A message of more words than this that names something the conversation has not is a new question,
 # however it is phrased; up to this many ("the wow?", "on 4 west") it is a refinement.
 SHORT_NEW_TOPIC_WORDS = 2
@@ -201,10 +202,14 @@ def read_message(
     lexical = classify_text(text)
     names_new = phrasebook is None or not phrasebook.names_nothing_new(text, earlier)
     if phrasebook is not None and names_new and history and len(_WORD.findall(text)) <= RESOLVED_MAX_WORDS:
-        # "nvm its back after i restarted" names new things, yet only says the problem is gone.
-        kind, closeness = phrasebook.closest(encode(text) if encode is not None else None)
-        if kind == MessageKind.RESOLVED and closeness >= KIND_THRESHOLD:
-            return Reading(MessageKind.RESOLVED, earlier, offered, closeness)
+        # "nvm its back after i restarted" names new things, yet only says the problem is gone; so
+        # does "never mind, a coworker fixed it", whose opening clause alone is an example.
+        for part in dict.fromkeys((text, _opening_clause(text))):
+            if not part:
+                continue
+            kind, closeness = phrasebook.closest(encode(part) if encode is not None else None)
+            if kind == MessageKind.RESOLVED and closeness >= KIND_THRESHOLD:
+                return Reading(MessageKind.RESOLVED, earlier, offered, closeness)
     if phrasebook is not None and not names_new:
         kind, closeness = phrasebook.closest(encode(text) if encode is not None else None)
         if lexical is FollowUp.NOT_FIXED and earlier:
@@ -223,6 +228,13 @@ def read_message(
     if starts_question(text, earlier, phrasebook):
         return Reading(MessageKind.NEW)
     return Reading(MessageKind.REFINE, earlier, offered)
+
+
+def _opening_clause(text: str) -> str:
+    """The words of ``text`` before its first comma, full stop, semicolon or dash, when more words
+    follow; "" otherwise."""
+    parts = _CLAUSE_BREAK.split(text.strip(), maxsplit=1)
+    return parts[0] if len(parts) > 1 and parts[1].strip() else ""
 
 
 def starts_question(text: str, earlier: str, phrasebook: Phrasebook | None) -> bool:

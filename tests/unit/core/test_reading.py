@@ -75,6 +75,23 @@ def test_never_mind_and_it_works_now_are_resolved(text: str, phrasebook: Phraseb
     assert kind(text, (), phrasebook) is MessageKind.RESOLVED
 
 
+@pytest.mark.parametrize(
+    "text", ["never mind, a coworker sorted the spreadsheet", "nvm - the badge reader came back"]
+)
+def test_a_cancel_that_opens_a_message_about_other_things_is_resolved(
+    text: str, phrasebook: Phrasebook
+) -> None:
+    # The opening clause alone is an example; the words after it name things, yet say only that
+    # the problem is gone.
+    assert kind(text, after(CITRIX), phrasebook) is MessageKind.RESOLVED
+
+
+def test_a_message_that_only_starts_with_thanks_is_not_resolved(phrasebook: Phrasebook) -> None:
+    assert kind("thanks, but the printer on 4 west jams too", after(CITRIX), phrasebook) is not (
+        MessageKind.RESOLVED
+    )
+
+
 @pytest.mark.parametrize("text", ["hi", "thanks", "good morning", "what can you do"])
 def test_greetings_and_thanks_are_small_talk(text: str, phrasebook: Phrasebook) -> None:
     assert kind(text, (), phrasebook) is MessageKind.SMALL_TALK
