@@ -214,8 +214,12 @@ class ConversationFlow:
                 if reply.reading == MessageKind.RESOLVED:
                     return self._withdraw(session, conversation, user, reply)
                 if reply.reading == MessageKind.SMALL_TALK and not gives_details(text):
-                    # "thanks", "ok": not the details asked for, so the question stands.
-                    return self._escalate(session, conversation, thread_key, user, reply_to, "stuck", lead="")
+                    # "thanks", "what can you do?": answered, and the question for the details stands.
+                    again = self._escalate(session, conversation, thread_key, user, reply_to, "stuck", lead="")
+                    if again.escalation != "ask_details" or again.reply is None:
+                        return again
+                    both = f"{reply.text}\n\n{again.reply.text}"
+                    return Outcome(replace(reply, text=both, actions=again.reply.actions))
                 if not _moves_on(reply, conversation, text, ticket_open=False) or gives_details(text):
                     return self._finish(session, conversation, text)
                 withdraw_escalation(session=session, conversation=conversation, why="another question")

@@ -90,15 +90,16 @@ def test_a_new_question_while_details_are_awaited_is_answered_and_the_request_se
     assert tickets(session) == []
 
 
-def test_thanks_while_details_are_awaited_asks_for_them_again_and_opens_nothing(
+def test_small_talk_while_details_are_awaited_is_answered_asks_for_them_again_and_opens_nothing(
     flow: ConversationFlow, session: Session
 ) -> None:
     say(flow, CITRIX_Q)
-    stuck(flow)
+    assert stuck(flow).turn == "ask_details"
 
-    again = say(flow, "thanks")
+    again = say(flow, "what can you do?")
 
-    assert again.turn == "ask_details"
+    assert again.turn == "small_talk"
+    assert again.reply is not None and "which unit or room" in again.reply.text
     assert tickets(session) == []
     assert say(flow, "4 West, wow 12, no patient waiting").turn == "ticket"
 
