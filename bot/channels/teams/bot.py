@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -50,8 +51,11 @@ from bot.tickets.outbox import enqueue
 
 CHANNEL = "teams"
 # Threads that run the conversation flow (database, retrieval) for the turns in flight; their own,
-# so that a burst of questions never queues ahead of the event loop's other blocking work.
-FLOW_THREADS = 8
+# so that a burst of questions never queues ahead of the event loop's other blocking work. As many
+# as there are cores: the flow is CPU-bound (the model, retrieval in Python), and every extra
+# runnable thread takes GIL time from the event loop, which must keep acknowledging Teams at once
+# (at 8 threads on 2 cores, acknowledgements waited seconds behind answers being computed).
+FLOW_THREADS = max(1, min(8, os.cpu_count() or 1))
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
