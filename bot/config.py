@@ -117,6 +117,24 @@ class Settings(BaseSettings):
         default="https://smba.trafficmanager.net/",
         description="Comma-separated prefixes of the Bot Connector URLs a Teams reply may be posted to.",
     )
+    teams_notice_service_url: str = Field(
+        default="",
+        description=(
+            "The Bot Connector URL notices are posted to in Teams channels and chats; empty: the one "
+            "the bot last saw in a stored Teams conversation (a ticket or subscription asked in Teams), "
+            "else Microsoft's global https://smba.trafficmanager.net/teams/."
+        ),
+    )
+    teams_claim_retention_hours: float = Field(
+        default=48.0,
+        gt=0,
+        description="How long the worker keeps the ids of Teams activities (redeliveries come in minutes).",
+    )
+    teams_card_retention_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long the worker keeps posted Teams cards (a click on an older one updates nothing).",
+    )
     itsm_kind: str = Field(
         default="none", description="Where tickets are forwarded: none, webhook, servicenow or jira."
     )

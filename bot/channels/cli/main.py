@@ -205,17 +205,22 @@ def cmd_worker(settings: Settings, args: argparse.Namespace, _out: TextIO, err: 
         notices = NoticeDispatcher(
             settings,
             open_session=session_factory(engine),
-            senders=notice_senders(settings),
+            senders=notice_senders(settings, sessions=session_factory(engine)),
             stop=stop,
             schedule=schedule,
         )
+        passes = [notices.run_once]
+        if settings.teams_enabled:
+            from bot.channels.teams.pruning import TeamsPruner
+
+            passes.append(TeamsPruner(settings, open_session=session_factory(engine)).run_once)
         run_worker(
             settings,
             senders=chat_senders(settings),
             once=args.once,
             engine=engine,
             stop=stop,
-            passes=[notices.run_once],
+            passes=passes,
             outage_lookup=outage_lookup(settings.kb),
         )
     except ItsmConfigError as exc:

@@ -1,7 +1,8 @@
 """``itbot notice channels ...``: where IT configures which chat channels receive which notices.
 
 * ``itbot notice channels add C0ED1 --label "#ed" --sites "ED" [--systems "Badge tap,Epic"]
-  [--no-digest] [--channel slack]``: the channel gets notices naming those systems (default: any)
+  [--no-digest] [--channel slack|teams]`` (a Teams target is a conversation id, a channel's
+  ``19:...@thread.tacv2`` or a chat's): the channel gets notices naming those systems (default: any)
   at those sites (default: every site: the all-staff channel), and the shift-change digest unless
   ``--no-digest``. Adding a channel again replaces what it receives.
 * ``itbot notice channels list [--json]`` and ``itbot notice channels remove C0ED1``;
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+CHANNELS = ("slack", "teams")
 
 
 def add_channels_parser(notice: Any) -> None:
@@ -27,17 +29,25 @@ def add_channels_parser(notice: Any) -> None:
     p_channels = notice.add_parser("channels", help="which chat channels receive which notices")
     channels = p_channels.add_subparsers(dest="channels_command", required=True)
     p_add = channels.add_parser("add", help="add a channel (or replace what it receives)")
-    p_add.add_argument("target", help="the channel's id, e.g. Slack's C0123ABCD")
+    p_add.add_argument(
+        "target", help="the channel's id: Slack's C0123ABCD, or a Teams conversation id (19:...@thread.tacv2)"
+    )
     p_add.add_argument("--label", default="", help='what IT calls it, e.g. "#ed"')
     p_add.add_argument("--systems", default="", help="only notices naming these systems (default: any)")
     p_add.add_argument("--sites", default="", help="only notices for these sites or units (default: all)")
     p_add.add_argument("--no-digest", action="store_true", help="no shift-change digest here")
-    p_add.add_argument("--channel", default="slack", help="the chat platform (default slack)")
+    p_add.add_argument(
+        "--channel",
+        default="slack",
+        type=str.lower,
+        choices=CHANNELS,
+        help="the chat platform (default slack)",
+    )
     p_list = channels.add_parser("list", help="the configured channels")
     p_list.add_argument("--json", action="store_true")
     p_remove = channels.add_parser("remove", help="stop posting notices into a channel")
     p_remove.add_argument("target")
-    p_remove.add_argument("--channel", default="slack")
+    p_remove.add_argument("--channel", default="slack", type=str.lower, choices=CHANNELS)
     p_route = channels.add_parser("route", help="the channels a notice with these systems and sites reaches")
     p_route.add_argument("--systems", required=True)
     p_route.add_argument("--sites", default="")
@@ -56,7 +66,8 @@ def run_channels(args: argparse.Namespace, session: Session, out: TextIO) -> int
         target = args.target.strip()
         if not target or len(target) > 255 or any(c.isspace() for c in target):
             raise NoticeError(
-                "bad target", user_message="Give the channel's id (Slack: C0123ABCD), no spaces."
+                "bad target",
+                user_message="Give the channel id (Slack: C0123ABCD; Teams: 19:...@thread.tacv2), no spaces.",
             )
         systems = (
             resolve_names(parse_list(args.systems), list_systems(session=session)) if args.systems else []

@@ -23,6 +23,7 @@ PERSONAL = "personal"
 CHANNEL = "channel"
 GROUP_CHAT = "groupChat"
 CARD_ACTION_INVOKE = "adaptiveCard/action"
+THREAD_MARK = ";messageid="
 _AT = re.compile(r"<at>[^<]*</at>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -59,7 +60,17 @@ class TeamsMessage:
     @property
     def in_channel_thread(self) -> bool:
         """True for a message in a channel thread (not a new post)."""
-        return self.conversation_type == CHANNEL and ";messageid=" in self.conversation_id
+        return self.conversation_type == CHANNEL and THREAD_MARK in self.conversation_id
+
+
+def channel_of(conversation: str) -> str:
+    """The conversation id without a channel thread's ``;messageid=...`` suffix."""
+    return conversation.split(THREAD_MARK, 1)[0]
+
+
+def is_channel(conversation: str) -> bool:
+    """True for a Teams channel's conversation id (where posts have threads), not a chat's."""
+    return "@thread.tacv2" in conversation or "@thread.skype" in conversation
 
 
 def _str(value: object) -> str:

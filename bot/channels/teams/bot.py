@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ from bot.channels.teams.connector import (
     without_retries,
     worth_retrying,
 )
+from bot.channels.teams.notice_acks import take_ack
 from bot.channels.teams.queries import get_card, save_card
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow
@@ -49,8 +51,11 @@ from bot.tickets.outbox import enqueue
 
 CHANNEL = "teams"
 # Threads that run the conversation flow (database, retrieval) for the turns in flight; their own,
-# so that a burst of questions never queues ahead of the event loop's other blocking work.
-FLOW_THREADS = 8
+# so that a burst of questions never queues ahead of the event loop's other blocking work. As many
+# as there are cores: the flow is CPU-bound (the model, retrieval in Python), and every extra
+# runnable thread takes GIL time from the event loop, which must keep acknowledging Teams at once
+# (at 8 threads on 2 cores, acknowledgements waited seconds behind answers being computed).
+FLOW_THREADS = max(1, min(8, os.cpu_count() or 1))
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -142,6 +147,24 @@ class TeamsBot:
             return
         if click.kind == "notify":
             await self._on_notify(context, message, click.notice)
+            return
+        if click.kind == "ack":
+            await self._on_ack(context, message, click.notice)
+
+    async def _on_ack(self, context: TurnContext, message: TeamsMessage, notice: str) -> None:
+        """ "Got it" on a notice card: counted once a person, the card shows the new count."""
+        outcome = await self._run(
+            take_ack,
+            self.sessions,
+            notice=notice,
+            user=message.user,
+            conversation=message.conversation_id,
+            card_id=message.card_id,
+        )
+        if outcome.said:
+            await self._post(context, message, message_card(outcome.said), outcome.said)
+        elif outcome.card is not None:
+            await self._update_card(context, message, outcome.card, "Got it")
 
     def _feedback(self, message: TeamsMessage, interaction_id: str, helpful: bool) -> None:
         try:
@@ -283,7 +306,14 @@ class TeamsBot:
         if posted is None:
             return
         updated = with_outcome(posted, note)
-        activity = card_activity(updated, note, activity_id=message.card_id)
+        if await self._update_card(context, message, updated, note):
+            await self._run(self._keep_card, message.conversation_id, message.card_id, updated)
+
+    async def _update_card(
+        self, context: TurnContext, message: TeamsMessage, card: dict[str, Any], note: str
+    ) -> bool:
+        """Replace the clicked card (``message.card_id``) with ``card``; True once the connector took it."""
+        activity = card_activity(card, note, activity_id=message.card_id)
         activity.type = ActivityTypes.message
         for attempt in range(SEND_ATTEMPTS):
             try:
@@ -293,9 +323,9 @@ class TeamsBot:
                     await asyncio.sleep(delay_for(attempt, exc))
                     continue
                 log_failure(log, "teams_update_failed", exc, posted=message.card_id)
-                return
-            await self._run(self._keep_card, message.conversation_id, message.card_id, updated)
-            return
+                return False
+            return True
+        return False
 
 
 def proactive_activity(text: str, ticket_number: str, base_url: str) -> Activity:

@@ -3,7 +3,7 @@
 Teams renders a subset of Markdown in a TextBlock (bold, italics, lists, links); headings are not
 part of it, so they become bold lines, and links are made absolute against the server's public URL
 (or keep only their text). Every button is an ``Action.Submit`` whose ``data`` names what was
-clicked (``itbot``: fixed, stuck, choose, notify) and the ids it is about; a decoded click is only
+clicked (``itbot``: fixed, stuck, choose, notify, ack) and the ids it is about; a decoded click is only
 ever looked up (an interaction, an article, a notice), never trusted as anything else.
 """
 
@@ -19,7 +19,7 @@ from bot.core.models import Citation, Decision, Reply
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 CARD_VERSION = "1.4"
 CLICK_KEY = "itbot"
-CLICK_KINDS = frozenset({"fixed", "stuck", "choose", "notify"})
+CLICK_KINDS = frozenset({"fixed", "stuck", "choose", "notify", "ack"})
 OUTCOME_ID = "itbot_outcome"
 MAX_TEXT_CHARS = 20_000  # far below Teams' 28 KB message limit, with room for the buttons
 MAX_TITLE_CHARS = 80

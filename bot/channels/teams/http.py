@@ -38,6 +38,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.channels.teams.activities import CARD_ACTION_INVOKE
 from bot.channels.teams.auth import ClientCredentialsFactory, build_authentication, service_url_allowed
 from bot.channels.teams.bot import TeamsBot
+from bot.channels.teams.clients import ReusedConnectors, ReusingAuthentication
 from bot.channels.teams.queries import claim_activity
 from bot.config import Settings
 from bot.core.assistant_like import AssistantLike
@@ -65,6 +66,7 @@ class TeamsRuntime:
     authentication: BotFrameworkAuthentication
     adapter: CloudAdapter
     bot: TeamsBot
+    connectors: ReusedConnectors | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Claims have threads of their own: queued behind answers being computed, they would hold up
     # every acknowledgement.
@@ -125,6 +127,8 @@ class TeamsRuntime:
                 await asyncio.wait_for(
                     asyncio.gather(*self.tasks, return_exceptions=True), CLOSE_WAIT_SECONDS
                 )
+        if self.connectors is not None:
+            await self.connectors.close()
 
 
 def build_teams_app(
@@ -132,7 +136,8 @@ def build_teams_app(
 ) -> TeamsRuntime:
     """The Teams runtime on explicit settings: nothing read from the environment."""
     credentials = ClientCredentialsFactory.from_settings(settings)
-    authentication = build_authentication(settings, credentials)
+    connectors = ReusedConnectors(credentials)
+    authentication = ReusingAuthentication(build_authentication(settings, credentials), connectors)
     adapter = CloudAdapter(authentication)
     adapter.on_turn_error = _on_turn_error
     return TeamsRuntime(
@@ -141,6 +146,7 @@ def build_teams_app(
         authentication=authentication,
         adapter=adapter,
         bot=TeamsBot(settings, assistant, sessions),
+        connectors=connectors,
     )
 
 

@@ -43,3 +43,17 @@ class TeamsCard(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=64, description="activity_key(conversation, posted id)")
     card: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     posted_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+
+
+class TeamsNoticePost(SQLModel, table=True):
+    """The ``teams_notice_post`` table: a notice message posted into Teams, by its dispatch key.
+
+    The Bot Connector cannot list what a bot posted, so this is how a retry after a crash finds that
+    the first try got through (``NoticeSender.find``): the row is written right after the post.
+    """
+
+    __tablename__ = "teams_notice_post"
+
+    key: str = Field(primary_key=True, max_length=64, description="activity_key(target, dispatch key)")
+    ref: str = Field(max_length=255, description="The posted activity's id.")
+    posted_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)

@@ -81,7 +81,7 @@ class TeamsChatSender:
         except TokenError as exc:
             raise DeliveryError(f"token_{exc}", unavailable=True) from exc
         except Exception as exc:  # msrest raises its own types; classified by the HTTP status
-            raise _classify(exc) from exc
+            raise classify(exc) from exc
         posted = str(getattr(response, "id", "") or "")
         log.info(
             "event=teams_ticket_posted ticket=%s kind=%s posted=%s", ticket_number or "-", kind, posted or "-"
@@ -89,7 +89,9 @@ class TeamsChatSender:
         return posted
 
 
-def _classify(exc: BaseException) -> DeliveryError:
+def classify(exc: BaseException) -> DeliveryError:
+    """What a connector failure means for a queue: a 429 with its Retry-After, the connector down
+    (5xx, no answer), a conversation gone for good (4xx such as 403, 404), or worth another try."""
     status = status_of(exc)
     if status is None:
         return DeliveryError(type(exc).__name__, unavailable=True)
