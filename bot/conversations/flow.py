@@ -215,7 +215,9 @@ class ConversationFlow:
                     return self._withdraw(session, conversation, user, reply)
                 if reply.reading == MessageKind.SMALL_TALK and not gives_details(text):
                     # "thanks", "what can you do?": answered, and the question for the details stands.
-                    again = self._escalate(session, conversation, thread_key, user, reply_to, "stuck", lead="")
+                    again = self._escalate(
+                        session, conversation, thread_key, user, reply_to, "stuck", lead=""
+                    )
                     if again.escalation != "ask_details" or again.reply is None:
                         return again
                     both = f"{reply.text}\n\n{again.reply.text}"
