@@ -103,7 +103,7 @@ from bot.tickets.replies import (
     still_open_note,
     withdrawn_text,
 )
-from bot.tickets.transcripts import problem_articles
+from bot.tickets.transcripts import PERSON_ASK, problem_articles
 
 log = logging.getLogger(__name__)
 
@@ -190,15 +190,8 @@ class ConversationFlow:
             conversation = self._conversation(session, thread_key)
             pending = conversation is not None and waiting_for_details(conversation)
             ticket = None if conversation is None or pending else self._live_ticket(session, conversation)
-            asks_for_person = wants_person(text)
-            if conversation is not None and pending and asks_for_person:
-                return self._finish(session, conversation, "")
-            if conversation is not None and ticket is not None and asks_for_person:
-                return self._relay(session, conversation, ticket, user, text)
-            if asks_for_person:
-                said = [StoredTurn(role="user", text=text)]
-                conversation = self._remember(session, thread_key, user, said)
-                return self._escalate(session, conversation, thread_key, user, reply_to, "human", lead="")
+            if wants_person(text):
+                return self._to_person(session, conversation, ticket, thread_key, user, reply_to, text)
             question = Question(
                 text=text,
                 channel=self.channel,
@@ -208,6 +201,10 @@ class ConversationFlow:
                 scrubbed_counts=entered.counts,
             )
             reply = outage_reply(session, question, kb=self.settings.kb) or self._ask(question)
+            if reply.reading == MessageKind.PERSON:  # asked in words the phrases of wants_person lack
+                return self._to_person(
+                    session, conversation, ticket, thread_key, user, reply_to, text, read=True
+                )
             language = language_named(reply.language)
             aside = ""
             if conversation is not None and pending:
@@ -242,6 +239,30 @@ class ConversationFlow:
             outcome = self._escalate(session, conversation, thread_key, user, reply_to, "escalate", lead=lead)
             shown = replace(reply, text=outcome.reply.text if outcome.reply else reply.text, actions=())
             return replace(outcome, reply=shown)
+
+    def _to_person(
+        self,
+        session: Session,
+        conversation: Conversation | None,
+        ticket: Ticket | None,
+        thread_key: str,
+        user: str,
+        reply_to: dict[str, Any],
+        text: str,
+        *,
+        read: bool = False,
+    ) -> Outcome:
+        """A request for a person: the pending ticket opens now, an open ticket gets the message, and
+        otherwise the conversation is handed to IT (the details asked first). ``read``: the reader
+        recognised the request (not ``wants_person``); the turn is marked so that the ticket's problem
+        is not taken from it (``bot.tickets.transcripts.PERSON_ASK``)."""
+        if conversation is not None and waiting_for_details(conversation):
+            return self._finish(session, conversation, "")
+        if conversation is not None and ticket is not None:
+            return self._relay(session, conversation, ticket, user, text)
+        said = [StoredTurn(role="user", text=text, decision=PERSON_ASK if read else "")]
+        conversation = self._remember(session, thread_key, user, said)
+        return self._escalate(session, conversation, thread_key, user, reply_to, "human", lead="")
 
     def on_stuck(self, *, thread_key: str, user: str, reply_to: dict[str, Any]) -> Outcome:
         """Hand the conversation to IT after "Still stuck" (one ticket, however often it is clicked)."""

@@ -67,7 +67,7 @@ _CLAUSE_BREAK = re.compile(r"\s*[,.;!\u2013\u2014]\s*|\s+-\s+")
 # however it is phrased; up to this many ("the wow?", "on 4 west") it is a refinement.
 SHORT_NEW_TOPIC_WORDS = 2
 
-_CONVERSATIONAL = ("not_fixed", "resolved", "small_talk")
+_CONVERSATIONAL = ("not_fixed", "person", "resolved", "small_talk")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 

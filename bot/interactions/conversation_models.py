@@ -28,8 +28,9 @@ MAX_TURNS = 40
 class Turn(SQLModel):
     """One entry of a conversation's transcript (stored as JSON in ``Conversation.turns``).
 
-    ``role`` is "user" (the person, ``text`` scrubbed), "bot" (the reply's decision and the articles it
-    offered), or "event" (feedback, a choice, an escalation: ``text`` says which).
+    ``role`` is "user" (the person, ``text`` scrubbed; ``decision`` "person" when it only asked for a
+    person), "bot" (the reply's decision and the articles it offered), or "event" (feedback, a
+    choice, an escalation: ``text`` says which).
     """
 
     role: str

@@ -35,6 +35,9 @@ from bot.tickets.systems import system_named
 
 SUMMARY_CHARS = 120
 NO_QUESTION = "(no question text)"
+# The ``decision`` of a person's turn that only asked for a person (read so by the conversation
+# reader): it states no problem.
+PERSON_ASK = "person"
 FIXED_EVENT = "fixed"
 # Event turns after which the person's next words are a new problem.
 _ENDS_PROBLEM = re.compile(r"^(?:fixed|ticket \S+ opened|joined ticket \S+)$")
@@ -137,7 +140,10 @@ def current_problem(turns: Iterable[dict[str, Any]], details: str = "") -> Probl
     said = [
         (index, str(turn["text"]))
         for index, turn in enumerate(cleaned)
-        if index >= begin and turn.get("role") == "user" and str(turn.get("text") or "").strip()
+        if index >= begin
+        and turn.get("role") == "user"
+        and turn.get("decision") != PERSON_ASK
+        and str(turn.get("text") or "").strip()
     ]
     details = scrub_text(details).strip()
     if details and said and said[-1][1].strip() == details:

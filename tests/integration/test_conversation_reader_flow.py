@@ -161,6 +161,17 @@ def test_need_someone_from_it_hands_over_without_asking_the_bot(
     assert [t.reason for t in tickets(session)] == ["human"]
 
 
+def test_asking_for_someone_in_words_of_the_examples_hands_the_answered_problem_over(
+    flow: ConversationFlow, session: Session
+) -> None:
+    say(flow, CITRIX_Q)
+
+    assert say(flow, "is there anyone in IT i can actually talk to").turn == "ask_details"
+    assert say(flow, "4 West, no patient waiting").turn == "ticket"
+    [ticket] = tickets(session)
+    assert ticket.reason == "human" and "citrix" in ticket.summary.lower()
+
+
 def test_a_question_that_is_not_for_it_says_where_to_ask_and_opens_no_ticket(
     flow: ConversationFlow, session: Session
 ) -> None:

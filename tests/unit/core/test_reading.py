@@ -102,6 +102,13 @@ def test_asking_for_a_person_is_read_as_such(text: str, phrasebook: Phrasebook) 
     assert kind(text, after(CITRIX), phrasebook) is MessageKind.PERSON
 
 
+@pytest.mark.parametrize("text", ["can you send someone", "is there anyone i can talk to"])
+def test_asking_for_a_person_in_words_of_the_examples_is_read_as_such(
+    text: str, phrasebook: Phrasebook
+) -> None:
+    assert kind(text, after(CITRIX), phrasebook) is MessageKind.PERSON
+
+
 def test_that_did_not_work_with_nothing_before_it_is_not_a_follow_up(phrasebook: Phrasebook) -> None:
     assert kind("still not working", (), phrasebook) is not MessageKind.NOT_FIXED
 
