@@ -319,7 +319,11 @@ class Assistant:
         elif reading.kind is MessageKind.NOT_IT:
             decision, text, reason = Decision.CLARIFY, not_it_text(where, language=language), NOT_IT_REASON
         else:
-            decision, text, reason = Decision.CLARIFY, small_talk_text(language=language), "small talk"
+            decision, text, reason = (
+                Decision.CLARIFY,
+                small_talk_text(scrubbed.text, language=language),
+                "small talk",
+            )
         if scrubbed.changed:
             text = f"{text}\n\n_{phi_reminder_text(language=language)}_"
         signals = {

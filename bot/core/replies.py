@@ -32,6 +32,7 @@ class CoreTexts:
     empty: str
     phi_reminder: str
     small_talk: str
+    thanks: str
     resolved: str
     not_it: str  # "{where}": where to ask instead
 
@@ -63,6 +64,7 @@ TEXTS: dict[Language, CoreTexts] = {
             "Hi! I'm the IT help bot. Tell me what's not working in a few words, for example "
             '"citrix frozen on the wow", and I\'ll find the fix or get a person from IT.'
         ),
+        thanks="You're welcome. If anything else isn't working, just tell me here.",
         resolved="Glad it's working. I haven't opened anything. If it comes back, just tell me here.",
         not_it=(
             "That doesn't look like an IT question, so I haven't opened a ticket. {where}\n\n"
@@ -95,6 +97,7 @@ TEXTS: dict[Language, CoreTexts] = {
             "¡Hola! Soy el asistente de IT. Cuénteme en pocas palabras qué no funciona, por ejemplo "
             '"citrix congelado en el wow", y buscaré la solución o le pasaré con una persona de IT.'
         ),
+        thanks="De nada. Si algo más no funciona, escríbame aquí.",
         resolved="Me alegra que funcione. No abrí nada. Si vuelve a pasar, escríbame aquí.",
         not_it=(
             "Eso no parece una pregunta de IT, así que no abrí un ticket. {where}\n\n"
@@ -182,9 +185,14 @@ def phi_reminder_text(*, language: Language = Language.EN) -> str:
     return texts_in(language).phi_reminder
 
 
-def small_talk_text(*, language: Language = Language.EN) -> str:
-    """The reply to a greeting, thanks or "what can you do": what the bot is for, and an example."""
-    return texts_in(language).small_talk
+_THANKS = re.compile(r"^\W*(?:ok(?:ay)?\W+)?(?:thanks?|thank\s+you|thx|ty|cheers|gracias)\b", re.IGNORECASE)
+
+
+def small_talk_text(said: str = "", *, language: Language = Language.EN) -> str:
+    """The reply to small talk: "you're welcome" to a message that opens with thanks (``said``);
+    to a greeting or "what can you do", what the bot is for, and an example."""
+    texts = texts_in(language)
+    return texts.thanks if _THANKS.match(said) else texts.small_talk
 
 
 def resolved_text(*, language: Language = Language.EN) -> str:

@@ -17,6 +17,7 @@ from bot.core.replies import (
     escalate_text,
     not_fixed_escalate_text,
     phi_reminder_text,
+    small_talk_text,
     texts_in,
 )
 from bot.core.retrieval import Hit
@@ -88,3 +89,14 @@ def test_a_single_offered_article_is_not_presented_as_one_of_several() -> None:
     assert "1. **Can't log in to Epic**" in text
     assert "a few articles" not in text
     assert "2." not in text
+
+
+@pytest.mark.parametrize("said", ["thanks!", "ok thank you", "Thank you so much", "gracias"])
+def test_thanks_is_answered_with_you_are_welcome_not_the_introduction(said: str) -> None:
+    language = Language.ES if said == "gracias" else Language.EN
+    assert small_talk_text(said, language=language) == texts_in(language).thanks
+
+
+@pytest.mark.parametrize("said", ["hi", "what can you do", "good morning", ""])
+def test_a_greeting_gets_what_the_bot_is_for(said: str) -> None:
+    assert small_talk_text(said) == texts_in(Language.EN).small_talk
