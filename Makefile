@@ -35,7 +35,7 @@ test: $(STAMP)
 ## bench: the quality and speed benchmarks (print tables; not tests)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/quality.py --split test
-	$(BIN)/python benchmarks/hospital.py --split test3
+	$(BIN)/python benchmarks/hospital.py --split test4
 	$(BIN)/python benchmarks/speed.py
 
 clean:
