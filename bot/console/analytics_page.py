@@ -103,10 +103,9 @@ def analytics_page(
     except PeriodError as exc:
         refused = {"error": str(exc), "start": start, "end": end}
         return page(request, "analytics.html", signed, refused, status_code=400)
-    days = q.questions_per_day(session=session, start=period.start, end=period.end)
-    found = q.outcomes(session=session, start=period.start, end=period.end)
-    deflected = q.deflection(session=session, start=period.start, end=period.end, now=utcnow())
-    articles = q.top_articles(session=session, start=period.start, end=period.end, limit=TOP_ARTICLES)
+    counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow())
+    days, found, deflected = counted.days, counted.outcomes, counted.deflection
+    articles = counted.articles[:TOP_ARTICLES]
     tickets = ticket_summary(q.ticket_times(session=session, start=period.start, end=period.end))
     gaps = _top_gaps(request, session, assistant, settings.console_gap_similarity, period)
     titles = {a.article: _title(assistant, a.article) for a in articles}
@@ -154,10 +153,8 @@ def analytics_csv(
     if table == "daily":
         rows = daily_table(period, q.questions_per_day(session=session, start=period.start, end=period.end))
     elif table == "outcomes":
-        rows = outcome_table(
-            q.outcomes(session=session, start=period.start, end=period.end),
-            q.deflection(session=session, start=period.start, end=period.end, now=utcnow()),
-        )
+        counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow())
+        rows = outcome_table(counted.outcomes, counted.deflection)
     elif table == "articles":
         rows = article_table(
             q.top_articles(session=session, start=period.start, end=period.end, limit=TOP_ARTICLES)

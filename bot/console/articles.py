@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.web.markdown import render_markdown
+from bot.console.analytics_queries import article_use
 from bot.console.auth import ConsoleRoute, CuratorDep, Signed, ViewerDep
 from bot.console.drafts import start_draft
 from bot.console.knowledge import (
@@ -42,7 +43,6 @@ from bot.console.roles import Role
 from bot.core.errors import ItbotError
 from bot.core.models import Question, Reply
 from bot.deps import AssistantDep, SessionDep, SettingsDep
-from bot.interactions.queries import article_use
 from bot.interactions.recording import log_failure
 from indexer.articles import ArticleError, KnowledgeFolderError
 

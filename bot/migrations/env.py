@@ -12,6 +12,7 @@ from sqlalchemy import Connection, create_engine, pool
 from sqlmodel import SQLModel
 
 # Imported for their side effect: each registers its tables on SQLModel.metadata.
+import bot.console.analytics_models
 import bot.console.models
 import bot.interactions.conversation_models
 import bot.interactions.models

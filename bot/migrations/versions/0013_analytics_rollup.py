@@ -1,0 +1,125 @@
+"""analytics rollup: per-day counts of settled days, change counters kept by triggers, console indexes
+
+Revision ID: 0013
+Revises: 0011
+Create Date: 2026-12-03
+
+The triggers raise ``analytics_day.changes`` for the UTC day of an inserted, changed or deleted
+interaction or ticket, and for the day before it (whose deflection looks 24 hours ahead), so a
+rollup counted earlier is never read after the rows under it changed, whichever process wrote them.
+
+SQLite: a later migration that rebuilds ``interaction`` or ``ticket`` with ``batch_alter_table``
+(copy and move) drops their triggers; it must create them again (``create_triggers`` below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0013"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+# Which columns of each table the analytics read; changes to other columns need no recount.
+WATCHED = {
+    "interaction": ("created_at", "channel", "user_id", "decision", "top_article", "feedback"),
+    "ticket": ("created_at", "channel", "requester"),
+}
+
+
+def _sqlite_days(row: str) -> str:
+    day = f"substr({row}.created_at, 1, 10)"
+    return f"({day}, 1), (date({day}, '-1 day'), 1)"
+
+
+def create_triggers(dialect: str) -> None:
+    """The triggers that keep ``analytics_day.changes`` current, for ``dialect``."""
+    if dialect == "sqlite":
+        upsert = "ON CONFLICT (day) DO UPDATE SET changes = analytics_day.changes + 1;"
+        for table, columns in WATCHED.items():
+            for verb, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)), ("UPDATE", ("OLD", "NEW"))):
+                what = f"UPDATE OF {', '.join(columns)}" if verb == "UPDATE" else verb
+                statements = " ".join(
+                    f"INSERT INTO analytics_day (day, changes) VALUES {_sqlite_days(row)} {upsert}"
+                    for row in rows
+                )
+                op.execute(
+                    f"CREATE TRIGGER analytics_{table}_{verb.lower()} AFTER {what} ON {table} "
+                    f"FOR EACH ROW BEGIN {statements} END"
+                )
+        return
+    op.execute(
+        """
+        CREATE FUNCTION analytics_day_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE
+            days text[] := '{}';
+            moment timestamp;
+        BEGIN
+            IF TG_OP IN ('INSERT', 'UPDATE') THEN
+                moment := NEW.created_at AT TIME ZONE 'UTC';
+                days := days || to_char(moment, 'YYYY-MM-DD')
+                    || to_char(moment - interval '1 day', 'YYYY-MM-DD');
+            END IF;
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN
+                moment := OLD.created_at AT TIME ZONE 'UTC';
+                days := days || to_char(moment, 'YYYY-MM-DD')
+                    || to_char(moment - interval '1 day', 'YYYY-MM-DD');
+            END IF;
+            -- In day order, so that two writers never wait on each other's days crosswise.
+            INSERT INTO analytics_day (day, changes)
+                SELECT DISTINCT d, 1 FROM unnest(days) AS d ORDER BY d
+                ON CONFLICT (day) DO UPDATE SET changes = analytics_day.changes + 1;
+            RETURN NULL;
+        END
+        $$
+        """
+    )
+    for table, columns in WATCHED.items():
+        op.execute(
+            f"CREATE TRIGGER analytics_{table}_change AFTER INSERT OR DELETE OR UPDATE OF "
+            f"{', '.join(columns)} ON {table} FOR EACH ROW EXECUTE FUNCTION analytics_day_touch()"
+        )
+
+
+def drop_triggers(dialect: str) -> None:
+    """Remove what ``create_triggers`` made."""
+    if dialect == "sqlite":
+        for table in WATCHED:
+            for verb in ("insert", "delete", "update"):
+                op.execute(f"DROP TRIGGER IF EXISTS analytics_{table}_{verb}")
+        return
+    for table in WATCHED:
+        op.execute(f"DROP TRIGGER IF EXISTS analytics_{table}_change ON {table}")
+    op.execute("DROP FUNCTION IF EXISTS analytics_day_touch()")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "analytics_day",
+        sa.Column("day", sa.String(length=10), primary_key=True),
+        sa.Column("changes", sa.Integer(), nullable=False),
+        sa.Column("rolled", sa.Integer(), nullable=True),
+    )
+    op.create_table(
+        "analytics_day_group",
+        sa.Column("day", sa.String(length=10), primary_key=True),
+        sa.Column("channel", sa.String(length=32), primary_key=True),
+        sa.Column("decision", sa.String(length=16), primary_key=True),
+        sa.Column("article", sa.String(length=512), primary_key=True),
+        sa.Column("questions", sa.Integer(), nullable=False),
+        sa.Column("fixed", sa.Integer(), nullable=False),
+        sa.Column("stuck", sa.Integer(), nullable=False),
+        sa.Column("deflected", sa.Integer(), nullable=False),
+        sa.Column("confirmed", sa.Integer(), nullable=False),
+    )
+    create_triggers(op.get_bind().dialect.name)
+
+
+def downgrade() -> None:
+    drop_triggers(op.get_bind().dialect.name)
+    op.drop_table("analytics_day_group")
+    op.drop_table("analytics_day")
