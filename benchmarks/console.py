@@ -263,6 +263,11 @@ def _time_pages(url: str, ids: dict[str, str], requests: int, warmup: int) -> li
             ("/console/tickets/<number>", f"/console/tickets/{ids['ticket']}"),
             ("/console/notices", "/console/notices"),
             ("/console/notices/<id>", f"/console/notices/{ids['notice']}"),
+            ("/console/articles (uses over all 100k rows)", "/console/articles"),
+            ("/console/articles/<id> (editor)", "/console/articles/printing/office-printer-offline"),
+            ("/console/drafts", "/console/drafts"),
+            ("/console/audit", "/console/audit"),
+            ("/console/users", "/console/users"),
         ]
         rows = []
         for name, path in pages:

@@ -18,7 +18,6 @@ from sqlmodel import Session
 
 from bot.console import analytics_queries as q
 from bot.console.analytics import (
-    CachingEncoder,
     CsvTable,
     Period,
     PeriodError,
@@ -35,7 +34,8 @@ from bot.console.analytics import (
     ticket_table,
 )
 from bot.console.auth import ConsoleRoute, ViewerDep
-from bot.console.gaps import Asked, Gap, group_questions
+from bot.console.gap_cache import group_or_alone
+from bot.console.gaps import Asked, Gap
 from bot.console.pages import page
 from bot.console.queries import record_event
 from bot.console.routes import csv_cell
@@ -53,29 +53,12 @@ StartQuery = Annotated[str, Query(max_length=10)]
 EndQuery = Annotated[str, Query(max_length=10)]
 
 
-def _gap_encoder(request: Request, assistant: AssistantLike) -> CachingEncoder | None:
-    """The assistant's encoder behind a cache of question vectors kept on the app (None without one)."""
-    inner = getattr(assistant, "encoder", None)
-    if inner is None:
-        return None
-    cached: CachingEncoder | None = getattr(request.app.state, "console_gap_encoder", None)
-    if cached is None or cached.inner is not inner:
-        cached = CachingEncoder(inner)
-        request.app.state.console_gap_encoder = cached
-    return cached
-
-
 def _top_gaps(
     request: Request, session: Session, assistant: AssistantLike, threshold: float, period: Period
 ) -> list[Gap]:
     found = q.unanswered_questions(session=session, start=period.start, end=period.end, limit=GAP_QUESTIONS)
     asked = [Asked(text=u.text, who=u.who, outcome=u.outcome) for u in found if u.text.strip()]
-    encoder = _gap_encoder(request, assistant)
-    if encoder is None:
-        gaps = [Gap(questions=[a]) for a in asked]
-    else:
-        gaps = group_questions(asked, encoder, threshold=threshold)
-    return gaps[:TOP_GAPS]
+    return group_or_alone(request.app.state, assistant, asked, threshold=threshold)[:TOP_GAPS]
 
 
 def _period_or_400(start: str, end: str) -> Period:
