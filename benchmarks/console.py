@@ -176,9 +176,8 @@ def serve(home: Path, database_url: str, port: int) -> None:
 def _add_admin(settings: Settings) -> None:
     import io
 
-    from bot.channels.cli_users import run as run_users
-
-    from bot.channels.cli import build_parser
+    from bot.channels.cli.main import build_parser
+    from bot.channels.cli.users import run as run_users
 
     args = build_parser().parse_args(["users", "add", "bench", "--role", "admin"])
     code = run_users(settings, args, io.StringIO(), io.StringIO(), io.StringIO(PASSWORD + "\n"))
