@@ -202,7 +202,7 @@ class NoticePublic(SQLModel):
     reports: int = Field(default=0, description="Tickets' reporters linked to it (people affected).")
     tickets: list[str] = Field(default_factory=list, description="Numbers of the tickets linked to it.")
     updates: list[NoticeEventPublic] = Field(default_factory=list)
-    acknowledged: int = Field(default=0, description="Upgrades: how many people tapped \"Got it\".")
+    acknowledged: int = Field(default=0, description='Upgrades: how many people tapped "Got it".')
     posted_in: list[str] = Field(default_factory=list, description="channel:target it was posted in.")
 
 
