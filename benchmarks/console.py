@@ -199,17 +199,30 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--database-url", default="")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="keep the seeded home here and reuse it on later runs (seeded once; default: a temporary one)",
+    )
     parser.add_argument("--serve", nargs=2, metavar=("HOME", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(Path(args.serve[0]), args.database_url, int(args.serve[1]))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
+        home = args.home or Path(tmp)
+        home.mkdir(parents=True, exist_ok=True)
         settings = _settings(home, args.database_url)
         started = time.perf_counter()
-        ids = seed(settings, interactions=args.interactions, tickets=args.tickets, rng=random.Random(7))
-        _add_admin(settings)
+        kept = home / "seeded.json"
+        if kept.exists():
+            ids = json.loads(kept.read_text())
+        else:
+            ids = seed(settings, interactions=args.interactions, tickets=args.tickets, rng=random.Random(7))
+            _add_admin(settings)
+            if args.home:
+                kept.write_text(json.dumps(ids))
         seeded = time.perf_counter() - started
         port = 18000 + os.getpid() % 1000
         command = [sys.executable, __file__, "--serve", str(home), str(port)]

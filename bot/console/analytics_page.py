@@ -86,7 +86,8 @@ def analytics_page(
     except PeriodError as exc:
         refused = {"error": str(exc), "start": start, "end": end}
         return page(request, "analytics.html", signed, refused, status_code=400)
-    counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow())
+    memo = request.app.state.analytics_memo
+    counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
     days, found, deflected = counted.days, counted.outcomes, counted.deflection
     articles = counted.articles[:TOP_ARTICLES]
     tickets = ticket_summary(q.ticket_times(session=session, start=period.start, end=period.end))
@@ -134,14 +135,17 @@ def analytics_csv(
     period = _period_or_400(start, end)
     rows: CsvTable
     if table == "daily":
-        rows = daily_table(period, q.questions_per_day(session=session, start=period.start, end=period.end))
+        memo = request.app.state.analytics_memo
+        counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
+        rows = daily_table(period, counted.days)
     elif table == "outcomes":
-        counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow())
+        memo = request.app.state.analytics_memo
+        counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
         rows = outcome_table(counted.outcomes, counted.deflection)
     elif table == "articles":
-        rows = article_table(
-            q.top_articles(session=session, start=period.start, end=period.end, limit=TOP_ARTICLES)
-        )
+        memo = request.app.state.analytics_memo
+        counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
+        rows = article_table(counted.articles[:TOP_ARTICLES])
     elif table == "gaps":
         rows = gap_table(_top_gaps(request, session, assistant, settings.console_gap_similarity, period))
     else:

@@ -23,7 +23,14 @@ from sqlalchemy import func, or_
 from sqlalchemy import select as sql_select
 from sqlmodel import Session, col, select
 
-from bot.console.analytics_rollup import ANSWER, REPEAT_WINDOW, DayGroup, day_groups, midnight
+from bot.console.analytics_rollup import (
+    ANSWER,
+    REPEAT_WINDOW,
+    AnalyticsMemo,
+    DayGroup,
+    day_groups,
+    midnight,
+)
 from bot.console.analytics_sql import as_date, in_period, seconds_between
 from bot.interactions.models import Feedback, Interaction, utcnow
 from bot.tickets.models import AuthorRole, Ticket, TicketEvent
@@ -95,8 +102,11 @@ class UnansweredQuestion:
     outcome: str
 
 
-def _groups(session: Session, start: datetime, end: datetime, now: datetime | None) -> list[DayGroup]:
-    return day_groups(session=session, start=start, end=end, now=now if now is not None else utcnow())
+def _groups(
+    session: Session, start: datetime, end: datetime, now: datetime | None, memo: AnalyticsMemo | None = None
+) -> list[DayGroup]:
+    moment = now if now is not None else utcnow()
+    return day_groups(session=session, start=start, end=end, now=moment, memo=memo)
 
 
 def questions_per_day(
@@ -112,10 +122,12 @@ def outcomes(*, session: Session, start: datetime, end: datetime, now: datetime 
     return outcomes_of(_groups(session, start, end, now))
 
 
-def deflection(*, session: Session, start: datetime, end: datetime, now: datetime) -> Deflection:
+def deflection(
+    *, session: Session, start: datetime, end: datetime, now: datetime, memo: AnalyticsMemo | None = None
+) -> Deflection:
     """The period's answered questions, how many were deflected and confirmed, and how many are still
     pending as of ``now`` (the rule is in ``bot.console.analytics_rollup``)."""
-    return deflection_of(_groups(session, start, end, now))
+    return deflection_of(_groups(session, start, end, now, memo))
 
 
 def top_articles(
@@ -136,10 +148,12 @@ class Figures:
     articles: list[ArticleUse]
 
 
-def figures(*, session: Session, start: datetime, end: datetime, now: datetime) -> Figures:
+def figures(
+    *, session: Session, start: datetime, end: datetime, now: datetime, memo: AnalyticsMemo | None = None
+) -> Figures:
     """The period's questions per day, outcomes, deflection as of ``now`` and every article that
-    answered (most answers first), counted once."""
-    groups = _groups(session, start, end, now)
+    answered (most answers first), counted once (reusing what ``memo`` holds that is still current)."""
+    groups = _groups(session, start, end, now, memo)
     return Figures(
         days=per_day(groups),
         outcomes=outcomes_of(groups),
@@ -148,15 +162,18 @@ def figures(*, session: Session, start: datetime, end: datetime, now: datetime) 
     )
 
 
-def article_use(*, session: Session, now: datetime | None = None) -> dict[str, tuple[int, int, int]]:
+def article_use(
+    *, session: Session, now: datetime | None = None, memo: AnalyticsMemo | None = None
+) -> dict[str, tuple[int, int, int]]:
     """Per article id, over every stored question: how many answers cited it first, and how many of
-    those people marked "That fixed it" and "Still stuck" (articles never cited first are absent)."""
+    those people marked "That fixed it" and "Still stuck" (articles never cited first are absent;
+    what ``memo`` holds that is still current is reused)."""
     oldest = session.execute(sql_select(func.min(Interaction.created_at))).scalar_one_or_none()
     if oldest is None:
         return {}
     moment = now if now is not None else utcnow()
     first = midnight(as_date(oldest) if not isinstance(oldest, datetime) else oldest.astimezone(UTC).date())
-    found = articles_of(_groups(session, first, max(moment, first) + timedelta(days=1), moment))
+    found = articles_of(_groups(session, first, max(moment, first) + timedelta(days=1), moment, memo))
     return {a.article: (a.answers, a.fixed, a.stuck) for a in found}
 
 

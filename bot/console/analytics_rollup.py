@@ -23,8 +23,10 @@ process recounting the same day at once) it is rolled back and the live counts a
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, delete, func, insert, literal, null, or_, union_all
@@ -71,8 +73,54 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def live_groups(*, session: Session, start: datetime, end: datetime, now: datetime) -> list[DayGroup]:
-    """The period's questions counted from the stored rows, as of ``now``.
+class AnalyticsMemo:
+    """What one process already counted, kept between page views (on the app): each settled day's
+    groups, and the last few live counts, each under the ``analytics_day`` change counts it was made
+    at, so it is reused only while no row under it changed. Thread-safe."""
+
+    def __init__(self, *, live_capacity: int = 16) -> None:
+        self._days: dict[str, tuple[int, list[DayGroup]]] = {}
+        self._live: OrderedDict[tuple[object, ...], list[_Row]] = OrderedDict()
+        self._capacity = live_capacity
+        self._lock = threading.Lock()
+
+    def day(self, key: str, changes: int) -> list[DayGroup] | None:
+        """The groups remembered for the settled day ``key`` at ``changes``, or None."""
+        with self._lock:
+            found = self._days.get(key)
+        return found[1] if found is not None and found[0] == changes else None
+
+    def keep_day(self, key: str, changes: int, groups: list[DayGroup]) -> None:
+        """Remember a settled day's groups as counted at ``changes``."""
+        with self._lock:
+            self._days[key] = (changes, groups)
+
+    def live(self, key: tuple[object, ...]) -> list[_Row] | None:
+        """A live count remembered under ``key``, or None."""
+        with self._lock:
+            found = self._live.get(key)
+            if found is not None:
+                self._live.move_to_end(key)
+            return found
+
+    def keep_live(self, key: tuple[object, ...], rows: list[_Row]) -> None:
+        """Remember a live count under ``key`` (the oldest forgotten past the capacity)."""
+        with self._lock:
+            self._live[key] = rows
+            while len(self._live) > self._capacity:
+                self._live.popitem(last=False)
+
+
+# A count before ``now`` is applied: a group, and when its answers' windows were still open at the
+# count's cutoff, the time they were asked (all of the group's questions share it).
+_Row = tuple[DayGroup, datetime | None]
+
+
+def _count(*, session: Session, start: datetime, end: datetime, cutoff: datetime) -> list[_Row]:
+    """The period's questions counted from the stored rows, with every deflection decided that
+    ``cutoff`` decides (``cutoff`` must be at least ``REPEAT_WINDOW`` before any ``now`` the count is
+    applied at): an answer nobody came back to within the window is deflected when it was asked by
+    ``cutoff``; asked later, it comes in a row of its own with its time, for ``_apply``.
 
     One pass over the period's questions and tickets (plus the day after it), in time order per
     person and channel: for each question, the time of that person's next question or ticket.
@@ -124,67 +172,145 @@ def live_groups(*, session: Session, start: datetime, end: datetime, now: dateti
     stuck = followed.c.feedback == Feedback.UNHELPFUL.value
     answer = followed.c.decision == ANSWER
     quiet = and_(followed.c.who != "", ~stuck, ~came_back)
-    still_open = followed.c.at > now - REPEAT_WINDOW
+    waiting = and_(answer, quiet, ~helpful, followed.c.at > cutoff)
 
     def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
         return func.sum(case((condition, 1), else_=0))
 
     day = utc_day(session, followed.c.at).label("day")
+    waiting_at = case((waiting, followed.c.at), else_=null()).label("waiting_at")
     statement = (
         sql_select(
             day,
             followed.c.channel,
             followed.c.decision,
             followed.c.article,
+            waiting_at,
             func.count(),
             count(helpful),
             count(stuck),
-            count(and_(answer, or_(helpful, and_(quiet, ~still_open)))),
+            count(and_(answer, or_(helpful, and_(quiet, ~waiting)))),
             count(and_(answer, helpful)),
-            count(and_(answer, quiet, still_open, ~helpful)),
         )
         .where(followed.c.kind == 0, in_period(followed.c.at, start, end))
-        .group_by(day, followed.c.channel, followed.c.decision, followed.c.article)
+        .group_by(day, followed.c.channel, followed.c.decision, followed.c.article, waiting_at)
     )
     return [
-        DayGroup(
-            day=as_date(found),
-            channel=str(channel),
-            decision=str(decision),
-            article=article or None,
-            questions=int(n),
-            fixed=int(fixed or 0),
-            stuck=int(unhelpful or 0),
-            deflected=int(deflected or 0),
-            confirmed=int(confirmed or 0),
-            pending=int(pending or 0),
+        (
+            DayGroup(
+                day=as_date(found),
+                channel=str(channel),
+                decision=str(decision),
+                article=article or None,
+                questions=int(n),
+                fixed=int(fixed or 0),
+                stuck=int(unhelpful or 0),
+                deflected=int(deflected or 0),
+                confirmed=int(confirmed or 0),
+                pending=0,
+            ),
+            _as_time(asked) if asked is not None else None,
         )
-        for found, channel, decision, article, n, fixed, unhelpful, deflected, confirmed, pending in (
+        for found, channel, decision, article, asked, n, fixed, unhelpful, deflected, confirmed in (
             session.execute(statement).all()
         )
     ]
 
 
-def day_groups(*, session: Session, start: datetime, end: datetime, now: datetime) -> list[DayGroup]:
+def _as_time(value: object) -> datetime:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+
+
+def _apply(rows: list[_Row], now: datetime) -> list[DayGroup]:
+    """``rows`` as of ``now``: answers still waiting count as pending while their window is open at
+    ``now``, else as deflected; rows of one day, channel, decision and article made one."""
+    merged: dict[tuple[date, str, str, str | None], DayGroup] = {}
+    for group, asked in rows:
+        if asked is not None:
+            still_open = asked > now - REPEAT_WINDOW
+            group = replace(
+                group,
+                pending=group.questions if still_open else 0,
+                deflected=group.deflected + (0 if still_open else group.questions),
+            )
+        key = (group.day, group.channel, group.decision, group.article)
+        known = merged.get(key)
+        merged[key] = group if known is None else _sum(known, group)
+    return list(merged.values())
+
+
+def _sum(a: DayGroup, b: DayGroup) -> DayGroup:
+    return replace(
+        a,
+        questions=a.questions + b.questions,
+        fixed=a.fixed + b.fixed,
+        stuck=a.stuck + b.stuck,
+        deflected=a.deflected + b.deflected,
+        confirmed=a.confirmed + b.confirmed,
+        pending=a.pending + b.pending,
+    )
+
+
+def live_groups(*, session: Session, start: datetime, end: datetime, now: datetime) -> list[DayGroup]:
+    """The period's questions counted from the stored rows, as of ``now``."""
+    cutoff = min(start, now - REPEAT_WINDOW)
+    return _apply(_count(session=session, start=start, end=end, cutoff=cutoff), now)
+
+
+def _live(
+    *, session: Session, start: datetime, end: datetime, now: datetime, memo: AnalyticsMemo | None
+) -> list[DayGroup]:
+    """``live_groups``, reusing the memo's count while the change counts of every day it read (the
+    period and the day after it) are the same."""
+    if memo is None:
+        return live_groups(session=session, start=start, end=end, now=now)
+    cutoff = min(start, now - REPEAT_WINDOW)
+    first, last = start.date().isoformat(), (end + REPEAT_WINDOW).date().isoformat()
+    changes = session.execute(
+        sql_select(col(AnalyticsDay.day), col(AnalyticsDay.changes))
+        .where(col(AnalyticsDay.day) >= first, col(AnalyticsDay.day) <= last)
+        .order_by(col(AnalyticsDay.day))
+    ).all()
+    key = (start, end, cutoff, tuple((str(d), int(n)) for d, n in changes))
+    rows = memo.live(key)
+    if rows is None:
+        rows = _count(session=session, start=start, end=end, cutoff=cutoff)
+        memo.keep_live(key, rows)
+    return _apply(rows, now)
+
+
+def day_groups(
+    *,
+    session: Session,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    memo: AnalyticsMemo | None = None,
+) -> list[DayGroup]:
     """The period's questions counted per day, channel, decision and article as of ``now``: settled
     whole days from the rollup (recounted and stored first where a row under them changed), the rest
-    live. In no particular order."""
+    live; with a ``memo``, what this process counted before and nothing changed under. In no
+    particular order."""
     settled_until = (min(now, utcnow()) - REPEAT_WINDOW).date()  # days before it are settled
     first_full = start.date() if start == midnight(start.date()) else start.date() + timedelta(days=1)
     roll_start, roll_end = first_full, min(end.date(), settled_until)
     if roll_start >= roll_end:
-        return live_groups(session=session, start=start, end=end, now=now)
-    found = _rolled(session=session, first=roll_start, end=roll_end, now=now)
+        return _live(session=session, start=start, end=end, now=now, memo=memo)
+    found = _rolled(session=session, first=roll_start, end=roll_end, now=now, memo=memo)
     if start < midnight(roll_start):
-        found += live_groups(session=session, start=start, end=midnight(roll_start), now=now)
+        found += _live(session=session, start=start, end=midnight(roll_start), now=now, memo=memo)
     if midnight(roll_end) < end:
-        found += live_groups(session=session, start=midnight(roll_end), end=end, now=now)
+        found += _live(session=session, start=midnight(roll_end), end=end, now=now, memo=memo)
     return found
 
 
-def _rolled(*, session: Session, first: date, end: date, now: datetime) -> list[DayGroup]:
-    """The settled days from ``first`` up to ``end`` (excluded): stored counts where they are
-    current, recounted (and stored) where not."""
+def _rolled(
+    *, session: Session, first: date, end: date, now: datetime, memo: AnalyticsMemo | None
+) -> list[DayGroup]:
+    """The settled days from ``first`` up to ``end`` (excluded): remembered or stored counts where
+    they are current, recounted (and stored) where not."""
     keys = (first.isoformat(), end.isoformat())
     states = session.execute(
         sql_select(col(AnalyticsDay.day), col(AnalyticsDay.changes), col(AnalyticsDay.rolled)).where(
@@ -193,7 +319,37 @@ def _rolled(*, session: Session, first: date, end: date, now: datetime) -> list[
     ).all()
     changes = {str(day): int(n) for day, n, _rolled in states}
     current = {str(day) for day, n, rolled in states if rolled is not None and rolled == n}
-    stored = session.execute(
+    found: list[DayGroup] = []
+    unread: list[str] = []
+    for day in sorted(current):
+        remembered = memo.day(day, changes[day]) if memo is not None else None
+        if remembered is None:
+            unread.append(day)
+        else:
+            found += remembered
+    if unread:
+        read = _stored(session=session, days=unread)
+        for day in unread:
+            groups = read.get(day, [])
+            found += groups
+            if memo is not None:
+                memo.keep_day(day, changes[day], groups)
+    stale = [d for d in _days(first, end) if d.isoformat() not in current]
+    if not stale:
+        return found
+    recounted: list[DayGroup] = []
+    for run_first, run_end in _runs(stale):
+        run_rows = _count(
+            session=session, start=midnight(run_first), end=midnight(run_end), cutoff=midnight(run_end)
+        )
+        recounted += _apply(run_rows, now)
+    _store(session=session, days=stale, groups=recounted, seen=changes)
+    return found + recounted
+
+
+def _stored(*, session: Session, days: list[str]) -> dict[str, list[DayGroup]]:
+    """The stored groups of ``days``, by day."""
+    rows = session.execute(
         sql_select(
             col(AnalyticsDayGroup.day),
             col(AnalyticsDayGroup.channel),
@@ -204,21 +360,17 @@ def _rolled(*, session: Session, first: date, end: date, now: datetime) -> list[
             col(AnalyticsDayGroup.stuck),
             col(AnalyticsDayGroup.deflected),
             col(AnalyticsDayGroup.confirmed),
-        ).where(col(AnalyticsDayGroup.day) >= keys[0], col(AnalyticsDayGroup.day) < keys[1])
+        ).where(col(AnalyticsDayGroup.day) >= min(days), col(AnalyticsDayGroup.day) <= max(days))
     ).all()
-    found = [
-        DayGroup(as_date(day), channel, decision, article or None, n, fixed, stuck, deflected, confirmed, 0)
-        for day, channel, decision, article, n, fixed, stuck, deflected, confirmed in stored
-        if day in current
-    ]
-    stale = [d for d in _days(first, end) if d.isoformat() not in current]
-    if not stale:
-        return found
-    recounted: list[DayGroup] = []
-    for run_first, run_end in _runs(stale):
-        recounted += live_groups(session=session, start=midnight(run_first), end=midnight(run_end), now=now)
-    _store(session=session, days=stale, groups=recounted, seen=changes)
-    return found + recounted
+    wanted = set(days)
+    found: dict[str, list[DayGroup]] = {}
+    for day, channel, decision, article, n, fixed, stuck, deflected, confirmed in rows:
+        if day in wanted:
+            group = DayGroup(
+                as_date(day), channel, decision, article or None, n, fixed, stuck, deflected, confirmed, 0
+            )
+            found.setdefault(day, []).append(group)
+    return found
 
 
 def _days(first: date, end: date) -> list[date]:

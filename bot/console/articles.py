@@ -65,7 +65,11 @@ def articles_page(
 ) -> Response:
     """Every article with owner, systems, review date, use and "That fixed it" rate; flagged first."""
     try:
-        rows, problems = article_rows(settings.kb, today=dt.date.today(), use=article_use(session=session))
+        rows, problems = article_rows(
+            settings.kb,
+            today=dt.date.today(),
+            use=article_use(session=session, memo=request.app.state.analytics_memo),
+        )
     except KnowledgeFolderError as error:
         rows, problems = [], []
         log.warning("event=console_no_knowledge reason=%s", type(error).__name__)

@@ -17,7 +17,7 @@ from bot.console.analytics_queries import (
     figures,
     outcomes,
 )
-from bot.console.analytics_rollup import day_groups, live_groups
+from bot.console.analytics_rollup import AnalyticsMemo, day_groups, live_groups
 from bot.interactions.models import Interaction, utcnow
 from bot.interactions.queries import insert_interactions, record_feedback
 from bot.tickets.models import TicketCreate
@@ -107,3 +107,29 @@ def test_today_is_counted_live_and_articles_count_every_day(session: Session) ->
     use = article_use(session=session, now=now + H)
     assert use[PRINTING][0] == 6  # five in the fixture and one just now
     assert article_use(session=session, now=now + H) == use
+
+
+def test_a_memo_gives_the_same_figures_and_follows_every_write(session: Session) -> None:
+    seed(session)
+    memo = AnalyticsMemo()
+    plain = _figures(session)
+    assert figures(session=session, start=START, end=END, now=LATER, memo=memo) == plain
+    assert figures(session=session, start=START, end=END, now=LATER, memo=memo) == plain
+    teams_answer = session.exec(
+        select(Interaction).where(Interaction.user_id == "u4", Interaction.decision == "answer")
+    ).one()
+    record_feedback(session=session, interaction_id=teams_answer.id, helpful=True)
+    after = figures(session=session, start=START, end=END, now=LATER, memo=memo)
+    assert after.deflection.confirmed == plain.deflection.confirmed + 1
+    assert after == _figures(session)
+
+
+def test_a_remembered_live_count_still_moves_pending_answers_on_as_time_passes(session: Session) -> None:
+    seed(session)
+    memo = AnalyticsMemo()
+    # At the period's end u7's answer (day 3, 02:00) is pending; three hours later it is deflected,
+    # though nothing was written in between.
+    assert deflection(session=session, start=START, end=END, now=END, memo=memo).pending == 1
+    later = deflection(session=session, start=START, end=END, now=END + 3 * H, memo=memo)
+    assert later == deflection(session=session, start=START, end=END, now=END + 3 * H)
+    assert later.pending == 0 and later.deflected == 3
