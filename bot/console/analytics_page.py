@@ -56,7 +56,10 @@ EndQuery = Annotated[str, Query(max_length=10)]
 def _top_gaps(
     request: Request, session: Session, assistant: AssistantLike, threshold: float, period: Period
 ) -> list[Gap]:
-    found = q.unanswered_questions(session=session, start=period.start, end=period.end, limit=GAP_QUESTIONS)
+    memo = request.app.state.analytics_memo
+    found = q.unanswered_questions(
+        session=session, start=period.start, end=period.end, limit=GAP_QUESTIONS, memo=memo
+    )
     asked = [Asked(text=u.text, who=u.who, outcome=u.outcome) for u in found if u.text.strip()]
     return group_or_alone(request.app.state, assistant, asked, threshold=threshold)[:TOP_GAPS]
 
@@ -90,7 +93,7 @@ def analytics_page(
     counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
     days, found, deflected = counted.days, counted.outcomes, counted.deflection
     articles = counted.articles[:TOP_ARTICLES]
-    tickets = ticket_summary(q.ticket_times(session=session, start=period.start, end=period.end))
+    tickets = ticket_summary(q.ticket_times(session=session, start=period.start, end=period.end, memo=memo))
     gaps = _top_gaps(request, session, assistant, settings.console_gap_similarity, period)
     titles = {a.article: _title(assistant, a.article) for a in articles}
     context: dict[str, Any] = {
@@ -133,25 +136,22 @@ def analytics_csv(
     if table not in TABLES:
         raise HTTPException(status_code=404, detail="No such table.")
     period = _period_or_400(start, end)
+    memo = request.app.state.analytics_memo
     rows: CsvTable
     if table == "daily":
-        memo = request.app.state.analytics_memo
         counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
         rows = daily_table(period, counted.days)
     elif table == "outcomes":
-        memo = request.app.state.analytics_memo
         counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
         rows = outcome_table(counted.outcomes, counted.deflection)
     elif table == "articles":
-        memo = request.app.state.analytics_memo
         counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
         rows = article_table(counted.articles[:TOP_ARTICLES])
     elif table == "gaps":
         rows = gap_table(_top_gaps(request, session, assistant, settings.console_gap_similarity, period))
     else:
-        rows = ticket_table(
-            ticket_summary(q.ticket_times(session=session, start=period.start, end=period.end))
-        )
+        times = q.ticket_times(session=session, start=period.start, end=period.end, memo=memo)
+        rows = ticket_table(ticket_summary(times))
     header, body = rows
     buffer = io.StringIO()
     writer = csv.writer(buffer)

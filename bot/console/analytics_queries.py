@@ -28,6 +28,7 @@ from bot.console.analytics_rollup import (
     REPEAT_WINDOW,
     AnalyticsMemo,
     DayGroup,
+    day_changes,
     day_groups,
     midnight,
 )
@@ -173,7 +174,9 @@ def article_use(
         return {}
     moment = now if now is not None else utcnow()
     first = midnight(as_date(oldest) if not isinstance(oldest, datetime) else oldest.astimezone(UTC).date())
-    found = articles_of(_groups(session, first, max(moment, first) + timedelta(days=1), moment, memo))
+    # To the end of today: a bound that stays put all day, so a remembered count can be reused.
+    end = midnight(max(moment, first).date() + timedelta(days=1))
+    found = articles_of(_groups(session, first, end, moment, memo))
     return {a.article: (a.answers, a.fixed, a.stuck) for a in found}
 
 
@@ -225,10 +228,23 @@ def articles_of(groups: Sequence[DayGroup]) -> list[ArticleUse]:
 
 
 def unanswered_questions(
-    *, session: Session, start: datetime, end: datetime, limit: int
+    *, session: Session, start: datetime, end: datetime, limit: int, memo: AnalyticsMemo | None = None
 ) -> list[UnansweredQuestion]:
     """The newest ``limit`` questions of the period the bot did not settle (escalated, offered
     choices, or answered and marked "Still stuck"), returned oldest first: the order gap groups form in."""
+    if memo is not None:
+        key = (
+            "unanswered",
+            start,
+            end,
+            limit,
+            day_changes(session=session, first=start.date(), last=end.date()),
+        )
+        found: list[UnansweredQuestion] | None = memo.recall(key)
+        if found is None:
+            found = unanswered_questions(session=session, start=start, end=end, limit=limit)
+            memo.remember(key, found)
+        return found
     statement = (
         select(Interaction.question, Interaction.user_id, Interaction.decision, Interaction.feedback)
         .where(
@@ -250,9 +266,18 @@ def unanswered_questions(
     ]
 
 
-def ticket_times(*, session: Session, start: datetime, end: datetime) -> TicketTimes:
+def ticket_times(
+    *, session: Session, start: datetime, end: datetime, memo: AnalyticsMemo | None = None
+) -> TicketTimes:
     """Tickets opened in the period, with the seconds each took to its first agent action and (when
     resolved) to resolution."""
+    if memo is not None:
+        key = ("tickets", start, end, day_changes(session=session, first=start.date(), last=end.date()))
+        found: TicketTimes | None = memo.recall(key)
+        if found is None:
+            found = ticket_times(session=session, start=start, end=end)
+            memo.remember(key, found)
+        return found
     period_tickets = select(Ticket.id).where(in_period(col(Ticket.created_at), start, end))
     first_action = (
         select(TicketEvent.ticket_id, func.min(TicketEvent.created_at).label("first_at"))

@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import and_, case, delete, func, insert, literal, null, or_, union_all
 from sqlalchemy import select as sql_select
@@ -75,13 +76,14 @@ def midnight(day: date) -> datetime:
 
 class AnalyticsMemo:
     """What one process already counted, kept between page views (on the app): each settled day's
-    groups, and the last few live counts, each under the ``analytics_day`` change counts it was made
-    at, so it is reused only while no row under it changed. Thread-safe."""
+    groups, and the last few other counts (live days, ticket times, unanswered questions), each under
+    the ``analytics_day`` change counts it was made at, so it is reused only while no row under it
+    changed. Thread-safe."""
 
-    def __init__(self, *, live_capacity: int = 16) -> None:
+    def __init__(self, *, capacity: int = 32) -> None:
         self._days: dict[str, tuple[int, list[DayGroup]]] = {}
-        self._live: OrderedDict[tuple[object, ...], list[_Row]] = OrderedDict()
-        self._capacity = live_capacity
+        self._counts: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._capacity = capacity
         self._lock = threading.Lock()
 
     def day(self, key: str, changes: int) -> list[DayGroup] | None:
@@ -95,20 +97,31 @@ class AnalyticsMemo:
         with self._lock:
             self._days[key] = (changes, groups)
 
-    def live(self, key: tuple[object, ...]) -> list[_Row] | None:
-        """A live count remembered under ``key``, or None."""
+    def recall(self, key: tuple[object, ...]) -> Any:
+        """What was remembered under ``key`` (a count and the change counts it was made at), or None."""
         with self._lock:
-            found = self._live.get(key)
+            found = self._counts.get(key)
             if found is not None:
-                self._live.move_to_end(key)
+                self._counts.move_to_end(key)
             return found
 
-    def keep_live(self, key: tuple[object, ...], rows: list[_Row]) -> None:
-        """Remember a live count under ``key`` (the oldest forgotten past the capacity)."""
+    def remember(self, key: tuple[object, ...], value: object) -> None:
+        """Remember ``value`` under ``key`` (the oldest forgotten past the capacity)."""
         with self._lock:
-            self._live[key] = rows
-            while len(self._live) > self._capacity:
-                self._live.popitem(last=False)
+            self._counts[key] = value
+            while len(self._counts) > self._capacity:
+                self._counts.popitem(last=False)
+
+
+def day_changes(*, session: Session, first: date, last: date) -> tuple[tuple[str, int], ...]:
+    """The change counts of the days from ``first`` to ``last`` (both included) that have one, in day
+    order: a key under which a count of those days' rows stays true."""
+    rows = session.execute(
+        sql_select(col(AnalyticsDay.day), col(AnalyticsDay.changes))
+        .where(col(AnalyticsDay.day) >= first.isoformat(), col(AnalyticsDay.day) <= last.isoformat())
+        .order_by(col(AnalyticsDay.day))
+    ).all()
+    return tuple((str(day), int(n)) for day, n in rows)
 
 
 # A count before ``now`` is applied: a group, and when its answers' windows were still open at the
@@ -267,17 +280,12 @@ def _live(
     if memo is None:
         return live_groups(session=session, start=start, end=end, now=now)
     cutoff = min(start, now - REPEAT_WINDOW)
-    first, last = start.date().isoformat(), (end + REPEAT_WINDOW).date().isoformat()
-    changes = session.execute(
-        sql_select(col(AnalyticsDay.day), col(AnalyticsDay.changes))
-        .where(col(AnalyticsDay.day) >= first, col(AnalyticsDay.day) <= last)
-        .order_by(col(AnalyticsDay.day))
-    ).all()
-    key = (start, end, cutoff, tuple((str(d), int(n)) for d, n in changes))
-    rows = memo.live(key)
+    changes = day_changes(session=session, first=start.date(), last=(end + REPEAT_WINDOW).date())
+    key = ("live", start, end, cutoff, changes)
+    rows: list[_Row] | None = memo.recall(key)
     if rows is None:
         rows = _count(session=session, start=start, end=end, cutoff=cutoff)
-        memo.keep_live(key, rows)
+        memo.remember(key, rows)
     return _apply(rows, now)
 
 

@@ -65,11 +65,9 @@ def articles_page(
 ) -> Response:
     """Every article with owner, systems, review date, use and "That fixed it" rate; flagged first."""
     try:
-        rows, problems = article_rows(
-            settings.kb,
-            today=dt.date.today(),
-            use=article_use(session=session, memo=request.app.state.analytics_memo),
-        )
+        use = article_use(session=session, memo=request.app.state.analytics_memo)
+        memo = request.app.state.console_article_memo
+        rows, problems = article_rows(settings.kb, today=dt.date.today(), use=use, memo=memo)
     except KnowledgeFolderError as error:
         rows, problems = [], []
         log.warning("event=console_no_knowledge reason=%s", type(error).__name__)

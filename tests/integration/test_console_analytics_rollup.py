@@ -16,12 +16,14 @@ from bot.console.analytics_queries import (
     deflection,
     figures,
     outcomes,
+    ticket_times,
+    unanswered_questions,
 )
 from bot.console.analytics_rollup import AnalyticsMemo, day_groups, live_groups
 from bot.interactions.models import Interaction, utcnow
 from bot.interactions.queries import insert_interactions, record_feedback
-from bot.tickets.models import TicketCreate
-from bot.tickets.queries import create_ticket
+from bot.tickets.models import AuthorRole, EventKind, Ticket, TicketCreate
+from bot.tickets.queries import add_event, create_ticket
 from tests.integration.analytics_fixture import END, EPIC, LATER, PRINTING, START, T0, seed
 
 H = timedelta(hours=1)
@@ -133,3 +135,38 @@ def test_a_remembered_live_count_still_moves_pending_answers_on_as_time_passes(s
     later = deflection(session=session, start=START, end=END, now=END + 3 * H, memo=memo)
     assert later == deflection(session=session, start=START, end=END, now=END + 3 * H)
     assert later.pending == 0 and later.deflected == 3
+
+
+def test_remembered_ticket_times_follow_a_new_agent_action_and_a_resolution(session: Session) -> None:
+    seed(session)
+    memo = AnalyticsMemo()
+    before = ticket_times(session=session, start=START, end=END, memo=memo)
+    assert before == ticket_times(session=session, start=START, end=END)
+    # u12's ticket (day 3): resolved four hours after it was opened.
+    ticket = session.exec(select(Ticket).where(Ticket.requester == "u12")).one()
+    ticket.resolved_at = ticket.created_at + 4 * H
+    session.add(ticket)
+    session.commit()
+    resolved = ticket_times(session=session, start=START, end=END, memo=memo)
+    assert [round(s) for s in resolved.resolution_seconds] == [14400, 18000]
+    # The anonymous ticket nobody touched gets its first agent action after 30 minutes.
+    untouched = session.exec(select(Ticket).where(Ticket.requester == "")).one()
+    add_event(
+        session=session, ticket=untouched, kind=EventKind.ASSIGNED, author_role=AuthorRole.AGENT, author="ann"
+    )
+    session.commit()
+    answered = ticket_times(session=session, start=START, end=END, memo=memo)
+    assert answered == ticket_times(session=session, start=START, end=END)
+    assert len(answered.first_response_seconds) == 3
+
+
+def test_remembered_unanswered_questions_follow_a_new_one(session: Session) -> None:
+    seed(session)
+    memo = AnalyticsMemo()
+    assert len(unanswered_questions(session=session, start=START, end=END, limit=100, memo=memo)) == 4
+    late = Interaction(
+        channel="web", user_id="u41", question="fax", decision="clarify", created_at=T0 + 4 * H
+    )
+    insert_interactions(session=session, rows=[late])
+    found = unanswered_questions(session=session, start=START, end=END, limit=100, memo=memo)
+    assert [q.text for q in found][:2] == ["wifi in the ed", "fax"]

@@ -5,8 +5,9 @@ Revises: 0011
 Create Date: 2026-12-03
 
 The triggers raise ``analytics_day.changes`` for the UTC day of an inserted, changed or deleted
-interaction or ticket, and for the day before it (whose deflection looks 24 hours ahead), so a
-rollup counted earlier is never read after the rows under it changed, whichever process wrote them.
+interaction or ticket, and for the day before it (whose deflection looks 24 hours ahead), and for
+the day a ticket was opened when one of its events changes (its time to first response), so a count
+made earlier is never used after the rows under it changed, whichever process wrote them.
 
 SQLite: a later migration that rebuilds ``interaction`` or ``ticket`` with ``batch_alter_table``
 (copy and move) drops their triggers; it must create them again (``create_triggers`` below).
@@ -27,8 +28,10 @@ depends_on: str | Sequence[str] | None = None
 # Which columns of each table the analytics read; changes to other columns need no recount.
 WATCHED = {
     "interaction": ("created_at", "channel", "user_id", "decision", "top_article", "feedback"),
-    "ticket": ("created_at", "channel", "requester"),
+    "ticket": ("created_at", "channel", "requester", "resolved_at"),
 }
+# A ticket's events (its first agent action) count on the day the ticket was opened.
+EVENT_VERBS = ("INSERT", "DELETE", "UPDATE")
 
 
 def _sqlite_days(row: str) -> str:
@@ -51,6 +54,14 @@ def create_triggers(dialect: str) -> None:
                     f"CREATE TRIGGER analytics_{table}_{verb.lower()} AFTER {what} ON {table} "
                     f"FOR EACH ROW BEGIN {statements} END"
                 )
+        for verb in EVENT_VERBS:
+            row = "OLD" if verb == "DELETE" else "NEW"
+            op.execute(
+                f"CREATE TRIGGER analytics_ticket_event_{verb.lower()} AFTER {verb} ON ticket_event "
+                "FOR EACH ROW BEGIN INSERT INTO analytics_day (day, changes) "
+                "SELECT substr(created_at, 1, 10), 1 FROM ticket "
+                f"WHERE ticket.id = {row}.ticket_id {upsert} END"
+            )
         return
     op.execute(
         """
@@ -83,18 +94,36 @@ def create_triggers(dialect: str) -> None:
             f"CREATE TRIGGER analytics_{table}_change AFTER INSERT OR DELETE OR UPDATE OF "
             f"{', '.join(columns)} ON {table} FOR EACH ROW EXECUTE FUNCTION analytics_day_touch()"
         )
+    op.execute(
+        """
+        CREATE FUNCTION analytics_ticket_event_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO analytics_day (day, changes)
+                SELECT to_char(ticket.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1 FROM ticket
+                WHERE ticket.id = CASE WHEN TG_OP = 'DELETE' THEN OLD.ticket_id ELSE NEW.ticket_id END
+                ON CONFLICT (day) DO UPDATE SET changes = analytics_day.changes + 1;
+            RETURN NULL;
+        END
+        $$
+        """
+    )
+    op.execute(
+        "CREATE TRIGGER analytics_ticket_event_change AFTER INSERT OR DELETE OR UPDATE ON ticket_event "
+        "FOR EACH ROW EXECUTE FUNCTION analytics_ticket_event_touch()"
+    )
 
 
 def drop_triggers(dialect: str) -> None:
     """Remove what ``create_triggers`` made."""
     if dialect == "sqlite":
-        for table in WATCHED:
+        for table in (*WATCHED, "ticket_event"):
             for verb in ("insert", "delete", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS analytics_{table}_{verb}")
         return
-    for table in WATCHED:
+    for table in (*WATCHED, "ticket_event"):
         op.execute(f"DROP TRIGGER IF EXISTS analytics_{table}_change ON {table}")
     op.execute("DROP FUNCTION IF EXISTS analytics_day_touch()")
+    op.execute("DROP FUNCTION IF EXISTS analytics_ticket_event_touch()")
 
 
 def upgrade() -> None:
