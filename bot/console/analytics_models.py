@@ -1,10 +1,11 @@
 """The analytics rollup's tables: per settled UTC day, the day's questions counted by channel,
-decision and article, with the day's measured deflection, and per day a change counter.
+decision and article, with the day's measured deflection, and per day two change counters.
 
 ``analytics_day`` has a row per day that anything was written to: ``changes`` is raised by database
 triggers (migration 0013) whenever an interaction or a ticket of that day or of the next day is
 inserted, changed or deleted (the next day's rows decide this day's deflection), by whatever code
-or process wrote it. ``rolled`` is the ``changes`` value the day's ``analytics_day_group`` rows were
+or process wrote it; ``ticket_changes`` whenever a ticket opened that day or one of its events
+changes (its times). ``rolled`` is the ``changes`` value the day's ``analytics_day_group`` rows were
 counted at; the rows are used only while the two are equal. Days are ``YYYY-MM-DD`` text so that
 both databases compare them alike.
 """
@@ -21,6 +22,7 @@ class AnalyticsDay(SQLModel, table=True):
 
     day: str = Field(primary_key=True, max_length=10)
     changes: int = Field(default=0)
+    ticket_changes: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     rolled: int | None = Field(default=None)
 
 

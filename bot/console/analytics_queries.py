@@ -272,7 +272,8 @@ def ticket_times(
     """Tickets opened in the period, with the seconds each took to its first agent action and (when
     resolved) to resolution."""
     if memo is not None:
-        key = ("tickets", start, end, day_changes(session=session, first=start.date(), last=end.date()))
+        changes = day_changes(session=session, first=start.date(), last=end.date(), tickets=True)
+        key = ("tickets", start, end, changes)
         found: TicketTimes | None = memo.recall(key)
         if found is None:
             found = ticket_times(session=session, start=start, end=end)

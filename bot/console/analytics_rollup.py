@@ -113,11 +113,15 @@ class AnalyticsMemo:
                 self._counts.popitem(last=False)
 
 
-def day_changes(*, session: Session, first: date, last: date) -> tuple[tuple[str, int], ...]:
-    """The change counts of the days from ``first`` to ``last`` (both included) that have one, in day
-    order: a key under which a count of those days' rows stays true."""
+def day_changes(
+    *, session: Session, first: date, last: date, tickets: bool = False
+) -> tuple[tuple[str, int], ...]:
+    """The change counts (``tickets``: the ticket change counts) of the days from ``first`` to
+    ``last`` (both included) that have one, in day order: a key under which a count of those days'
+    rows stays true."""
+    counter = AnalyticsDay.ticket_changes if tickets else AnalyticsDay.changes
     rows = session.execute(
-        sql_select(col(AnalyticsDay.day), col(AnalyticsDay.changes))
+        sql_select(col(AnalyticsDay.day), col(counter))
         .where(col(AnalyticsDay.day) >= first.isoformat(), col(AnalyticsDay.day) <= last.isoformat())
         .order_by(col(AnalyticsDay.day))
     ).all()

@@ -170,3 +170,12 @@ def test_remembered_unanswered_questions_follow_a_new_one(session: Session) -> N
     insert_interactions(session=session, rows=[late])
     found = unanswered_questions(session=session, start=START, end=END, limit=100, memo=memo)
     assert [q.text for q in found][:2] == ["wifi in the ed", "fax"]
+
+
+def test_a_new_question_leaves_remembered_ticket_times_in_use(session: Session) -> None:
+    seed(session)
+    memo = AnalyticsMemo()
+    before = ticket_times(session=session, start=START, end=END, memo=memo)
+    late = Interaction(channel="web", user_id="u42", question="q", decision="escalate", created_at=T0 + 5 * H)
+    insert_interactions(session=session, rows=[late])
+    assert ticket_times(session=session, start=START, end=END, memo=memo) is before

@@ -5,9 +5,10 @@ Revises: 0011
 Create Date: 2026-12-03
 
 The triggers raise ``analytics_day.changes`` for the UTC day of an inserted, changed or deleted
-interaction or ticket, and for the day before it (whose deflection looks 24 hours ahead), and for
-the day a ticket was opened when one of its events changes (its time to first response), so a count
-made earlier is never used after the rows under it changed, whichever process wrote them.
+interaction or ticket, and for the day before it (whose deflection looks 24 hours ahead); they raise
+``ticket_changes`` for the day a ticket was opened when it or one of its events changes (its times
+to first response and resolution). So a count made earlier is never used after the rows under it
+changed, whichever process wrote them.
 
 SQLite: a later migration that rebuilds ``interaction`` or ``ticket`` with ``batch_alter_table``
 (copy and move) drops their triggers; it must create them again (``create_triggers`` below).
@@ -30,44 +31,47 @@ WATCHED = {
     "interaction": ("created_at", "channel", "user_id", "decision", "top_article", "feedback"),
     "ticket": ("created_at", "channel", "requester", "resolved_at"),
 }
-# A ticket's events (its first agent action) count on the day the ticket was opened.
-EVENT_VERBS = ("INSERT", "DELETE", "UPDATE")
+# Each change adds to both counts of a day: (changes, ticket_changes).
+_UPSERT = (
+    "ON CONFLICT (day) DO UPDATE SET changes = analytics_day.changes + excluded.changes, "
+    "ticket_changes = analytics_day.ticket_changes + excluded.ticket_changes"
+)
 
 
-def _sqlite_days(row: str) -> str:
+def _sqlite_rows(table: str, row: str) -> str:
+    """The (day, changes, ticket_changes) rows a change to ``row`` of ``table`` adds."""
     day = f"substr({row}.created_at, 1, 10)"
-    return f"({day}, 1), (date({day}, '-1 day'), 1)"
+    ticket = 1 if table == "ticket" else 0
+    return f"({day}, 1, {ticket}), (date({day}, '-1 day'), 1, 0)"
 
 
 def create_triggers(dialect: str) -> None:
-    """The triggers that keep ``analytics_day.changes`` current, for ``dialect``."""
+    """The triggers that keep ``analytics_day``'s counts current, for ``dialect``."""
+    insert = "INSERT INTO analytics_day (day, changes, ticket_changes)"
     if dialect == "sqlite":
-        upsert = "ON CONFLICT (day) DO UPDATE SET changes = analytics_day.changes + 1;"
         for table, columns in WATCHED.items():
             for verb, rows in (("INSERT", ("NEW",)), ("DELETE", ("OLD",)), ("UPDATE", ("OLD", "NEW"))):
                 what = f"UPDATE OF {', '.join(columns)}" if verb == "UPDATE" else verb
                 statements = " ".join(
-                    f"INSERT INTO analytics_day (day, changes) VALUES {_sqlite_days(row)} {upsert}"
-                    for row in rows
+                    f"{insert} VALUES {_sqlite_rows(table, row)} {_UPSERT};" for row in rows
                 )
                 op.execute(
                     f"CREATE TRIGGER analytics_{table}_{verb.lower()} AFTER {what} ON {table} "
                     f"FOR EACH ROW BEGIN {statements} END"
                 )
-        for verb in EVENT_VERBS:
+        for verb in ("INSERT", "DELETE", "UPDATE"):
             row = "OLD" if verb == "DELETE" else "NEW"
             op.execute(
                 f"CREATE TRIGGER analytics_ticket_event_{verb.lower()} AFTER {verb} ON ticket_event "
-                "FOR EACH ROW BEGIN INSERT INTO analytics_day (day, changes) "
-                "SELECT substr(created_at, 1, 10), 1 FROM ticket "
-                f"WHERE ticket.id = {row}.ticket_id {upsert} END"
+                f"FOR EACH ROW BEGIN {insert} SELECT substr(created_at, 1, 10), 0, 1 FROM ticket "
+                f"WHERE ticket.id = {row}.ticket_id {_UPSERT}; END"
             )
         return
     op.execute(
-        """
+        f"""
         CREATE FUNCTION analytics_day_touch() RETURNS trigger LANGUAGE plpgsql AS $$
         DECLARE
-            days text[] := '{}';
+            days text[] := '{{}}';
             moment timestamp;
         BEGIN
             IF TG_OP IN ('INSERT', 'UPDATE') THEN
@@ -80,10 +84,12 @@ def create_triggers(dialect: str) -> None:
                 days := days || to_char(moment, 'YYYY-MM-DD')
                     || to_char(moment - interval '1 day', 'YYYY-MM-DD');
             END IF;
-            -- In day order, so that two writers never wait on each other's days crosswise.
-            INSERT INTO analytics_day (day, changes)
-                SELECT DISTINCT d, 1 FROM unnest(days) AS d ORDER BY d
-                ON CONFLICT (day) DO UPDATE SET changes = analytics_day.changes + 1;
+            -- A ticket's own days (the even places) also count for its times; in day order, so that
+            -- two writers never wait on each other's days crosswise.
+            {insert}
+                SELECT d, 1, max(CASE WHEN TG_TABLE_NAME = 'ticket' AND n % 2 = 1 THEN 1 ELSE 0 END)
+                FROM unnest(days) WITH ORDINALITY AS u(d, n) GROUP BY d ORDER BY d
+                {_UPSERT};
             RETURN NULL;
         END
         $$
@@ -94,14 +100,15 @@ def create_triggers(dialect: str) -> None:
             f"CREATE TRIGGER analytics_{table}_change AFTER INSERT OR DELETE OR UPDATE OF "
             f"{', '.join(columns)} ON {table} FOR EACH ROW EXECUTE FUNCTION analytics_day_touch()"
         )
+    # A ticket's events (its first agent action) count for its times on the day it was opened.
     op.execute(
-        """
+        f"""
         CREATE FUNCTION analytics_ticket_event_touch() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            INSERT INTO analytics_day (day, changes)
-                SELECT to_char(ticket.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 1 FROM ticket
+            {insert}
+                SELECT to_char(ticket.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 0, 1 FROM ticket
                 WHERE ticket.id = CASE WHEN TG_OP = 'DELETE' THEN OLD.ticket_id ELSE NEW.ticket_id END
-                ON CONFLICT (day) DO UPDATE SET changes = analytics_day.changes + 1;
+                {_UPSERT};
             RETURN NULL;
         END
         $$
@@ -131,6 +138,7 @@ def upgrade() -> None:
         "analytics_day",
         sa.Column("day", sa.String(length=10), primary_key=True),
         sa.Column("changes", sa.Integer(), nullable=False),
+        sa.Column("ticket_changes", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("rolled", sa.Integer(), nullable=True),
     )
     op.create_table(
