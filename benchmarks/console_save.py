@@ -5,10 +5,11 @@ when it is at ``/work/shared/datasets/officedocs-support/kb``; skipped with a me
 copies it to a temporary ``ITBOT_KB``, builds its index once (not timed; the index lives in
 ``--home``/<kb> so later runs reuse its vectors), starts itbot with uvicorn on loopback in a process
 of its own (real model, ``ITBOT_CONSOLE_ARTICLE_REVIEW`` off), signs in as a curator and then
-``--edits`` times: opens one article's editor, adds a section naming a new error code
-(``E<number>``), saves the form over HTTP, and asks ``POST /api/ask`` about that code until the
-answer quotes the new section. It prints p50 and p99 of save-to-answer, and of the save request
-alone, per knowledge base, then the command that made the table.
+``--edits`` times: opens the editor of an article the bot answers when asked its title, adds a
+sentence naming a new error code (``E<number>``) to the section the bot answers with, saves the form
+over HTTP, and asks ``POST /api/ask`` the title again until the answer quotes the new sentence. It
+prints p50 and p99 of save-to-answer, and of the save request alone, per knowledge base, then the
+command that made the table.
 
     .venv/bin/python benchmarks/console_save.py [--edits 20] [--only shipped|officedocs]
 """
@@ -28,6 +29,7 @@ import tempfile
 import time
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -38,11 +40,9 @@ from bot.config import Settings
 ROOT = Path(__file__).resolve().parents[1]
 OFFICEDOCS = Path("/work/shared/datasets/officedocs-support/kb")
 PASSWORD = "benchmark password 1"
-# The article edited in each knowledge base (relative id) and a product word its new section names.
-TARGETS = {
-    "shipped": ("printing/office-printer-offline", "printer"),
-    "officedocs": ("", "Outlook"),  # the first article, by id, when the corpus has no fixed pick
-}
+# Articles to edit, tried in this order until one answers its own title (officedocs: by id).
+PREFERRED = {"shipped": ["printing/office-printer-offline"], "officedocs": []}
+CANDIDATES = 40
 ANSWER_DEADLINE_S = 30.0
 
 
@@ -84,8 +84,15 @@ def form_of(page: str) -> dict[str, str]:
 
 
 def _settings(home: Path, kb: Path) -> Settings:
+    # The web chat's per-address limit is off: this client asks again every 50 ms until it sees the edit.
     return Settings.model_validate(
-        {"home": home, "kb": kb, "console_cookie_secure": False, "console_article_review": False}
+        {
+            "home": home,
+            "kb": kb,
+            "console_cookie_secure": False,
+            "console_article_review": False,
+            "asks_per_minute_per_address": 0,
+        }
     )
 
 
@@ -129,8 +136,37 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
 
 
-def _first_article(kb: Path) -> str:
-    return sorted(p.relative_to(kb).with_suffix("").as_posix() for p in kb.rglob("*.md"))[0]
+def _candidates(name: str, kb: Path) -> list[str]:
+    ids = sorted(p.relative_to(kb).with_suffix("").as_posix() for p in kb.rglob("*.md"))
+    return [*PREFERRED[name], *ids[:CANDIDATES]]
+
+
+def _ask(client: httpx.Client, text: str) -> dict[str, Any]:
+    asked = client.post("/api/ask", json={"text": text})
+    assert asked.status_code == 200, asked.text[:300]
+    found: dict[str, Any] = asked.json()
+    return found
+
+
+def _pick(client: httpx.Client, candidates: list[str]) -> tuple[str, str, str]:
+    """The first candidate article that the bot answers when asked its title: (id, title, section)."""
+    for article in candidates:
+        form = form_of(client.get(f"/console/articles/{article}").text)
+        reply = _ask(client, form["title"])
+        cited = reply["citations"][0] if reply["citations"] else {}
+        if reply["decision"] == "answer" and cited.get("article") == article:
+            return article, form["title"], str(cited.get("section", ""))
+    raise RuntimeError("no article answers its own title")
+
+
+def _with_code(body: str, section: str, code: str) -> str:
+    """``body`` with a sentence naming ``code`` at the start of the answered ``section``."""
+    line = f"If the screen shows error {code}, write it down for the service desk."
+    lines = body.splitlines()
+    for i, text in enumerate(lines):
+        if text.startswith("#") and text.lstrip("#").strip() == section:
+            return "\n".join([*lines[: i + 1], "", line, *lines[i + 1 :]]) + "\n"
+    return f"{line}\n\n{body}"
 
 
 def _sign_in(client: httpx.Client) -> None:
@@ -152,29 +188,30 @@ def _sign_in(client: httpx.Client) -> None:
     assert signed.status_code == 303, signed.text
 
 
-def _time_edits(
-    url: str, article: str, product: str, edits: int, rng: random.Random
-) -> list[tuple[float, float]]:
+def _time_edits(url: str, candidates: list[str], edits: int, rng: random.Random) -> list[tuple[float, float]]:
     """(save request, save to answer) seconds for each edit."""
     times: list[tuple[float, float]] = []
     with httpx.Client(base_url=url, timeout=120, follow_redirects=False) as client:
         _sign_in(client)
+        article, title, section = _pick(client, candidates)
         original = form_of(client.get(f"/console/articles/{article}").text)["body"]
         for _ in range(edits):
             form = form_of(client.get(f"/console/articles/{article}").text)
             code = f"E{rng.randrange(10_000, 99_999)}"
-            fix = f"Power the {product} off and on again and then clear error {code} from its status panel."
-            form["body"] = f"{original.rstrip()}\n\n## {product} shows error {code}\n\n{fix}\n"
+            form["body"] = _with_code(original, section, code)
             started = time.perf_counter()
             saved = client.post(f"/console/articles/{article}", data=form)
             saved_at = time.perf_counter()
             assert saved.status_code == 200, saved.text[:500]
             while True:
-                answer = client.post("/api/ask", json={"text": f"{product} error {code} what do I do"}).json()
-                if code in answer["text"]:
+                reply = _ask(client, title)
+                if code in reply["text"]:
                     break
                 if time.perf_counter() - started > ANSWER_DEADLINE_S:
-                    raise RuntimeError(f"the answer did not show {code} within {ANSWER_DEADLINE_S:.0f} s")
+                    said = {k: reply.get(k) for k in ("decision", "citations")}
+                    raise RuntimeError(
+                        f"the answer did not show {code} within {ANSWER_DEADLINE_S:.0f} s: {said}"
+                    )
                 time.sleep(0.05)
             times.append((saved_at - started, time.perf_counter() - started))
     return times
@@ -188,13 +225,11 @@ def run_one(name: str, source: Path, home: Path, edits: int, seed: int) -> list[
         shutil.copytree(source, kb)
         settings = _settings(home, kb)
         _add_curator(settings)
-        article, product = TARGETS[name]
-        article = article or _first_article(kb)
         port = 19000 + (os.getpid() + len(name)) % 1000
         command = [sys.executable, __file__, "--serve", str(home), str(kb), str(port)]
         server = subprocess.Popen(command, cwd=ROOT)
         try:
-            return _time_edits(f"http://127.0.0.1:{port}", article, product, edits, random.Random(seed))
+            return _time_edits(f"http://127.0.0.1:{port}", _candidates(name, kb), edits, random.Random(seed))
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -230,7 +265,7 @@ def main() -> None:
             f"{name:<16}{len(times):>6}{statistics.median(saves):>12.2f}{_percentile(saves, 0.99):>12.2f}"
             f"{statistics.median(answers):>14.2f}{_percentile(answers, 0.99):>14.2f}"
         )
-    print("(answer: from sending the save until POST /api/ask quotes the new section; targets 1 s / 2 s)")
+    print("(answer: from sending the save until POST /api/ask quotes the new sentence; targets 1 s / 2 s)")
     print(f"\n$ {shlex.join(['.venv/bin/python', 'benchmarks/console_save.py', *sys.argv[1:]])}")
 
 
