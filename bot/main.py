@@ -29,6 +29,7 @@ from bot.conversations.memory import RecentConversations
 from bot.core.assistant_like import AssistantLike
 from bot.core.name_lists import name_lists
 from bot.db import SessionFactory, create_db_engine, database_health, init_db, session_factory
+from bot.heap import settle
 from bot.http_guards import (
     DEFAULT_MAX_BODY_BYTES,
     BodySizeLimit,
@@ -63,6 +64,7 @@ async def poll_index(assistant: AssistantLike, every_seconds: float) -> None:
     while True:
         try:
             if await asyncio.to_thread(assistant.refresh):
+                settle()
                 log.info("event=index_swapped")
         except Exception as exc:  # keep polling whatever one refresh did
             log_failure(log, "index_refresh_failed", exc)
@@ -109,6 +111,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The scrubber's name lists take a couple of seconds to read: before the first message, not in it.
         await asyncio.to_thread(name_lists)
+        settle()
         poller = asyncio.create_task(poll_index(core, settings.index_poll_seconds))
         try:
             yield
