@@ -47,7 +47,7 @@ ANSWERED = [
     "printing/office-printer-offline",
     "ehr/epic-session-timeout",
     "access/account-locked-out",
-    "network/wifi-guest",
+    "network/guest-wifi",
 ]
 
 
