@@ -26,52 +26,33 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, null, or_, union_all
+from sqlalchemy import delete, insert
 from sqlalchemy import select as sql_select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col
 
+from bot.console.analytics_count import (
+    ANSWER,
+    REPEAT_WINDOW,
+    DayGroup,
+    Row,
+    apply_now,
+    count_rows,
+    live_groups,
+    midnight,
+)
 from bot.console.analytics_models import AnalyticsDay, AnalyticsDayGroup
-from bot.console.analytics_sql import as_date, dialect, in_period, later, utc_day
-from bot.interactions.models import Feedback, Interaction, utcnow
-from bot.tickets.models import Ticket
+from bot.console.analytics_sql import as_date, dialect
+from bot.interactions.models import utcnow
+
+__all__ = ["ANSWER", "REPEAT_WINDOW", "DayGroup", "live_groups", "midnight"]
 
 log = logging.getLogger(__name__)
-
-REPEAT_WINDOW = timedelta(hours=24)
-ANSWER = "answer"
-
-
-@dataclass(frozen=True)
-class DayGroup:
-    """One UTC day's questions of one channel, decision and first-cited article (None: none).
-
-    ``fixed`` and ``stuck`` count "That fixed it" and "Still stuck"; ``deflected``, ``confirmed``
-    (deflected by "That fixed it") and ``pending`` count answers only, as the module docstring says.
-    """
-
-    day: date
-    channel: str
-    decision: str
-    article: str | None
-    questions: int
-    fixed: int
-    stuck: int
-    deflected: int
-    confirmed: int
-    pending: int
-
-
-def midnight(day: date) -> datetime:
-    """The first instant of ``day``, UTC."""
-    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 class AnalyticsMemo:
@@ -128,154 +109,6 @@ def day_changes(
     return tuple((str(day), int(n)) for day, n in rows)
 
 
-# A count before ``now`` is applied: a group, and when its answers' windows were still open at the
-# count's cutoff, the time they were asked (all of the group's questions share it).
-_Row = tuple[DayGroup, datetime | None]
-
-
-def _count(*, session: Session, start: datetime, end: datetime, cutoff: datetime) -> list[_Row]:
-    """The period's questions counted from the stored rows, with every deflection decided that
-    ``cutoff`` decides (``cutoff`` must be at least ``REPEAT_WINDOW`` before any ``now`` the count is
-    applied at): an answer nobody came back to within the window is deflected when it was asked by
-    ``cutoff``; asked later, it comes in a row of its own with its time, for ``_apply``.
-
-    One pass over the period's questions and tickets (plus the day after it), in time order per
-    person and channel: for each question, the time of that person's next question or ticket.
-    """
-    horizon = end + REPEAT_WINDOW
-    events = union_all(
-        sql_select(
-            col(Interaction.id).label("iid"),
-            col(Interaction.user_id).label("who"),
-            col(Interaction.channel).label("channel"),
-            col(Interaction.created_at).label("at"),
-            literal(0).label("kind"),
-            col(Interaction.decision).label("decision"),
-            col(Interaction.feedback).label("feedback"),
-            col(Interaction.top_article).label("article"),
-        ).where(in_period(col(Interaction.created_at), start, horizon)),
-        sql_select(
-            null().label("iid"),
-            col(Ticket.requester).label("who"),
-            col(Ticket.channel).label("channel"),
-            col(Ticket.created_at).label("at"),
-            literal(1).label("kind"),
-            null().label("decision"),
-            null().label("feedback"),
-            null().label("article"),
-        ).where(in_period(col(Ticket.created_at), start, horizon), col(Ticket.requester) != ""),
-    ).subquery("events")
-    # Any later question or ticket by the person counts, so the next row alone decides: when it is
-    # more than a day later, so is every row after it.
-    next_at = func.lead(events.c.at).over(
-        partition_by=(events.c.who, events.c.channel), order_by=(events.c.at, events.c.kind, events.c.iid)
-    )
-    # The window runs over every row (tickets too); only afterwards are the period's questions picked.
-    followed = sql_select(
-        events.c.who,
-        events.c.channel,
-        events.c.at,
-        events.c.kind,
-        events.c.decision,
-        events.c.feedback,
-        events.c.article,
-        next_at.label("next_at"),
-    ).subquery("followed")
-    # Spelled with IS NOT NULL so that "nobody came back" is false, not unknown.
-    came_back = and_(
-        followed.c.next_at.is_not(None), followed.c.next_at <= later(session, followed.c.at, REPEAT_WINDOW)
-    )
-    helpful = followed.c.feedback == Feedback.HELPFUL.value
-    stuck = followed.c.feedback == Feedback.UNHELPFUL.value
-    answer = followed.c.decision == ANSWER
-    quiet = and_(followed.c.who != "", ~stuck, ~came_back)
-    waiting = and_(answer, quiet, ~helpful, followed.c.at > cutoff)
-
-    def count(condition: ColumnElement[bool]) -> ColumnElement[int]:
-        return func.sum(case((condition, 1), else_=0))
-
-    day = utc_day(session, followed.c.at).label("day")
-    waiting_at = case((waiting, followed.c.at), else_=null()).label("waiting_at")
-    statement = (
-        sql_select(
-            day,
-            followed.c.channel,
-            followed.c.decision,
-            followed.c.article,
-            waiting_at,
-            func.count(),
-            count(helpful),
-            count(stuck),
-            count(and_(answer, or_(helpful, and_(quiet, ~waiting)))),
-            count(and_(answer, helpful)),
-        )
-        .where(followed.c.kind == 0, in_period(followed.c.at, start, end))
-        .group_by(day, followed.c.channel, followed.c.decision, followed.c.article, waiting_at)
-    )
-    return [
-        (
-            DayGroup(
-                day=as_date(found),
-                channel=str(channel),
-                decision=str(decision),
-                article=article or None,
-                questions=int(n),
-                fixed=int(fixed or 0),
-                stuck=int(unhelpful or 0),
-                deflected=int(deflected or 0),
-                confirmed=int(confirmed or 0),
-                pending=0,
-            ),
-            _as_time(asked) if asked is not None else None,
-        )
-        for found, channel, decision, article, asked, n, fixed, unhelpful, deflected, confirmed in (
-            session.execute(statement).all()
-        )
-    ]
-
-
-def _as_time(value: object) -> datetime:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
-
-
-def _apply(rows: list[_Row], now: datetime) -> list[DayGroup]:
-    """``rows`` as of ``now``: answers still waiting count as pending while their window is open at
-    ``now``, else as deflected; rows of one day, channel, decision and article made one."""
-    merged: dict[tuple[date, str, str, str | None], DayGroup] = {}
-    for group, asked in rows:
-        if asked is not None:
-            still_open = asked > now - REPEAT_WINDOW
-            group = replace(
-                group,
-                pending=group.questions if still_open else 0,
-                deflected=group.deflected + (0 if still_open else group.questions),
-            )
-        key = (group.day, group.channel, group.decision, group.article)
-        known = merged.get(key)
-        merged[key] = group if known is None else _sum(known, group)
-    return list(merged.values())
-
-
-def _sum(a: DayGroup, b: DayGroup) -> DayGroup:
-    return replace(
-        a,
-        questions=a.questions + b.questions,
-        fixed=a.fixed + b.fixed,
-        stuck=a.stuck + b.stuck,
-        deflected=a.deflected + b.deflected,
-        confirmed=a.confirmed + b.confirmed,
-        pending=a.pending + b.pending,
-    )
-
-
-def live_groups(*, session: Session, start: datetime, end: datetime, now: datetime) -> list[DayGroup]:
-    """The period's questions counted from the stored rows, as of ``now``."""
-    cutoff = min(start, now - REPEAT_WINDOW)
-    return _apply(_count(session=session, start=start, end=end, cutoff=cutoff), now)
-
-
 def _live(
     *, session: Session, start: datetime, end: datetime, now: datetime, memo: AnalyticsMemo | None
 ) -> list[DayGroup]:
@@ -286,11 +119,11 @@ def _live(
     cutoff = min(start, now - REPEAT_WINDOW)
     changes = day_changes(session=session, first=start.date(), last=(end + REPEAT_WINDOW).date())
     key = ("live", start, end, cutoff, changes)
-    rows: list[_Row] | None = memo.recall(key)
+    rows: list[Row] | None = memo.recall(key)
     if rows is None:
-        rows = _count(session=session, start=start, end=end, cutoff=cutoff)
+        rows = count_rows(session=session, start=start, end=end, cutoff=cutoff)
         memo.remember(key, rows)
-    return _apply(rows, now)
+    return apply_now(rows, now)
 
 
 def day_groups(
@@ -351,10 +184,10 @@ def _rolled(
         return found
     recounted: list[DayGroup] = []
     for run_first, run_end in _runs(stale):
-        run_rows = _count(
+        run_rows = count_rows(
             session=session, start=midnight(run_first), end=midnight(run_end), cutoff=midnight(run_end)
         )
-        recounted += _apply(run_rows, now)
+        recounted += apply_now(run_rows, now)
     _store(session=session, days=stale, groups=recounted, seen=changes)
     return found + recounted
 
