@@ -8,7 +8,8 @@ count can be remembered and applied again as time passes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import and_, case, func, literal, null, or_, union_all
@@ -49,12 +50,20 @@ def midnight(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-# A count before ``now`` is applied: a group, and when its answers' windows were still open at the
-# count's cutoff, the time they were asked (all of the group's questions share it).
-Row = tuple[DayGroup, datetime | None]
+GroupKey = tuple[date, str, str, str | None]
 
 
-def count_rows(*, session: Session, start: datetime, end: datetime, cutoff: datetime) -> list[Row]:
+@dataclass(frozen=True)
+class Count:
+    """A count before ``now`` is applied: per day, channel, decision and article, the questions,
+    "That fixed it", "Still stuck", deflected (as decided at the count's cutoff) and confirmed
+    figures, and the times of the answers still waiting at the cutoff, in order."""
+
+    totals: dict[GroupKey, tuple[int, int, int, int, int]]
+    waiting: dict[GroupKey, list[datetime]]
+
+
+def count_rows(*, session: Session, start: datetime, end: datetime, cutoff: datetime) -> Count:
     """The period's questions counted from the stored rows, with every deflection decided that
     ``cutoff`` decides (``cutoff`` must be at least ``REPEAT_WINDOW`` before any ``now`` the count is
     applied at): an answer nobody came back to within the window is deflected when it was asked by
@@ -133,26 +142,34 @@ def count_rows(*, session: Session, start: datetime, end: datetime, cutoff: date
         .where(followed.c.kind == 0, in_period(followed.c.at, start, end))
         .group_by(day, followed.c.channel, followed.c.decision, followed.c.article, waiting_at)
     )
-    return [
-        (
-            DayGroup(
-                day=as_date(found),
-                channel=str(channel),
-                decision=str(decision),
-                article=article or None,
-                questions=int(n),
-                fixed=int(fixed or 0),
-                stuck=int(unhelpful or 0),
-                deflected=int(deflected or 0),
-                confirmed=int(confirmed or 0),
-                pending=0,
-            ),
-            _as_time(asked) if asked is not None else None,
+    totals: dict[GroupKey, tuple[int, int, int, int, int]] = {}
+    waiting_times: dict[GroupKey, list[datetime]] = {}
+    for (
+        found,
+        channel,
+        decision,
+        article,
+        asked,
+        n,
+        fixed,
+        unhelpful,
+        deflected,
+        confirmed,
+    ) in session.execute(statement).all():
+        key = (as_date(found), str(channel), str(decision), article or None)
+        was = totals.get(key, (0, 0, 0, 0, 0))
+        totals[key] = (
+            was[0] + int(n),
+            was[1] + int(fixed or 0),
+            was[2] + int(unhelpful or 0),
+            was[3] + int(deflected or 0),
+            was[4] + int(confirmed or 0),
         )
-        for found, channel, decision, article, asked, n, fixed, unhelpful, deflected, confirmed in (
-            session.execute(statement).all()
-        )
-    ]
+        if asked is not None:
+            waiting_times.setdefault(key, []).extend([_as_time(asked)] * int(n))
+    for times in waiting_times.values():
+        times.sort()
+    return Count(totals=totals, waiting=waiting_times)
 
 
 def _as_time(value: object) -> datetime:
@@ -161,34 +178,29 @@ def _as_time(value: object) -> datetime:
     return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
 
 
-def apply_now(rows: list[Row], now: datetime) -> list[DayGroup]:
-    """``rows`` as of ``now``: answers still waiting count as pending while their window is open at
-    ``now``, else as deflected; rows of one day, channel, decision and article made one."""
-    merged: dict[tuple[date, str, str, str | None], DayGroup] = {}
-    for group, asked in rows:
-        if asked is not None:
-            still_open = asked > now - REPEAT_WINDOW
-            group = replace(
-                group,
-                pending=group.questions if still_open else 0,
-                deflected=group.deflected + (0 if still_open else group.questions),
+def apply_now(count: Count, now: datetime) -> list[DayGroup]:
+    """``count`` as of ``now``: an answer still waiting is pending while its window is open at
+    ``now``, else deflected."""
+    open_after = now - REPEAT_WINDOW
+    found: list[DayGroup] = []
+    for key, (n, fixed, stuck, deflected, confirmed) in count.totals.items():
+        times = count.waiting.get(key, [])
+        pending = len(times) - bisect_right(times, open_after)
+        found.append(
+            DayGroup(
+                day=key[0],
+                channel=key[1],
+                decision=key[2],
+                article=key[3],
+                questions=n,
+                fixed=fixed,
+                stuck=stuck,
+                deflected=deflected + len(times) - pending,
+                confirmed=confirmed,
+                pending=pending,
             )
-        key = (group.day, group.channel, group.decision, group.article)
-        known = merged.get(key)
-        merged[key] = group if known is None else _sum(known, group)
-    return list(merged.values())
-
-
-def _sum(a: DayGroup, b: DayGroup) -> DayGroup:
-    return replace(
-        a,
-        questions=a.questions + b.questions,
-        fixed=a.fixed + b.fixed,
-        stuck=a.stuck + b.stuck,
-        deflected=a.deflected + b.deflected,
-        confirmed=a.confirmed + b.confirmed,
-        pending=a.pending + b.pending,
-    )
+        )
+    return found
 
 
 def live_groups(*, session: Session, start: datetime, end: datetime, now: datetime) -> list[DayGroup]:

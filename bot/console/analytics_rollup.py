@@ -39,8 +39,8 @@ from sqlmodel import Session, col
 from bot.console.analytics_count import (
     ANSWER,
     REPEAT_WINDOW,
+    Count,
     DayGroup,
-    Row,
     apply_now,
     count_rows,
     live_groups,
@@ -119,11 +119,11 @@ def _live(
     cutoff = min(start, now - REPEAT_WINDOW)
     changes = day_changes(session=session, first=start.date(), last=(end + REPEAT_WINDOW).date())
     key = ("live", start, end, cutoff, changes)
-    rows: list[Row] | None = memo.recall(key)
-    if rows is None:
-        rows = count_rows(session=session, start=start, end=end, cutoff=cutoff)
-        memo.remember(key, rows)
-    return apply_now(rows, now)
+    counted: Count | None = memo.recall(key)
+    if counted is None:
+        counted = count_rows(session=session, start=start, end=end, cutoff=cutoff)
+        memo.remember(key, counted)
+    return apply_now(counted, now)
 
 
 def day_groups(
