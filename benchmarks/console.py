@@ -29,7 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import text as sql_text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -158,7 +158,7 @@ def seed(settings: Settings, *, interactions: int, tickets: int, rng: random.Ran
     # The planner's statistics, as a running database has them (PostgreSQL's autovacuum would
     # analyse after such a load, given time; without them it scans the whole table for the gaps).
     with engine.begin() as connection:
-        connection.execute(text("ANALYZE"))
+        connection.execute(sql_text("ANALYZE"))
     engine.dispose()
     return {"ticket": format_number(tickets), "notice": notice_id}
 
