@@ -175,7 +175,7 @@ def serve(home: Path, database_url: str, port: int) -> None:
     settings = _settings(home, database_url)
     encoder = load_encoder(settings.model, cache_dir=settings.models_dir, max_tokens=settings.max_tokens)
     build_index(settings.kb, settings.index_root, encoder)
-    app = create_app(settings, assistant=Assistant(settings, encoder=encoder))
+    app = create_app(settings, assistant=Assistant(settings, encoder=encoder), server=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
 
 

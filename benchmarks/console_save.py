@@ -115,7 +115,7 @@ def serve(home: Path, kb: Path, port: int) -> None:
         file=sys.stderr,
         flush=True,
     )
-    app = create_app(settings, assistant=Assistant(settings, encoder=encoder))
+    app = create_app(settings, assistant=Assistant(settings, encoder=encoder), server=True)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
 
 

@@ -13,10 +13,22 @@ from __future__ import annotations
 
 import gc
 
+_ENABLED = False
+
+
+def enable() -> None:
+    """Let ``settle`` act in this process: a server process (``itbot serve``, the ``--factory``
+    app) calls it; a process that only builds an app to test it leaves its heap alone."""
+    global _ENABLED
+    _ENABLED = True
+
 
 def settle(*, collect: bool = True) -> None:
     """Freeze every object alive now out of the garbage collector's view (see the module docstring),
-    after a full collection unless ``collect`` is false (a request waits on this one)."""
+    after a full collection unless ``collect`` is false (a request waits on this one); nothing unless
+    ``enable`` was called."""
+    if not _ENABLED:
+        return
     if collect:
         gc.collect()
     gc.freeze()
