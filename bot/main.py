@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from bot import heap
 from bot.channels.slack import http as slack_http
 from bot.channels.web import alerts_api, notices_api, status_page, tickets_api
 from bot.channels.web import notices as web_notices
@@ -64,6 +65,7 @@ async def poll_index(assistant: AssistantLike, every_seconds: float) -> None:
     while True:
         try:
             if await asyncio.to_thread(assistant.refresh):
+                heap.settle()
                 log.info("event=index_swapped")
         except Exception as exc:  # keep polling whatever one refresh did
             log_failure(log, "index_refresh_failed", exc)
@@ -93,6 +95,7 @@ def create_app(
     *,
     assistant: AssistantLike | None = None,
     slack_client: WebClient | None = None,
+    server: bool | None = None,
 ) -> FastAPI:
     """The itbot HTTP app: web chat, ``/api/ask``, ``/api/feedback``, ``/kb/...``, ``/healthz``, and
     ``/slack/events`` when ``SLACK_BOT_TOKEN`` and ``SLACK_SIGNING_SECRET`` are set, and ``/api/messages``
@@ -100,8 +103,12 @@ def create_app(
 
     Builds ``Settings`` from the environment when none are given, migrates the database to the
     newest schema, builds the assistant unless one is injected (and the Slack client likewise), and
-    keeps the index fresh in the background while the app runs.
+    keeps the index fresh in the background while the app runs. ``server`` (by default: when the
+    settings come from the environment, as ``uvicorn --factory`` builds it) marks the process as a
+    server whose long-lived objects are frozen out of the garbage collector's walks (``bot.heap``).
     """
+    if server if server is not None else settings is None:
+        heap.enable()  # a server process: see bot.heap (tests building apps leave theirs alone)
     settings = settings if settings is not None else Settings()
     engine = create_db_engine(settings)
     init_db(settings, engine=engine)
@@ -120,6 +127,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # The scrubber's name lists take a couple of seconds to read: before the first message, not in it.
         await asyncio.to_thread(name_lists)
+        heap.settle()
         poller = asyncio.create_task(poll_index(core, settings.index_poll_seconds))
         try:
             yield

@@ -553,9 +553,38 @@ def check_compatible(manifest: Manifest, *, model: str, dim: int, folder: Path) 
         )
 
 
+class _DecodedLines:
+    """The decoded lines of the last ``chunks.jsonl`` this process read, by their text: a build made
+    after one article changed shares nearly every line with the one before, so a server swapping it
+    in decodes only the lines that changed. Callers get copies; the cache is replaced whole."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def read(self, path: Path) -> list[dict[str, Any]]:
+        """Every non-blank line of ``path`` decoded (a fresh dict each), as ``_read_jsonl`` does."""
+        known = self.rows
+        seen: dict[str, dict[str, Any]] = {}
+        rows: list[dict[str, Any]] = []
+        with path.open(encoding="utf-8") as src:
+            for line in src:
+                if not line.strip():
+                    continue
+                row = known.get(line)
+                if row is None:
+                    row = json.loads(line)
+                seen[line] = row
+                rows.append(dict(row))
+        self.rows = seen
+        return rows
+
+
+_CHUNK_LINES = _DecodedLines()
+
+
 def load_chunks(folder: Path) -> list[StoredChunk]:
     """The chunks of the build in ``folder``, in vector order (`read_chunks`)."""
-    return read_chunks(_read_jsonl(folder / "chunks.jsonl"))
+    return read_chunks(_CHUNK_LINES.read(folder / "chunks.jsonl"))
 
 
 def load_vectors(folder: Path) -> np.ndarray:

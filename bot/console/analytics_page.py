@@ -18,7 +18,6 @@ from sqlmodel import Session
 
 from bot.console import analytics_queries as q
 from bot.console.analytics import (
-    CachingEncoder,
     CsvTable,
     Period,
     PeriodError,
@@ -35,7 +34,8 @@ from bot.console.analytics import (
     ticket_table,
 )
 from bot.console.auth import ConsoleRoute, ViewerDep
-from bot.console.gaps import Asked, Gap, group_questions
+from bot.console.gap_cache import group_or_alone
+from bot.console.gaps import Asked, Gap
 from bot.console.pages import page
 from bot.console.queries import record_event
 from bot.console.routes import csv_cell
@@ -53,29 +53,15 @@ StartQuery = Annotated[str, Query(max_length=10)]
 EndQuery = Annotated[str, Query(max_length=10)]
 
 
-def _gap_encoder(request: Request, assistant: AssistantLike) -> CachingEncoder | None:
-    """The assistant's encoder behind a cache of question vectors kept on the app (None without one)."""
-    inner = getattr(assistant, "encoder", None)
-    if inner is None:
-        return None
-    cached: CachingEncoder | None = getattr(request.app.state, "console_gap_encoder", None)
-    if cached is None or cached.inner is not inner:
-        cached = CachingEncoder(inner)
-        request.app.state.console_gap_encoder = cached
-    return cached
-
-
 def _top_gaps(
     request: Request, session: Session, assistant: AssistantLike, threshold: float, period: Period
 ) -> list[Gap]:
-    found = q.unanswered_questions(session=session, start=period.start, end=period.end, limit=GAP_QUESTIONS)
+    memo = request.app.state.analytics_memo
+    found = q.unanswered_questions(
+        session=session, start=period.start, end=period.end, limit=GAP_QUESTIONS, memo=memo
+    )
     asked = [Asked(text=u.text, who=u.who, outcome=u.outcome) for u in found if u.text.strip()]
-    encoder = _gap_encoder(request, assistant)
-    if encoder is None:
-        gaps = [Gap(questions=[a]) for a in asked]
-    else:
-        gaps = group_questions(asked, encoder, threshold=threshold)
-    return gaps[:TOP_GAPS]
+    return group_or_alone(request.app.state, assistant, asked, threshold=threshold)[:TOP_GAPS]
 
 
 def _period_or_400(start: str, end: str) -> Period:
@@ -103,11 +89,11 @@ def analytics_page(
     except PeriodError as exc:
         refused = {"error": str(exc), "start": start, "end": end}
         return page(request, "analytics.html", signed, refused, status_code=400)
-    days = q.questions_per_day(session=session, start=period.start, end=period.end)
-    found = q.outcomes(session=session, start=period.start, end=period.end)
-    deflected = q.deflection(session=session, start=period.start, end=period.end, now=utcnow())
-    articles = q.top_articles(session=session, start=period.start, end=period.end, limit=TOP_ARTICLES)
-    tickets = ticket_summary(q.ticket_times(session=session, start=period.start, end=period.end))
+    memo = request.app.state.analytics_memo
+    counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
+    days, found, deflected = counted.days, counted.outcomes, counted.deflection
+    articles = counted.articles[:TOP_ARTICLES]
+    tickets = ticket_summary(q.ticket_times(session=session, start=period.start, end=period.end, memo=memo))
     gaps = _top_gaps(request, session, assistant, settings.console_gap_similarity, period)
     titles = {a.article: _title(assistant, a.article) for a in articles}
     context: dict[str, Any] = {
@@ -150,24 +136,22 @@ def analytics_csv(
     if table not in TABLES:
         raise HTTPException(status_code=404, detail="No such table.")
     period = _period_or_400(start, end)
+    memo = request.app.state.analytics_memo
     rows: CsvTable
     if table == "daily":
-        rows = daily_table(period, q.questions_per_day(session=session, start=period.start, end=period.end))
+        counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
+        rows = daily_table(period, counted.days)
     elif table == "outcomes":
-        rows = outcome_table(
-            q.outcomes(session=session, start=period.start, end=period.end),
-            q.deflection(session=session, start=period.start, end=period.end, now=utcnow()),
-        )
+        counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
+        rows = outcome_table(counted.outcomes, counted.deflection)
     elif table == "articles":
-        rows = article_table(
-            q.top_articles(session=session, start=period.start, end=period.end, limit=TOP_ARTICLES)
-        )
+        counted = q.figures(session=session, start=period.start, end=period.end, now=utcnow(), memo=memo)
+        rows = article_table(counted.articles[:TOP_ARTICLES])
     elif table == "gaps":
         rows = gap_table(_top_gaps(request, session, assistant, settings.console_gap_similarity, period))
     else:
-        rows = ticket_table(
-            ticket_summary(q.ticket_times(session=session, start=period.start, end=period.end))
-        )
+        times = q.ticket_times(session=session, start=period.start, end=period.end, memo=memo)
+        rows = ticket_table(ticket_summary(times))
     header, body = rows
     buffer = io.StringIO()
     writer = csv.writer(buffer)

@@ -6,31 +6,37 @@ UTC days. Only stored rows are read, and of them only ids, decisions, feedback, 
 article ids: no question text (``unanswered_questions`` is the one exception; its text is scrubbed
 and stays in the console's gap groups, which never leave it as text).
 
-Deflection is measured, not assumed: an answered question counts as deflected when the person
-clicked "That fixed it", or when they neither opened a ticket nor asked again (same chat identity,
-same channel) within ``REPEAT_WINDOW`` after it. "Still stuck" is never deflected. A question whose
-window is still running (asked less than 24 hours before ``now``) with nothing decided yet is
-``pending``, counted apart. A question asked without a chat identity can't be followed, so it counts
-only on "That fixed it".
+Questions are counted per day, channel, decision and article by ``bot.console.analytics_rollup``
+(settled days from the stored rollup, the rest live; its docstring says how deflection is measured),
+and the figures here are sums of those counts.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Interval, and_, case, cast, func, literal, null, or_, union_all
+from sqlalchemy import func, or_
 from sqlalchemy import select as sql_select
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
-from bot.interactions.models import Feedback, Interaction
+from bot.console.analytics_rollup import (
+    ANSWER,
+    REPEAT_WINDOW,
+    AnalyticsMemo,
+    DayGroup,
+    day_changes,
+    day_groups,
+    midnight,
+)
+from bot.console.analytics_sql import as_date, in_period, seconds_between
+from bot.interactions.models import Feedback, Interaction, utcnow
 from bot.tickets.models import AuthorRole, Ticket, TicketEvent
 
-REPEAT_WINDOW = timedelta(hours=24)
-ANSWER = "answer"
+__all__ = ["REPEAT_WINDOW"]
 UNANSWERED = ("escalate", "clarify")
 
 
@@ -97,60 +103,96 @@ class UnansweredQuestion:
     outcome: str
 
 
-def _in_period(column: Any, start: datetime, end: datetime) -> ColumnElement[bool]:
-    return and_(column >= start, column < end)
+def _groups(
+    session: Session, start: datetime, end: datetime, now: datetime | None, memo: AnalyticsMemo | None = None
+) -> list[DayGroup]:
+    moment = now if now is not None else utcnow()
+    return day_groups(session=session, start=start, end=end, now=moment, memo=memo)
 
 
-def _utc_day(session: Session, column: Any) -> Any:
-    """The UTC day of a stored time: SQLite keeps UTC text (its first ten characters are the day);
-    PostgreSQL converts the aware time to UTC first."""
-    if _dialect(session) == "sqlite":
-        return func.substr(column, 1, 10)
-    return cast(func.timezone("UTC", column), Date)
-
-
-def _later(session: Session, column: Any, delta: timedelta) -> Any:
-    """``column`` plus ``delta``, comparable with stored times on both backends."""
-    if _dialect(session) == "sqlite":
-        seconds = int(delta.total_seconds())
-        return func.strftime("%Y-%m-%d %H:%M:%f", column, f"+{seconds} seconds")
-    return column + literal(delta, type_=Interval())
-
-
-def _seconds_between(session: Session, later: Any, earlier: Any) -> Any:
-    if _dialect(session) == "sqlite":
-        return (func.julianday(later) - func.julianday(earlier)) * 86400.0
-    return func.extract("epoch", later - earlier)
-
-
-def _dialect(session: Session) -> str:
-    return session.get_bind().dialect.name
-
-
-def questions_per_day(*, session: Session, start: datetime, end: datetime) -> list[DayCount]:
+def questions_per_day(
+    *, session: Session, start: datetime, end: datetime, now: datetime | None = None
+) -> list[DayCount]:
     """Questions per UTC day and channel in the period, by day then channel (days without any absent)."""
-    day = _utc_day(session, col(Interaction.created_at)).label("day")
-    statement = (
-        select(day, Interaction.channel, func.count())
-        .where(_in_period(col(Interaction.created_at), start, end))
-        .group_by(day, Interaction.channel)
-        .order_by(day, Interaction.channel)
-    )
-    return [
-        DayCount(day=_as_date(found), channel=channel, questions=int(n))
-        for found, channel, n in session.exec(statement).all()
-    ]
+    return per_day(_groups(session, start, end, now))
 
 
-def outcomes(*, session: Session, start: datetime, end: datetime) -> Outcomes:
+def outcomes(*, session: Session, start: datetime, end: datetime, now: datetime | None = None) -> Outcomes:
     """How many of the period's questions were answered, offered choices (clarified), escalated, or
     answered with an outage notice."""
-    statement = (
-        select(Interaction.decision, func.count())
-        .where(_in_period(col(Interaction.created_at), start, end))
-        .group_by(Interaction.decision)
+    return outcomes_of(_groups(session, start, end, now))
+
+
+def deflection(
+    *, session: Session, start: datetime, end: datetime, now: datetime, memo: AnalyticsMemo | None = None
+) -> Deflection:
+    """The period's answered questions, how many were deflected and confirmed, and how many are still
+    pending as of ``now`` (the rule is in ``bot.console.analytics_rollup``)."""
+    return deflection_of(_groups(session, start, end, now, memo))
+
+
+def top_articles(
+    *, session: Session, start: datetime, end: datetime, limit: int, now: datetime | None = None
+) -> list[ArticleUse]:
+    """The ``limit`` articles that answered the most of the period's questions first, most first (then
+    by id), with how many of those answers got "That fixed it" and "Still stuck"."""
+    return articles_of(_groups(session, start, end, now))[:limit]
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Everything the analytics page shows of a period's questions, from one count."""
+
+    days: list[DayCount]
+    outcomes: Outcomes
+    deflection: Deflection
+    articles: list[ArticleUse]
+
+
+def figures(
+    *, session: Session, start: datetime, end: datetime, now: datetime, memo: AnalyticsMemo | None = None
+) -> Figures:
+    """The period's questions per day, outcomes, deflection as of ``now`` and every article that
+    answered (most answers first), counted once (reusing what ``memo`` holds that is still current)."""
+    groups = _groups(session, start, end, now, memo)
+    return Figures(
+        days=per_day(groups),
+        outcomes=outcomes_of(groups),
+        deflection=deflection_of(groups),
+        articles=articles_of(groups),
     )
-    counts = {decision: int(n) for decision, n in session.exec(statement).all()}
+
+
+def article_use(
+    *, session: Session, now: datetime | None = None, memo: AnalyticsMemo | None = None
+) -> dict[str, tuple[int, int, int]]:
+    """Per article id, over every stored question: how many answers cited it first, and how many of
+    those people marked "That fixed it" and "Still stuck" (articles never cited first are absent;
+    what ``memo`` holds that is still current is reused)."""
+    oldest = session.execute(sql_select(func.min(Interaction.created_at))).scalar_one_or_none()
+    if oldest is None:
+        return {}
+    moment = now if now is not None else utcnow()
+    first = midnight(as_date(oldest) if not isinstance(oldest, datetime) else oldest.astimezone(UTC).date())
+    # To the end of today: a bound that stays put all day, so a remembered count can be reused.
+    end = midnight(max(moment, first).date() + timedelta(days=1))
+    found = articles_of(_groups(session, first, end, moment, memo))
+    return {a.article: (a.answers, a.fixed, a.stuck) for a in found}
+
+
+def per_day(groups: Sequence[DayGroup]) -> list[DayCount]:
+    """``groups`` counted per day and channel, by day then channel."""
+    counts: Counter[tuple[date, str]] = Counter()
+    for g in groups:
+        counts[(g.day, g.channel)] += g.questions
+    return [DayCount(day=d, channel=c, questions=n) for (d, c), n in sorted(counts.items())]
+
+
+def outcomes_of(groups: Sequence[DayGroup]) -> Outcomes:
+    """``groups`` counted per decision."""
+    counts: Counter[str] = Counter()
+    for g in groups:
+        counts[g.decision] += g.questions
     return Outcomes(
         questions=sum(counts.values()),
         answered=counts.get("answer", 0),
@@ -160,108 +202,53 @@ def outcomes(*, session: Session, start: datetime, end: datetime) -> Outcomes:
     )
 
 
-def deflection(*, session: Session, start: datetime, end: datetime, now: datetime) -> Deflection:
-    """The period's answered questions, how many were deflected and confirmed, and how many are still
-    pending as of ``now`` (the rule is in the module docstring).
-
-    One pass over the period's questions and tickets (plus the day after it), in time order per
-    person and channel: for each question, the time of that person's next question or ticket.
-    """
-    horizon = end + REPEAT_WINDOW
-    events = union_all(
-        sql_select(
-            col(Interaction.id).label("iid"),
-            col(Interaction.user_id).label("who"),
-            col(Interaction.channel).label("channel"),
-            col(Interaction.created_at).label("at"),
-            literal(0).label("kind"),
-            col(Interaction.decision).label("decision"),
-            col(Interaction.feedback).label("feedback"),
-        ).where(_in_period(col(Interaction.created_at), start, horizon)),
-        sql_select(
-            null().label("iid"),
-            col(Ticket.requester).label("who"),
-            col(Ticket.channel).label("channel"),
-            col(Ticket.created_at).label("at"),
-            literal(1).label("kind"),
-            null().label("decision"),
-            null().label("feedback"),
-        ).where(_in_period(col(Ticket.created_at), start, horizon), col(Ticket.requester) != ""),
-    ).subquery("events")
-    # Any later question or ticket by the person counts, so the next row alone decides: when it is
-    # more than a day later, so is every row after it.
-    next_at = func.lead(events.c.at).over(
-        partition_by=(events.c.who, events.c.channel), order_by=(events.c.at, events.c.kind, events.c.iid)
-    )
-    # The window runs over every row (tickets too); only afterwards are answers picked out.
-    followed = sql_select(
-        events.c.who,
-        events.c.at,
-        events.c.kind,
-        events.c.decision,
-        events.c.feedback,
-        next_at.label("next_at"),
-    ).subquery("followed")
-    window_end = _later(session, followed.c.at, REPEAT_WINDOW)
-    # Spelled with IS NOT NULL so that "nobody came back" is false, not unknown.
-    came_back = and_(followed.c.next_at.is_not(None), followed.c.next_at <= window_end)
-    helpful = followed.c.feedback == Feedback.HELPFUL.value
-    stuck = followed.c.feedback == Feedback.UNHELPFUL.value
-    known = followed.c.who != ""
-    quiet = and_(known, ~stuck, ~came_back)
-    still_open = followed.c.at > now - REPEAT_WINDOW
-    statement = sql_select(
-        func.count(),
-        func.sum(case((or_(helpful, and_(quiet, ~still_open)), 1), else_=0)),
-        func.sum(case((helpful, 1), else_=0)),
-        func.sum(case((and_(quiet, still_open, ~helpful), 1), else_=0)),
-    ).where(followed.c.kind == 0, followed.c.decision == ANSWER, _in_period(followed.c.at, start, end))
-    answered, deflected, confirmed, pending = session.execute(statement).one()
-    total = outcomes(session=session, start=start, end=end).questions
+def deflection_of(groups: Sequence[DayGroup]) -> Deflection:
+    """``groups``' answers, deflected, confirmed and pending, and how many questions are judged."""
+    pending = sum(g.pending for g in groups)
     return Deflection(
-        answered=int(answered),
-        deflected=int(deflected or 0),
-        confirmed=int(confirmed or 0),
-        pending=int(pending or 0),
-        judged=total - int(pending or 0),
+        answered=sum(g.questions for g in groups if g.decision == ANSWER),
+        deflected=sum(g.deflected for g in groups),
+        confirmed=sum(g.confirmed for g in groups),
+        pending=pending,
+        judged=sum(g.questions for g in groups) - pending,
     )
 
 
-def top_articles(*, session: Session, start: datetime, end: datetime, limit: int) -> list[ArticleUse]:
-    """The ``limit`` articles that answered the most of the period's questions first, most first (then
-    by id), with how many of those answers got "That fixed it" and "Still stuck"."""
-    answers = func.count().label("answers")
-    statement = (
-        select(
-            Interaction.top_article,
-            answers,
-            func.sum(case((col(Interaction.feedback) == Feedback.HELPFUL, 1), else_=0)),
-            func.sum(case((col(Interaction.feedback) == Feedback.UNHELPFUL, 1), else_=0)),
-        )
-        .where(
-            _in_period(col(Interaction.created_at), start, end),
-            Interaction.decision == ANSWER,
-            col(Interaction.top_article).is_not(None),
-        )
-        .group_by(Interaction.top_article)
-        .order_by(answers.desc(), col(Interaction.top_article))
-        .limit(limit)
-    )
-    return [
-        ArticleUse(article=str(article), answers=int(n), fixed=int(fixed or 0), stuck=int(stuck or 0))
-        for article, n, fixed, stuck in session.exec(statement).all()
-    ]
+def articles_of(groups: Sequence[DayGroup]) -> list[ArticleUse]:
+    """Every article that answered first in ``groups``, most answers first, then by id."""
+    totals: dict[str, list[int]] = {}
+    for g in groups:
+        if g.decision == ANSWER and g.article:
+            total = totals.setdefault(g.article, [0, 0, 0])
+            total[0] += g.questions
+            total[1] += g.fixed
+            total[2] += g.stuck
+    ranked = sorted(totals.items(), key=lambda item: (-item[1][0], item[0]))
+    return [ArticleUse(article=a, answers=n, fixed=f, stuck=s) for a, (n, f, s) in ranked]
 
 
 def unanswered_questions(
-    *, session: Session, start: datetime, end: datetime, limit: int
+    *, session: Session, start: datetime, end: datetime, limit: int, memo: AnalyticsMemo | None = None
 ) -> list[UnansweredQuestion]:
     """The newest ``limit`` questions of the period the bot did not settle (escalated, offered
     choices, or answered and marked "Still stuck"), returned oldest first: the order gap groups form in."""
+    if memo is not None:
+        key = (
+            "unanswered",
+            start,
+            end,
+            limit,
+            day_changes(session=session, first=start.date(), last=end.date()),
+        )
+        found: list[UnansweredQuestion] | None = memo.recall(key)
+        if found is None:
+            found = unanswered_questions(session=session, start=start, end=end, limit=limit)
+            memo.remember(key, found)
+        return found
     statement = (
         select(Interaction.question, Interaction.user_id, Interaction.decision, Interaction.feedback)
         .where(
-            _in_period(col(Interaction.created_at), start, end),
+            in_period(col(Interaction.created_at), start, end),
             or_(
                 col(Interaction.decision).in_(UNANSWERED),
                 col(Interaction.feedback) == Feedback.UNHELPFUL,
@@ -279,23 +266,34 @@ def unanswered_questions(
     ]
 
 
-def ticket_times(*, session: Session, start: datetime, end: datetime) -> TicketTimes:
+def ticket_times(
+    *, session: Session, start: datetime, end: datetime, memo: AnalyticsMemo | None = None
+) -> TicketTimes:
     """Tickets opened in the period, with the seconds each took to its first agent action and (when
     resolved) to resolution."""
+    if memo is not None:
+        changes = day_changes(session=session, first=start.date(), last=end.date(), tickets=True)
+        key = ("tickets", start, end, changes)
+        found: TicketTimes | None = memo.recall(key)
+        if found is None:
+            found = ticket_times(session=session, start=start, end=end)
+            memo.remember(key, found)
+        return found
+    period_tickets = select(Ticket.id).where(in_period(col(Ticket.created_at), start, end))
     first_action = (
         select(TicketEvent.ticket_id, func.min(TicketEvent.created_at).label("first_at"))
-        .where(TicketEvent.author_role == AuthorRole.AGENT)
+        .where(TicketEvent.author_role == AuthorRole.AGENT, col(TicketEvent.ticket_id).in_(period_tickets))
         .group_by(TicketEvent.ticket_id)
         .subquery("first_action")
     )
     statement = (
         select(
-            _seconds_between(session, first_action.c.first_at, Ticket.created_at),
-            _seconds_between(session, Ticket.resolved_at, Ticket.created_at),
+            seconds_between(session, first_action.c.first_at, Ticket.created_at),
+            seconds_between(session, Ticket.resolved_at, Ticket.created_at),
         )
         .select_from(Ticket)
         .outerjoin(first_action, first_action.c.ticket_id == Ticket.id)
-        .where(_in_period(col(Ticket.created_at), start, end))
+        .where(in_period(col(Ticket.created_at), start, end))
     )
     rows = session.exec(statement).all()
     return TicketTimes(
@@ -307,14 +305,6 @@ def ticket_times(*, session: Session, start: datetime, end: datetime) -> TicketT
 
 def _non_negative(values: Any) -> list[float]:
     return sorted(max(0.0, float(v)) for v in values if v is not None)
-
-
-def _as_date(value: object) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
 
 
 def channels_of(days: Sequence[DayCount]) -> list[str]:

@@ -20,7 +20,9 @@ from bot.console import (
     sso_routes,
     tickets_pages,
 )
+from bot.console.analytics_rollup import AnalyticsMemo
 from bot.console.auth import LOGIN_PATH, ConsoleRefused, SignInRequired, wants_json
+from bot.console.knowledge import ArticleMemo
 from bot.console.pages import page
 from bot.console.signin import SignInLimits
 from bot.console.sso import OidcProvider
@@ -33,6 +35,8 @@ def add_console(app: FastAPI, settings: Settings) -> None:
     without a session redirected to the sign-in page (JSON: 401), a refused one answered 403."""
     app.state.console_sign_in_limits = SignInLimits.from_settings(settings)
     app.state.console_sso = OidcProvider(settings) if settings.oidc_enabled else None
+    app.state.analytics_memo = AnalyticsMemo()
+    app.state.console_article_memo = ArticleMemo()
     app.include_router(routes.router)
     app.include_router(sso_routes.router)
     app.include_router(articles.router)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from bot.channels.web.markdown import render_markdown
+from bot.console.analytics_queries import article_use
 from bot.console.auth import ConsoleRoute, CuratorDep, Signed, ViewerDep
 from bot.console.drafts import start_draft
 from bot.console.knowledge import (
@@ -42,7 +43,6 @@ from bot.console.roles import Role
 from bot.core.errors import ItbotError
 from bot.core.models import Question, Reply
 from bot.deps import AssistantDep, SessionDep, SettingsDep
-from bot.interactions.queries import article_use
 from bot.interactions.recording import log_failure
 from indexer.articles import ArticleError, KnowledgeFolderError
 
@@ -65,7 +65,9 @@ def articles_page(
 ) -> Response:
     """Every article with owner, systems, review date, use and "That fixed it" rate; flagged first."""
     try:
-        rows, problems = article_rows(settings.kb, today=dt.date.today(), use=article_use(session=session))
+        use = article_use(session=session, memo=request.app.state.analytics_memo)
+        memo = request.app.state.console_article_memo
+        rows, problems = article_rows(settings.kb, today=dt.date.today(), use=use, memo=memo)
     except KnowledgeFolderError as error:
         rows, problems = [], []
         log.warning("event=console_no_knowledge reason=%s", type(error).__name__)

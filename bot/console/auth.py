@@ -99,6 +99,13 @@ async def sent_csrf_token(request: Request) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _back_to(request: Request) -> str:
+    """Where signing in should lead: the page asked for, with its query (a date range, filters) when
+    it was a page view."""
+    query = request.url.query
+    return f"{request.url.path}?{query}" if query and request.method in SAFE_METHODS else request.url.path
+
+
 def require(role: Role) -> Callable[..., Awaitable[Signed]]:
     """The dependency that lets a request through only for a session whose account has ``role`` or more."""
 
@@ -106,7 +113,7 @@ def require(role: Role) -> Callable[..., Awaitable[Signed]]:
         token = request.cookies.get(SESSION_COOKIE)
         found = get_live_session(session=session, token=token) if token else None
         if found is None:
-            raise SignInRequired(wants_json=wants_json(request), next_path=request.url.path)
+            raise SignInRequired(wants_json=wants_json(request), next_path=_back_to(request))
         row, user = found
         if request.method not in SAFE_METHODS and not same_token(
             await sent_csrf_token(request), row.csrf_token

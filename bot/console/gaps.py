@@ -1,11 +1,17 @@
 """What staff asked that the bot could not settle, grouped by topic, most people first (pure).
 
-Questions are grouped by their embeddings (the index's own encoder, unit vectors): each question
-joins the group whose centroid it is most similar to when that cosine is at least ``threshold``,
-otherwise it starts a group of its own (one pass, oldest question first, so the result does not
-depend on how many came after). ``DEFAULT_THRESHOLD`` (``ITBOT_CONSOLE_GAP_SIMILARITY``) is a starting
-point chosen by reading a handful of made-up paraphrases with all-MiniLM-L6-v2 (paraphrases 0.76 to
-0.95, different topics under 0.5), not tuned on any question set; a curator sees every question.
+Questions are grouped by their embeddings (the index's own encoder, unit vectors) with
+average-linkage agglomerative clustering: every question starts alone, and the two groups whose
+questions are most similar on average (mean pairwise cosine) merge, again and again, while that
+mean is at least ``threshold``. The result depends only on the set of questions, not on the order
+they came in (ties aside), and one stray question can't drag a topic's centre away as a running
+centroid can. Identical texts are grouped once and weighted by how often they were asked, which
+is the same clustering (they would merge first, at cosine 1) for less work.
+
+``DEFAULT_THRESHOLD`` (``ITBOT_CONSOLE_GAP_SIMILARITY``) was chosen on the dev half of
+``benchmarks/gaps/labelled.jsonl`` with all-MiniLM-L6-v2 (``benchmarks/gap_purity.py --split dev``):
+the middle of the range 0.38..0.42 where purity stays 0.94 and completeness is highest; below 0.37
+purity falls fast. The test half was read once, after the choice.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import numpy as np
 
 from indexer.encoder import Encoder
 
-DEFAULT_THRESHOLD = 0.6
+DEFAULT_THRESHOLD = 0.4
 EXAMPLES = 3
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -69,26 +75,55 @@ class Gap:
         return f"drafts/{words or 'new-article'}"
 
 
+def average_linkage(vectors: np.ndarray, weights: Sequence[int], *, threshold: float) -> list[list[int]]:
+    """Row indexes of ``vectors`` (unit rows) in clusters: average-linkage agglomeration over cosine
+    similarity, each row counting ``weights[i]`` times, merging while the best pair of clusters has
+    a mean pairwise similarity of at least ``threshold``. Each cluster's indexes are ascending;
+    clusters come in the order of their first index."""
+    n = len(vectors)
+    if n == 0:
+        return []
+    similarity = (vectors @ vectors.T).astype(np.float64)
+    np.fill_diagonal(similarity, -np.inf)
+    size = np.asarray(weights, dtype=np.float64)
+    members = [[i] for i in range(n)]
+    alive = np.ones(n, dtype=bool)
+    while alive.sum() > 1:
+        best = int(np.argmax(similarity))
+        i, j = divmod(best, n)
+        if similarity[i, j] < threshold:
+            break
+        i, j = min(i, j), max(i, j)
+        # Lance-Williams for average linkage: the merged group's mean similarity to any other group
+        # is the size-weighted mean of its two parts'.
+        merged = (size[i] * similarity[i] + size[j] * similarity[j]) / (size[i] + size[j])
+        similarity[i], similarity[:, i] = merged, merged
+        similarity[i, i] = -np.inf
+        similarity[j, :], similarity[:, j] = -np.inf, -np.inf
+        size[i] += size[j]
+        members[i].extend(members[j])
+        alive[j] = False
+    return [sorted(members[i]) for i in range(n) if alive[i]]
+
+
 def group_questions(
     asked: Sequence[Asked], encoder: Encoder, *, threshold: float = DEFAULT_THRESHOLD
 ) -> list[Gap]:
-    """``asked`` grouped by topic, the groups most people asked first (then the biggest)."""
+    """``asked`` grouped by topic (each group's questions in the order given), the groups most
+    people asked first, then the biggest, then the earliest asked."""
     if not asked:
         return []
-    vectors = encoder.encode([a.text for a in asked])
-    gaps: list[Gap] = []
-    sums: list[np.ndarray] = []
-    for question, vector in zip(asked, vectors, strict=True):
-        best, best_score = -1, threshold
-        for index, total in enumerate(sums):
-            norm = float(np.linalg.norm(total))
-            score = float(np.dot(total, vector)) / norm if norm else 0.0
-            if score >= best_score:
-                best, best_score = index, score
-        if best < 0:
-            gaps.append(Gap())
-            sums.append(np.zeros_like(vector, dtype=np.float32))
-            best = len(gaps) - 1
-        gaps[best].questions.append(question)
-        sums[best] = sums[best] + vector
-    return sorted(gaps, key=lambda g: (-g.people, -len(g.questions)))
+    texts = list(dict.fromkeys(a.text for a in asked))
+    position = {text: i for i, text in enumerate(texts)}
+    weights = [0] * len(texts)
+    for question in asked:
+        weights[position[question.text]] += 1
+    vectors = np.asarray(encoder.encode(texts), dtype=np.float32)
+    cluster_of: dict[int, int] = {}
+    for number, cluster in enumerate(average_linkage(vectors, weights, threshold=threshold)):
+        for index in cluster:
+            cluster_of[index] = number
+    gaps: dict[int, Gap] = {}
+    for question in asked:
+        gaps.setdefault(cluster_of[position[question.text]], Gap()).questions.append(question)
+    return sorted(gaps.values(), key=lambda g: (-g.people, -len(g.questions)))

@@ -10,7 +10,8 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from bot.console.auth import ConsoleRoute, ViewerDep
-from bot.console.gaps import Asked, Gap, group_questions
+from bot.console.gap_cache import group_or_alone
+from bot.console.gaps import Asked
 from bot.console.pages import page
 from bot.console.roles import Role
 from bot.deps import AssistantDep, SessionDep, SettingsDep
@@ -43,12 +44,7 @@ async def gaps_page(
         for r in reversed(rows)  # oldest first: groups form in the order questions came
         if r.question.strip()
     ]
-    encoder = getattr(assistant, "encoder", None)
-    if encoder is None:  # an assistant without an encoder: every question on its own
-        gaps = [Gap(questions=[a]) for a in asked]
-    else:
-        gaps = await run_in_threadpool(
-            lambda: group_questions(asked, encoder, threshold=settings.console_gap_similarity)
-        )
+    state, threshold = request.app.state, settings.console_gap_similarity
+    gaps = await run_in_threadpool(lambda: group_or_alone(state, assistant, asked, threshold=threshold))
     context = {"gaps": gaps, "days": days, "total": len(asked), "may_write": signed.role.allows(Role.CURATOR)}
     return page(request, "gaps.html", signed, context)

@@ -17,6 +17,7 @@ import fcntl
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,16 @@ from typing import Any
 
 import yaml
 
-from indexer.articles import ArticleError, confined_path, load_articles, parse_article, read_source
+from indexer.articles import (
+    ArticleError,
+    ArticleIds,
+    confined_path,
+    knowledge_paths,
+    load_article,
+    load_articles,
+    parse_article,
+    read_source,
+)
 from indexer.models import Article, ArticleProblem
 
 FIELDS = ("title", "description", "tags", "systems", "audience", "owner", "review_by")
@@ -70,12 +80,60 @@ def _overdue(review_by: str, today: dt.date) -> bool:
         return False
 
 
+class ArticleMemo:
+    """Articles already read from the knowledge folder, each under its file's size, modification time
+    and inode, so a page that lists them all parses only the files that changed. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._read: dict[str, tuple[tuple[int, int, int], Article | ArticleProblem]] = {}
+        self._lock = threading.Lock()
+
+    def load(self, root: Path) -> tuple[list[Article], list[ArticleProblem]]:
+        """What ``load_articles(root)`` returns, re-reading only changed files."""
+        articles: list[Article] = []
+        problems: list[ArticleProblem] = []
+        ids = ArticleIds()
+        seen: set[str] = set()
+        for _relative, name in knowledge_paths(root):
+            seen.add(name)
+            try:
+                facts = os.stat(name)
+            except OSError:
+                continue  # removed since the folder was listed
+            stamp = (facts.st_size, facts.st_mtime_ns, facts.st_ino)
+            with self._lock:
+                known = self._read.get(name)
+            if known is not None and known[0] == stamp:
+                found = known[1]
+            else:
+                try:
+                    found = load_article(Path(name), root)
+                except ArticleError as error:
+                    found = error.problem
+                with self._lock:
+                    self._read[name] = (stamp, found)
+            if isinstance(found, ArticleProblem):
+                problems.append(found)
+                continue
+            try:
+                ids.claim(found.id, name)
+            except ArticleError as error:
+                problems.append(error.problem)
+                continue
+            articles.append(found)
+        with self._lock:
+            for gone in set(self._read) - seen:
+                del self._read[gone]
+        return articles, problems
+
+
 def article_rows(
-    kb: Path, *, today: dt.date, use: dict[str, tuple[int, int, int]]
+    kb: Path, *, today: dt.date, use: dict[str, tuple[int, int, int]], memo: ArticleMemo | None = None
 ) -> tuple[list[ArticleRow], list[ArticleProblem]]:
     """Every article of ``kb`` with its flags and use (``use``: id → (cited, fixed, stuck)), by id,
-    and the files that could not be read (with file and line)."""
-    articles, problems = load_articles(kb)
+    and the files that could not be read (with file and line); with a ``memo``, unchanged files are
+    not read again."""
+    articles, problems = memo.load(kb) if memo is not None else load_articles(kb)
     rows = [_row(article, today, use.get(article.id, (0, 0, 0))) for article in articles]
     return rows, problems
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from bot.config import Settings
 from bot.console.knowledge import saving
 from bot.deps import AssistantLike
+from bot.heap import settle
 from indexer.build import build_index
 from indexer.encoder import Encoder, load_encoder
 from indexer.models import ArticleProblem
@@ -62,6 +63,8 @@ def reindex(settings: Settings, assistant: AssistantLike) -> Reindexed:
             max_article_bytes=settings.max_article_bytes,
         )
         swapped = assistant.refresh()
+    if swapped:
+        settle(collect=False)
     seconds = time.perf_counter() - started
     log.info(
         "event=console_reindex embedded=%d reused=%d problems=%d swapped=%s seconds=%.2f",

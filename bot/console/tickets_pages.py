@@ -11,6 +11,7 @@ ticket's number, never the text); a refused action shows its reason on the ticke
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -36,7 +37,7 @@ from bot.tickets.transcripts import scrub_turns
 
 router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)
 
-LIST_LIMIT = 500
+PAGE_ROWS = 50
 UNASSIGNED = "(nobody)"
 DONE = {
     "taken": "You took the ticket.",
@@ -54,9 +55,11 @@ def tickets_page(
     status: Annotated[str, Query(max_length=16)] = "",
     priority: Annotated[str, Query(max_length=1)] = "",
     assignee: Annotated[str, Query(max_length=255)] = "",
+    before: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    """The newest 500 tickets that match the filters (a blank filter matches all; assignee
-    "(nobody)" the unassigned ones), newest first."""
+    """The tickets that match the filters (a blank filter matches all; assignee "(nobody)" the
+    unassigned ones), newest first, ``PAGE_ROWS`` a page: ``before`` (a ticket's sequence number)
+    shows the page of those older than it, with a link to the next older page when there is one."""
     chosen_status = TicketStatus(status) if status in {s.value for s in TicketStatus} else None
     chosen_priority = int(priority) if priority in {str(p) for p in PRIORITY_LABELS} else None
     chosen_assignee = "" if assignee == UNASSIGNED else (assignee or None)
@@ -65,8 +68,14 @@ def tickets_page(
         status=chosen_status,
         priority=chosen_priority,
         assignee=chosen_assignee,
-        limit=LIST_LIMIT,
+        limit=PAGE_ROWS + 1,
+        before_seq=before,
     )
+    filters = {"status": status, "priority": priority, "assignee": assignee}
+    older = ""
+    if len(rows) > PAGE_ROWS:
+        rows = rows[:PAGE_ROWS]
+        older = "/console/tickets?" + urlencode({**filters, "before": rows[-1].seq})
     context = {
         "tickets": rows,
         "statuses": [s.value for s in TicketStatus],
@@ -76,7 +85,8 @@ def tickets_page(
         "priority": str(chosen_priority or ""),
         "assignee": assignee if chosen_assignee is not None else "",
         "label": priority_label,
-        "limit": LIST_LIMIT,
+        "older": older,
+        "newest": "/console/tickets?" + urlencode(filters) if before is not None else "",
     }
     return page(request, "tickets.html", signed, context)
 

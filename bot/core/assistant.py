@@ -190,7 +190,7 @@ class Assistant:
                 index = self._fall_back(root, folder)
             if index is None:
                 return False
-            self._searcher = Searcher(index, self.encoder, self._fusion)
+            self._searcher = Searcher(index, self.encoder, self._fusion, previous=self._searcher)
             self._folder = index.folder
             if index.folder == folder:
                 self.load_error = None

@@ -62,7 +62,18 @@ _STEP = re.compile(r"^\s{0,3}\d{1,2}[.)]\s", re.MULTILINE)
 class Searcher:
     """Answers ``search(text)`` over one loaded index with one encoder."""
 
-    def __init__(self, index: LoadedIndex, encoder: Encoder, params: FusionParams | None = None) -> None:
+    _spell: SpellIndex
+
+    def __init__(
+        self,
+        index: LoadedIndex,
+        encoder: Encoder,
+        params: FusionParams | None = None,
+        *,
+        previous: Searcher | None = None,
+    ) -> None:
+        """A searcher over ``index``; ``previous`` (the searcher it replaces) lends what does not
+        depend on the build, so that swapping in a re-index after a small edit is quick."""
         self.index = index
         self.encoder = encoder
         self.params = params or FusionParams()
@@ -84,10 +95,18 @@ class Searcher:
         # Headings are read lazily (once each): a 100k-chunk index has far more of them than any
         # query looks at.
         self._heading_tokens: dict[str, frozenset[str]] = {}
-        self._spell = SpellIndex(
-            (t for t in lexical.vocabulary if "_" not in t and not t.startswith("~")),
-            lexical.document_frequencies(),
+        terms = (t for t in lexical.vocabulary if "_" not in t and not t.startswith("~"))
+        frequency = lexical.document_frequencies()
+        self._spell = (
+            previous._spell.with_terms(terms, frequency)
+            if previous is not None
+            else SpellIndex(terms, frequency)
         )
+
+    @property
+    def spell(self) -> SpellIndex:
+        """The index of known terms that typos are corrected to."""
+        return self._spell
 
     def analyse(self, text: str) -> tuple[QueryAnalysis, list[str]]:
         """Read the query lexically: its stems, typo corrections and glossary concepts.

@@ -28,6 +28,33 @@ class SpellIndex:
             for key in _deletes(term) | {term}:
                 self._by_delete.setdefault(key, []).append(term)
 
+    def with_terms(self, terms: Iterable[str], frequency: dict[str, int] | None = None) -> SpellIndex:
+        """A new index of ``terms`` (with ``frequency``), equal to ``SpellIndex(terms, frequency)``,
+        made from this one by indexing only the terms it lacks and dropping the ones gone: a
+        re-index after one article changed touches a handful of terms, not the whole vocabulary.
+        This index is left as it was (it may still be answering)."""
+        fresh = SpellIndex((), frequency)
+        fresh._known = frozenset(terms)
+        gone, added = self._known - fresh._known, fresh._known - self._known
+        if not gone and not added:
+            fresh._by_delete = self._by_delete  # never changed in place, so shared
+            return fresh
+        by_delete = dict(self._by_delete)  # the lists are replaced below, never changed in place
+        for term in gone:
+            if len(term) >= self.MIN_LENGTH and term.isalpha():
+                for key in _deletes(term) | {term}:
+                    left = [t for t in by_delete.get(key, ()) if t != term]
+                    if left:
+                        by_delete[key] = left
+                    else:
+                        by_delete.pop(key, None)
+        for term in added:
+            if len(term) >= self.MIN_LENGTH and term.isalpha():
+                for key in _deletes(term) | {term}:
+                    by_delete[key] = [*by_delete.get(key, ()), term]
+        fresh._by_delete = by_delete
+        return fresh
+
     def __contains__(self, term: str) -> bool:
         return term in self._known
 

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel
 
 # Imported for their side effect: each registers its tables on SQLModel.metadata.
 import bot.channels.teams.models
+import bot.console.analytics_models
 import bot.console.models
 import bot.interactions.conversation_models
 import bot.interactions.models

@@ -65,7 +65,7 @@ def open_notice(*, session: Session, new: NewNotice, now: datetime, kb: Path | N
     IT's input passes it; without it the id is stored as given)."""
     title = " ".join(new.title.split())
     if not title:
-        raise NoticeError("empty title", user_message="The notice needs a title (--title).")
+        raise NoticeError("empty title", user_message="The notice needs a title.", field="title")
     if len(title) > MAX_TITLE or len(new.body) > MAX_BODY:
         raise NoticeError(
             "too long",
@@ -81,8 +81,8 @@ def open_notice(*, session: Session, new: NewNotice, now: datetime, kb: Path | N
     elif new.starts_at is not None or new.ends_at is not None:
         raise BadScheduleError(
             "outage with window",
-            user_message="Only an upgrade has a window "
-            "(--starts/--ends); an outage starts when it is posted.",
+            user_message="Only an upgrade has a start and an end; an outage starts when it is posted.",
+            field="window",
         )
     notice = Notice(
         kind=new.kind,
@@ -273,7 +273,11 @@ def _check_window(
     starts: datetime | None, ends: datetime | None, now: datetime, *, starting: bool = True
 ) -> None:
     if starts is None or ends is None:
-        raise BadScheduleError("no window", user_message="An upgrade needs its window: --starts and --ends.")
+        raise BadScheduleError(
+            "no window",
+            user_message="An upgrade needs its window: when it starts and when it ends.",
+            field="window",
+        )
     if ends <= starts:
         raise BadScheduleError("ends before start", user_message="The window ends before it starts.")
     if ends <= now:

@@ -6,9 +6,17 @@ from bot.core.errors import ItbotError
 
 
 class NoticeError(ItbotError):
-    """A notice action that cannot be done as asked; nothing was written."""
+    """A notice action that cannot be done as asked; nothing was written.
+
+    The sentence names what is wrong in words any form can show (console, Slack, CLI); ``field``
+    says which input it is about (``title``, ``systems``, ``window``; "" for none), so that a
+    channel can point at it its own way, as the CLI does with its flag."""
 
     code = "notice_error"
+
+    def __init__(self, detail: str = "", *, user_message: str | None = None, field: str = "") -> None:
+        super().__init__(detail, user_message=user_message)
+        self.field = field
 
 
 class NoticeNotFoundError(NoticeError):

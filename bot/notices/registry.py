@@ -110,7 +110,9 @@ def resolve_names(names: Iterable[str], systems: Sequence[NoticeSystem]) -> list
         if found not in resolved:
             resolved.append(found)
     if not resolved:
-        raise NoticeError("no systems", user_message='Name at least one system (--systems "Epic,Citrix").')
+        raise NoticeError(
+            "no systems", user_message="Name at least one system, such as Epic or Citrix.", field="systems"
+        )
     return resolved
 
 

@@ -141,11 +141,14 @@ def list_tickets(
     priority: int | None = None,
     assignee: str | None = None,
     limit: int = 500,
+    before_seq: int | None = None,
 ) -> list[Ticket]:
     """Tickets newest first, optionally only those in ``status``, of ``priority``, assigned to
-    ``assignee`` ("" for nobody), or (``failed``) only those with a service-desk message that the
-    outbox gave up on."""
+    ``assignee`` ("" for nobody), older than the ticket numbered ``before_seq`` (the next page), or
+    (``failed``) only those with a service-desk message that the outbox gave up on."""
     statement = select(Ticket)
+    if before_seq is not None:
+        statement = statement.where(col(Ticket.seq) < before_seq)
     if status is not None:
         statement = statement.where(Ticket.status == status)
     if priority is not None:

@@ -143,3 +143,39 @@ def test_an_agent_posts_and_resolves_a_notice(page: Page, console: Console) -> N
     page.get_by_role("link", name="Epic is slow on all units").click()
     page.get_by_role("button", name="Resolve outage").click()
     expect(page.locator("#status")).to_have_text("resolved")
+
+
+# The colour of each header link and of the bar behind it, as the browser paints them.
+NAV_COLOURS = """() => {
+  const bar = getComputedStyle(document.querySelector("header.bar")).backgroundColor;
+  const links = [...document.querySelectorAll(".console-nav a")];
+  return links.map(a => [a.textContent, getComputedStyle(a).color, bar]);
+}"""
+
+
+def _luminance(css: str) -> float:
+    """WCAG relative luminance of an ``rgb(r, g, b)`` colour."""
+    channels = [int(v) / 255 for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3]]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_the_header_links_stand_out_from_the_bar_on_every_page(page: Page, console: Console) -> None:
+    sign_in(page, console.server.url, "ann", "/console/analytics?start=2026-03-02&end=2026-03-04")
+    # Signing in led back to the dates asked for.
+    expect(page.locator('input[name="start"]')).to_have_value("2026-03-02")
+    for path in (
+        "/console/analytics",
+        "/console/articles",
+        "/console/gaps",
+        "/console/tickets",
+        "/console/notices",
+    ):
+        page.goto(f"{console.server.url}{path}")
+        links = page.evaluate(NAV_COLOURS)
+        assert links, path
+        for text, colour, bar in links:
+            light, dark = sorted((_luminance(colour), _luminance(bar)), reverse=True)
+            assert (light + 0.05) / (dark + 0.05) >= 4.5, (path, text, colour, bar)
+        current = page.locator('.console-nav a[aria-current="page"]')
+        expect(current).to_have_attribute("href", path)

@@ -168,6 +168,16 @@ def test_sign_in_returns_to_the_page_asked_for_but_never_to_another_site(console
         assert bad.headers["location"] == "/console/articles"
 
 
+def test_a_link_with_a_query_leads_back_to_it_whole_after_signing_in(console: Console) -> None:
+    wanted = "/console/analytics?start=2026-01-01&end=2026-01-31"
+    with console.client() as client:
+        sent = client.get(wanted).headers["location"]
+        form = client.get(sent)
+        assert 'name="next" value="/console/analytics?start=2026-01-01&amp;end=2026-01-31"' in form.text
+        data = {"name": "viewer", "password": PASSWORD, "csrf_token": csrf_of(form.text), "next": wanted}
+        assert client.post("/console/login", data=data).headers["location"] == wanted
+
+
 # Each role's forbidden routes: (method, path, least role that may).
 GUARDED = [
     ("GET", "/console/articles", "viewer"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,9 +139,15 @@ def test_a_refused_notice_shows_why_and_keeps_what_was_typed(console: Console) -
                 "systems": "Citrix Workspace",
             },
         )
+        untitled = client.post("/console/notices", data={"csrf_token": csrf, **OUTAGE, "title": " "})
+        no_systems = client.post("/console/notices", data={"csrf_token": csrf, **OUTAGE, "systems": ""})
     assert unknown.status_code == 400 and 'role="alert"' in unknown.text
     assert 'value="Nonesuch"' in unknown.text
-    assert no_window.status_code == 400 and "window" in no_window.text
+    assert no_window.status_code == 400 and "when it starts and when it ends" in no_window.text
+    assert untitled.status_code == 400 and "The notice needs a title." in untitled.text
+    assert no_systems.status_code == 400 and "Name at least one system" in no_systems.text
+    for refused in (no_window, untitled, no_systems):  # console wording, not the command line's flags
+        assert not re.search(r"--(title|systems|starts|ends)\b", refused.text)
     assert console.notices() == [] and console.audit() == []
 
 

@@ -148,6 +148,9 @@ def test_list_tickets_filters_on_each_database(session: Session, db_settings: Se
     assert [t.number for t in list_tickets(session=session, status=TicketStatus.NEW)] == [first]
     assert len(list_tickets(session=session, priority=priority)) >= 1
     assert list_tickets(session=session, priority=5) == []
+    newest = list_tickets(session=session, limit=1)
+    assert [t.number for t in newest] == [second]
+    assert [t.number for t in list_tickets(session=session, before_seq=newest[0].seq)] == [first]
 
 
 def test_an_agent_takes_replies_to_and_resolves_a_ticket_and_the_requester_is_told(console: Console) -> None:
@@ -203,3 +206,18 @@ def test_refused_actions_show_why_on_the_page(console: Console) -> None:
     assert unknown.status_code == 404 and "There is no ticket IT-999999." in unknown.text
     assert unknown_take.status_code == 404
     assert console.audit() == []
+
+
+def test_the_list_comes_a_page_at_a_time_newest_first(
+    console: Console, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.console.tickets_pages.PAGE_ROWS", 1)
+    first_link, second_link = (f'href="/console/tickets/{n}"' for n in (console.first, console.second))
+    with signed_in(console.server.url, "agent") as (client, _csrf):
+        newest = client.get("/console/tickets", params={"status": ""}).text
+        assert second_link in newest and first_link not in newest
+        older = newest.split('<a href="')[-1].split('" id="older"')[0]
+        assert "before=" in older and "status=" in older
+        page = client.get(older.replace("&amp;", "&")).text
+    assert first_link in page and second_link not in page
+    assert 'id="older"' not in page and "Newest tickets" in page

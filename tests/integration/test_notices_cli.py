@@ -253,3 +253,11 @@ def test_systems_add_makes_a_new_name_usable_in_notices(capsys: pytest.CaptureFi
 
     assert code == EXIT_OK, err
     assert listed(capsys)[0]["systems"] == ["Lab system"]
+
+
+def test_a_refusal_names_the_flag_that_sets_what_is_missing(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(
+        capsys, "notice", "create", "--kind", "upgrade", "--title", "Citrix", "--systems", "Epic"
+    )
+    assert code == EXIT_FAILED
+    assert "when it starts and when it ends (--starts and --ends)" in err

@@ -150,7 +150,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, err: T
         if workers > 1:
             init_db(settings)
         else:
-            app = create_app(settings)
+            app = create_app(settings, server=True)
     except SQLAlchemyError as exc:
         print(f"itbot serve: {unreachable_message(settings, exc)}", file=err)
         return EXIT_FAILED

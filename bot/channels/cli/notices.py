@@ -52,6 +52,10 @@ STATUSES = (
 TIME_HELP = "ISO 8601 (UTC unless a zone is given) or relative: +30m, 2h"
 
 
+# The flag that sets the input a notice error is about (``NoticeError.field``).
+FLAGS = {"title": "--title", "systems": '--systems "Epic,Citrix"', "window": "--starts and --ends"}
+
+
 def add_parser(sub: Any) -> None:
     """Register ``itbot notice ...`` and ``itbot systems ...`` on the CLI's subparsers."""
     p_notice = sub.add_parser("notice", help="post, update and resolve outage and upgrade notices")
@@ -134,7 +138,11 @@ def run(settings: Settings, args: argparse.Namespace, out: TextIO, err: TextIO) 
             session.commit()
             return code
     except ItbotError as exc:
-        print(f"{name}: {exc.user_message}", file=err)
+        flag = FLAGS.get(getattr(exc, "field", ""), "")
+        said = exc.user_message
+        if flag:
+            said = f"{said.removesuffix('.')} ({flag})."
+        print(f"{name}: {said}", file=err)
         return EXIT_FAILED
     except (SQLAlchemyError, OSError) as exc:
         print(f"{name}: can't reach the database ({type(exc).__name__}); check DATABASE_URL.", file=err)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.console.gaps import Asked, Gap, group_questions
+import numpy as np
+
+from bot.console.gaps import Asked, Gap, average_linkage, group_questions
 from indexer.encoder import HashingEncoder
 
 QUESTIONS = [
@@ -49,3 +51,26 @@ def test_a_draft_id_is_a_safe_slug_under_drafts() -> None:
 
 def test_no_questions_no_groups() -> None:
     assert group_questions([], HashingEncoder()) == []
+
+
+def test_the_groups_do_not_depend_on_the_order_questions_came_in() -> None:
+    asked = [Asked(text, who, "escalate") for text, who in QUESTIONS]
+    forward = group_questions(asked, HashingEncoder(), threshold=0.2)
+    backward = group_questions(list(reversed(asked)), HashingEncoder(), threshold=0.2)
+    assert sorted(sorted(g.examples) for g in forward) == sorted(sorted(g.examples) for g in backward)
+
+
+def test_a_question_asked_twice_counts_twice_in_its_group() -> None:
+    asked = [Asked("fax machine jams", "u1", "escalate"), Asked("fax machine jams", "u2", "stuck")]
+    [gap] = group_questions(asked, HashingEncoder(), threshold=0.2)
+    assert gap.questions == asked
+    assert gap.people == 2
+
+
+def test_average_linkage_merges_while_the_mean_similarity_reaches_the_threshold() -> None:
+    vectors = np.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]], dtype=np.float32)
+    # 0 and 1: cosine 0.8; the pair and 2: mean of 0.0 and 0.6 = 0.3.
+    assert average_linkage(vectors, [1, 1, 1], threshold=0.5) == [[0, 1], [2]]
+    assert average_linkage(vectors, [1, 1, 1], threshold=0.3) == [[0, 1, 2]]
+    # Weighted: row 0 asked three times pulls the pair's mean to 2 down to (0 * 3 + 0.6) / 4.
+    assert average_linkage(vectors, [3, 1, 1], threshold=0.2) == [[0, 1], [2]]

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.console import knowledge
 from bot.console.knowledge import (
+    ArticleMemo,
     ArticleRow,
     Draft,
     OutsideKnowledge,
@@ -20,6 +22,8 @@ from bot.console.knowledge import (
     read_draft,
     save_text,
 )
+from indexer.articles import load_article, load_articles
+from indexer.models import Article
 
 TEXT = (
     "---\ntitle: Printer\ntags: [printer, offline]\nowner: eus\nreview_by: 2027-01-31\nlegacy: kept\n---\n"
@@ -100,3 +104,28 @@ def test_the_fixed_rate_counts_only_answers_with_feedback() -> None:
     assert row.fixed_rate == 0.75
     assert _row("b").fixed_rate is None
     assert not dt.date(2020, 1, 1) > dt.date.today()
+
+
+def test_the_article_memo_reads_what_load_articles_reads_and_rereads_only_changed_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "printing").mkdir()
+    (tmp_path / "printing" / "printer.md").write_text(TEXT)
+    (tmp_path / "broken.md").write_text("---\ntitle: [unclosed\n---\n# x\n")
+    memo = ArticleMemo()
+    first = memo.load(tmp_path)
+    assert first == load_articles(tmp_path)
+    assert [a.id for a in first[0]] == ["printing/printer"] and len(first[1]) == 1
+    read: list[Path] = []
+
+    def reading(path: Path, root: Path) -> Article:
+        read.append(path)
+        return load_article(path, root)
+
+    monkeypatch.setattr(knowledge, "load_article", reading)
+    assert memo.load(tmp_path) == first and read == []
+    (tmp_path / "printing" / "printer.md").write_text(TEXT.replace("Turn it off.", "Turn it off and on."))
+    (tmp_path / "broken.md").unlink()
+    articles, problems = memo.load(tmp_path)
+    assert read == [tmp_path / "printing" / "printer.md"] and problems == []
+    assert (articles, problems) == load_articles(tmp_path)

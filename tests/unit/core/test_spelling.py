@@ -66,3 +66,17 @@ def test_among_equally_close_terms_the_more_frequent_wins() -> None:
 
 def test_among_equally_close_terms_of_equal_frequency_the_first_alphabetically_wins() -> None:
     assert SpellIndex(["printer", "print"]).correct("printr") == "print"
+
+
+def test_an_index_made_from_another_with_other_terms_corrects_as_one_made_afresh() -> None:
+    old = SpellIndex(TERMS, {"printer": 3})
+    terms = [t for t in TERMS if t != "printer"] + ["printers", "pointer"]
+    frequency = {"pointer": 9}
+    made = old.with_terms(terms, frequency)
+    fresh = SpellIndex(terms, frequency)
+    for word in ("printr", "printerz", "pointr", "pasword", "monitr", "badgee", "citrixx", "zzzz"):
+        assert made.correct(word) == fresh.correct(word), word
+    assert "printer" not in made and "pointer" in made
+    assert old.correct("printr") == "printer"  # the old index still answers as before
+    same = old.with_terms(TERMS, {"printer": 5})
+    assert same.correct("printr") == "printer"

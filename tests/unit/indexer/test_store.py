@@ -22,9 +22,11 @@ from indexer.store import (
     LoadedIndex,
     current_folder,
     load_build,
+    load_chunks,
     load_current,
     prune,
     publish,
+    read_chunks,
 )
 from tests.tiny_kb import ARTICLES, EXTRA_ARTICLE
 
@@ -204,3 +206,42 @@ def test_a_build_being_removed_is_not_loaded_half_deleted(kb: Path, root: Path) 
     with lock, pytest.raises(FileNotFoundError):
         load_build(folder, model=ENCODER.name, dim=ENCODER.dim)
     assert load_build(folder, model=ENCODER.name, dim=ENCODER.dim).folder == folder
+
+
+def test_chunks_read_again_after_a_line_changed_are_what_a_fresh_read_gives(tmp_path: Path) -> None:
+    rows = [
+        {
+            "id": "a#0",
+            "article_id": "a",
+            "ordinal": 0,
+            "title": "A",
+            "section": "Fix",
+            "text": "one",
+            "markdown": "one",
+            "hash": "h0",
+            "line": 1,
+        },
+        {
+            "id": "a#1",
+            "article_id": "a",
+            "ordinal": 1,
+            "title": "A",
+            "section": "Fix",
+            "text": "two",
+            "markdown_of": 0,
+            "hash": "h1",
+            "line": 1,
+        },
+    ]
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+    (first / "chunks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rows[0] = {**rows[0], "markdown": "one, edited", "text": "one, edited"}
+    (second / "chunks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert load_chunks(first) == load_chunks(first)
+    again = load_chunks(second)
+    assert again == read_chunks(
+        json.loads(line) for line in (second / "chunks.jsonl").read_text().splitlines()
+    )
+    assert again[1].markdown == "one, edited"
