@@ -2,7 +2,7 @@
 decision and article, with the day's measured deflection, and per day two change counters.
 
 ``analytics_day`` has a row per day that anything was written to: ``changes`` is raised by database
-triggers (migration 0013) whenever an interaction or a ticket of that day or of the next day is
+triggers (migration 0014) whenever an interaction or a ticket of that day or of the next day is
 inserted, changed or deleted (the next day's rows decide this day's deflection), by whatever code
 or process wrote it; ``ticket_changes`` whenever a ticket opened that day or one of its events
 changes (its times). ``rolled`` is the ``changes`` value the day's ``analytics_day_group`` rows were

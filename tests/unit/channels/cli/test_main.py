@@ -133,7 +133,14 @@ def test_ask_without_an_index_exits_2_and_says_to_run_itbot_index(
 def test_ask_json_stdin_prints_one_contract_object_per_line_in_order(
     indexed: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    questions = ["epic password refused", "", "excel crashes on the staffing sheet", "   ", f"MRN {MRN}", "¿cómo?"]
+    questions = [
+        "epic password refused",
+        "",
+        "excel crashes on the staffing sheet",
+        "   ",
+        f"MRN {MRN}",
+        "¿cómo?",
+    ]
     assert run(["ask", "--json", "-"], monkeypatch, "\n".join(questions) + "\n") == EXIT_OK
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(questions)
