@@ -6,10 +6,12 @@ An adapter parses its payload, calls ``ConversationFlow``, and renders what come
    the details awaited, goes to the open ticket, or starts an escalation, without asking the bot;
 2. an active outage or upgrade notice that matches the question answers it (``bot.notices``);
 3. otherwise the core answers with the thread's earlier turns as history, and reads the message
-   in its conversation (``bot.core.reading``). Then:
+   in its conversation (``bot.core.reading``); a request for a person in words the phrases lack
+   ("is there anyone I can talk to") is then handled as in 1. Then:
    - while the thread waits for the details an escalation asked for: "never mind" withdraws the
-     request (no ticket), "thanks" asks for the details again, a question on another matter is
-     answered and the request set aside, and anything else is the details: the ticket is opened
+     request (no ticket), small talk ("thanks", "what can you do?") is answered and the details
+     asked for again, a question on another matter is answered and the request set aside, and
+     anything else is the details: the ticket is opened
      (``bot.tickets.escalation.finish_escalation``);
    - while the thread has an open ticket: a question on another matter is answered with a
      reminder that the ticket is open; anything else goes to the ticket (IT sees it in the triage
