@@ -37,6 +37,7 @@ from bot.notices.delivery_queries import (
     first_event_id,
     get_delivery,
     list_deliveries,
+    list_dispatch,
     list_routes,
     mark_planned,
     skip_reminders,
@@ -189,8 +190,6 @@ def _plan_event(
 
 
 def _was_posted(session: Session, notice_id: int, route: NoticeRoute) -> bool:
-    from bot.notices.delivery_queries import list_dispatch
-
     if get_delivery(session=session, notice_id=notice_id, channel=route.channel, target=route.target):
         return True
     key = post_key(notice_id, route.channel, route.target)
