@@ -9,7 +9,7 @@ chat, so the reply posted to that conversation at the fake connector is that act
 activity with no reply is lost, one with two is duplicated. Tokens are signed with a key made here
 and served by the fake's OpenID metadata, as in the tests.
 
-    .venv/bin/python benchmarks/teams.py [--rate 50] [--seconds 60] [--retry-share 0.1]
+    .venv/bin/python benchmarks/teams.py [--rate 50] [--seconds 60] [--retry-share 0.1] [--workers 1]
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ def percentile(samples: list[float], q: float) -> float:
 
 
 def start_server(
-    home: Path, teams: FakeTeams, database_url: str | None
+    home: Path, teams: FakeTeams, database_url: str | None, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """Index the shipped KB into ``home`` and start ``itbot serve``; (process, base URL) once healthy."""
+    """Index the shipped KB into ``home`` and start ``itbot serve`` with ``workers`` server
+    processes; (process, base URL) once healthy."""
     env = dict(os.environ)
     env.update(
         {
@@ -67,7 +68,10 @@ def start_server(
     subprocess.run([ITBOT, "index"], env=env, check=True, capture_output=True)
     port = free_port()
     process = subprocess.Popen(
-        [ITBOT, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [ITBOT, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -80,6 +84,23 @@ def start_server(
         time.sleep(0.2)
     process.kill()
     raise RuntimeError("itbot serve did not become healthy")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by ``pid`` and every process under it (Linux /proc)."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (OSError, IndexError, ValueError):
+            continue
+        pending.extend(int(c) for c in children)
+    return total
 
 
 async def send_load(
@@ -143,6 +164,7 @@ def main() -> int:
     parser.add_argument("--retry-share", type=float, default=0.1, help="share of activities delivered twice")
     parser.add_argument("--database-url", default=None, help="PostgreSQL instead of SQLite")
     parser.add_argument("--home", type=Path, default=ROOT / "var" / "bench" / "teams")
+    parser.add_argument("--workers", type=int, default=1, help="itbot serve processes on the port")
     args = parser.parse_args()
     with QUESTIONS.open(encoding="utf-8") as src:
         questions = [json.loads(line)["query"] for line in src]
@@ -151,11 +173,13 @@ def main() -> int:
         leftover.unlink()
     args.home.mkdir(parents=True, exist_ok=True)
     with FakeTeams() as teams:
-        process, url = start_server(args.home, teams, args.database_url)
+        process, url = start_server(args.home, teams, args.database_url, args.workers)
         try:
             warm = personal(teams, "warm up", chat="a:warm")
             httpx.post(f"{url}/api/messages", json=warm, headers={"Authorization": f"Bearer {teams.token()}"})
             teams.wait_for("reply", timeout=30)  # keys fetched, bot token fetched, model warm
+            cpu_before, wall_before = cpu_seconds(process.pid), time.monotonic()
+            own_before = time.process_time()
             acks, sent_at, statuses = asyncio.run(
                 send_load(url, teams, questions, args.rate, args.seconds, args.retry_share)
             )
@@ -166,6 +190,9 @@ def main() -> int:
                     break
                 time.sleep(0.1)
             teams.settle(quiet=1.0)
+            server_cpu = cpu_seconds(process.pid) - cpu_before
+            own_cpu = time.process_time() - own_before
+            wall = time.monotonic() - wall_before
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -180,6 +207,7 @@ def main() -> int:
     database = "PostgreSQL" if args.database_url else "SQLite"
     command = f".venv/bin/python benchmarks/teams.py --rate {args.rate:g} --seconds {args.seconds:g}"
     command += f" --retry-share {args.retry_share:g}" + (" --database-url ..." if args.database_url else "")
+    command += f" --workers {args.workers}" if args.workers > 1 else ""
     print("# Teams: /api/messages under load (itbot serve, shipped KB, real model, fake Bot Connector)")
     print(f"# command: {command}")
     print(
@@ -200,6 +228,11 @@ def main() -> int:
         f"non-200 acks: {sum(1 for s in statuses if s != 200)}; connection errors (delivered again): "
         f"{len(transport_errors)}; replies: {len(posts)}; "
         f"lost: {lost}; duplicated: {duplicated}"
+    )
+    print(
+        f"server CPU: {server_cpu:.1f} s over {wall:.0f} s ({server_cpu / wall:.2f} cores), "
+        f"{server_cpu / max(1, len(statuses)) * 1000:.1f} ms a delivery; this load generator and "
+        f"fake connector: {own_cpu / wall:.2f} cores; machine: {os.cpu_count()} cores"
     )
     return 0 if lost == 0 and duplicated == 0 else 1
 

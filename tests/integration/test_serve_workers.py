@@ -46,6 +46,10 @@ def test_two_workers_serve_one_port_and_stop_together(tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert answered is not None and answered.status_code == 503  # up, no index built yet
         assert len(servers) == 2
+        cores = len(os.sched_getaffinity(0))
+        for pid in servers:  # each embeds questions with its share of the cores
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            assert f"ITBOT_ENCODER_THREADS={max(1, cores // 2)}".encode() in environ
         tables = inspect(create_engine(f"sqlite:///{tmp_path / 'itbot.db'}")).get_table_names()
         assert "alembic_version" in tables and "interaction" in tables
         process.send_signal(signal.SIGTERM)
@@ -56,4 +60,3 @@ def test_two_workers_serve_one_port_and_stop_together(tmp_path: Path) -> None:
 
     assert "Traceback" not in err
     assert not [pid for pid in servers if Path(f"/proc/{pid}").exists()]
-

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import gc
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -131,13 +132,24 @@ def cmd_scrub(
     return EXIT_OK
 
 
+def threads_per_worker(workers: int, cores: int, configured: int | None) -> int | None:
+    """The encoder threads each of ``workers`` server processes should use on ``cores`` cores:
+    ``configured`` (``ITBOT_ENCODER_THREADS``) when set; None (every core) for one process;
+    otherwise an equal share of the cores, at least one, so the processes do not take turns on
+    the same cores for every question's embedding."""
+    if configured is not None or workers <= 1:
+        return configured
+    return max(1, cores // workers)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, err: TextIO) -> int:
     """Run the HTTP server (web chat, API, Slack events) with uvicorn.
 
     A database that cannot be reached at start-up (the schema is migrated first) is one line on
     ``err`` and exit code 1, not a traceback. With ``--workers N`` (N > 1) uvicorn runs N server
     processes on the one port, each with the app built from the environment and its own copy of the
-    index; the schema is migrated once, here, before any of them starts.
+    index; the schema is migrated once, here, before any of them starts, and each embeds questions
+    with its share of the cores unless ``ITBOT_ENCODER_THREADS`` is set (``threads_per_worker``).
     """
     import uvicorn
     from sqlalchemy.exc import SQLAlchemyError
@@ -156,6 +168,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, err: T
         return EXIT_FAILED
     # No proxy headers here: the app reads X-Forwarded-For itself, and only from ITBOT_TRUSTED_PROXIES.
     if workers > 1:
+        from indexer.encoder import available_cores
+
+        share = threads_per_worker(workers, available_cores(), settings.encoder_threads)
+        os.environ["ITBOT_ENCODER_THREADS"] = str(share)  # read by each worker's settings
         uvicorn.run(
             "bot.main:create_app",
             factory=True,

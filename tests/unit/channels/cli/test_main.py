@@ -236,3 +236,13 @@ def test_an_unknown_command_is_a_usage_error(home: Path, capsys: pytest.CaptureF
         main(["frobnicate"])
     assert caught.value.code == 2
     assert "usage: itbot" in capsys.readouterr().err
+
+
+def test_serve_workers_share_the_cores_for_embedding_unless_configured() -> None:
+    from bot.channels.cli.main import threads_per_worker
+
+    assert threads_per_worker(1, 8, None) is None  # one process: every core
+    assert threads_per_worker(2, 2, None) == 1
+    assert threads_per_worker(2, 8, None) == 4
+    assert threads_per_worker(4, 2, None) == 1  # never below one
+    assert threads_per_worker(2, 8, 3) == 3  # ITBOT_ENCODER_THREADS wins
