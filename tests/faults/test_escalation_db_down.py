@@ -132,9 +132,7 @@ def it_messages(http: httpx.Client, server: LiveServer) -> list[dict[str, Any]]:
     return found
 
 
-def assert_one_ticket_told_on_the_web(
-    http: httpx.Client, server: LiveServer, settings: Settings
-) -> Ticket:
+def assert_one_ticket_told_on_the_web(http: httpx.Client, server: LiveServer, settings: Settings) -> Ticket:
     run_workers_twice(settings, server)
     [ticket] = tickets(server)
     assert pending_files(settings) == []
