@@ -3,8 +3,9 @@
 One ``ThreadingHTTPServer`` on a free loopback port plays every Microsoft endpoint the Teams channel
 talks to, with an RSA key pair made when it starts (never a real key):
 
-* ``GET /openid`` (the OpenID configuration, pointing at ``/keys``) and ``GET /keys`` (its JWKS);
-  ``token(...)`` signs a channel token with the key, as Bot Framework would;
+* ``GET /openid`` (the OpenID configuration, pointing at ``/keys``) and ``GET /keys`` (its JWKS,
+  fetches counted in ``key_fetches``); ``token(...)`` signs a channel token with the key, as Bot
+  Framework would; ``publish_key(kid)`` adds a key, as Microsoft does when it rotates them;
 * ``POST /token``: the client-credentials form post that gives the bot its own token;
 * the Bot Connector under ``/connector/v3/conversations/...``: ``POST .../activities`` (send),
   ``POST .../activities/{id}`` (reply), ``PUT .../activities/{id}`` (update). Every call is recorded
@@ -90,6 +91,9 @@ class FakeTeams:
     calls: list[ConnectorCall] = field(default_factory=list)
     token_requests: list[dict[str, str]] = field(default_factory=list)
     key: rsa.RSAPrivateKey = field(default_factory=make_key)
+    # Keys published beside ``key`` (by ``publish_key``), as Microsoft adds a key before signing with it.
+    more_keys: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)
+    key_fetches: int = 0
     _failures: deque[tuple[int, float | None]] = field(default_factory=deque)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -171,12 +175,21 @@ class FakeTeams:
             "exp": now + int(expires_in),
             **(extra or {}),
         }
-        return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid})
+        signer = key or self.more_keys.get(kid, self.key)
+        return jwt.encode(claims, signer, algorithm="RS256", headers={"kid": kid})
+
+    def publish_key(self, kid: str) -> None:
+        """Add a signing key under ``kid`` to the JWKS (a rotation); ``token(kid=kid)`` signs with it."""
+        with self._lock:
+            self.more_keys[kid] = make_key()
 
     def jwks(self) -> dict[str, Any]:
-        numbers = self.key.public_key().public_numbers()
-        jwk = {"kty": "RSA", "use": "sig", "kid": KID, "n": _b64(numbers.n), "e": _b64(numbers.e)}
-        return {"keys": [{**jwk, "endorsements": ["msteams"]}]}
+        keys = []
+        for kid, key in [(KID, self.key), *self.more_keys.items()]:
+            numbers = key.public_key().public_numbers()
+            jwk = {"kty": "RSA", "use": "sig", "kid": kid, "n": _b64(numbers.n), "e": _b64(numbers.e)}
+            keys.append({**jwk, "endorsements": ["msteams"]})
+        return {"keys": keys}
 
     # -- scripting and reading -------------------------------------------------------------------
 
@@ -231,6 +244,8 @@ class FakeTeams:
         if verb == "GET" and path == "/openid":
             self._answer(request, 200, {"issuer": ISSUER, "jwks_uri": f"{self.base_url}/keys"})
         elif verb == "GET" and path == "/keys":
+            with self._lock:
+                self.key_fetches += 1
             self._answer(request, 200, self.jwks())
         elif verb == "POST" and path == "/token":
             form = dict(urllib.parse.parse_qsl(raw.decode()))

@@ -140,3 +140,23 @@ def test_a_good_token_is_accepted_after_bad_ones(
     response = post_activity(http, server.url, teams, personal(teams, "epic keeps logging me out"))
     assert response.status_code == 200
     teams.wait_for("reply")
+
+
+def test_a_rotated_key_is_fetched_and_accepted_and_made_up_key_ids_do_not_refetch_each_time(
+    server: LiveServer, teams: FakeTeams, http: httpx.Client
+) -> None:
+    assert post_activity(http, server.url, teams, personal(teams, "epic", chat="a:1")).status_code == 200
+    assert teams.key_fetches == 1
+
+    teams.publish_key("rotated-key-2")  # Microsoft publishes a new key, then signs with it
+    rotated = teams.token(kid="rotated-key-2")
+    response = post_activity(http, server.url, teams, personal(teams, "epic", chat="a:2"), token=rotated)
+
+    assert response.status_code == 200
+    assert teams.key_fetches == 2
+    for n in range(5):
+        made_up = teams.token(kid=f"made-up-{n}", key=make_key())
+        refused = post_activity(http, server.url, teams, personal(teams, "x", chat=f"a:x{n}"), token=made_up)
+        assert refused.status_code == 401
+    assert teams.key_fetches == 2  # within five minutes of the last fetch: not fetched again
+    teams.wait_for("reply", count=2)

@@ -19,6 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -29,6 +30,7 @@ from botframework.connector.auth import (
     BotFrameworkAuthenticationFactory,
     ServiceClientCredentialsFactory,
 )
+from botframework.connector.auth.jwt_token_extractor import JwtTokenExtractor
 
 from bot.config import Settings
 
@@ -39,6 +41,9 @@ CONNECTOR_SCOPE = "https://api.botframework.com"
 TOKEN_TIMEOUT_SECONDS = 10.0
 # A token is renewed this long before it expires, so a reply never goes out with a stale one.
 TOKEN_MARGIN_SECONDS = 300.0
+# How often, at most, a token naming a key id the cached keys lack makes them be fetched again: a
+# rotation is picked up at once, and tokens with made-up key ids cannot make every request fetch.
+KEY_REFRESH_SECONDS = 300.0
 
 
 class TokenError(Exception):
@@ -173,6 +178,33 @@ def build_authentication(
         credential_factory=credentials,
         auth_configuration=AuthenticationConfiguration(claims_validator=check_claims),
     )
+
+
+class KeyRefresh:
+    """Fetching the OpenID keys again when a token names a key id they lack (a key rotation).
+
+    The SDK keeps the keys for a day and means to fetch them again for an unknown key id, but its
+    lookup raises ``IndexError`` before it gets there; so a rotation would refuse every activity
+    until the next daily fetch. ``due`` marks the SDK's cached keys stale, at most once per
+    ``every_seconds``, so that checking the token again fetches them first.
+    """
+
+    def __init__(self, metadata_url: str, every_seconds: float = KEY_REFRESH_SECONDS) -> None:
+        self._url = metadata_url
+        self._every = every_seconds
+        self._last = float("-inf")
+        self._lock = threading.Lock()
+
+    def due(self) -> bool:
+        """True, with the keys marked for fetching, unless this was done within the interval."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last < self._every:
+                return False
+            self._last = now
+        JwtTokenExtractor.get_open_id_metadata(self._url).last_updated = datetime.min
+        log.info("event=teams_keys_refresh")
+        return True
 
 
 def service_url_allowed(url: str | None, prefixes: Sequence[str]) -> bool:

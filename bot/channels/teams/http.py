@@ -6,7 +6,8 @@ In order, before anything is written or sent:
    wrong-audience token, a key id the OpenID metadata does not list, a ``serviceurl`` claim that is
    not the activity's, or metadata that cannot be fetched is a 401 with a fixed body. The SDK
    raises many types for these (PyJWT's errors, ``PermissionError``, ``IndexError``, plain
-   ``Exception``): all are caught here, the type logged, never the token or the text;
+   ``Exception``): all are caught here, the type logged, never the token or the text. An unknown
+   key id first has the keys fetched again (at most every five minutes), for Microsoft's rotations;
 2. the activity's ``serviceUrl`` must start with one of ``ITBOT_TEAMS_SERVICE_URLS``; otherwise 403
    and nothing is sent anywhere;
 3. the activity is claimed by conversation and activity id in the database (``teams_activity``):
@@ -36,7 +37,12 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.teams.activities import CARD_ACTION_INVOKE
-from bot.channels.teams.auth import ClientCredentialsFactory, build_authentication, service_url_allowed
+from bot.channels.teams.auth import (
+    ClientCredentialsFactory,
+    KeyRefresh,
+    build_authentication,
+    service_url_allowed,
+)
 from bot.channels.teams.bot import TeamsBot
 from bot.channels.teams.clients import ReusedConnectors, ReusingAuthentication
 from bot.channels.teams.queries import claim_activity
@@ -67,6 +73,7 @@ class TeamsRuntime:
     adapter: CloudAdapter
     bot: TeamsBot
     connectors: ReusedConnectors | None = None
+    keys: KeyRefresh | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     # Claims have threads of their own: queued behind answers being computed, they would hold up
     # every acknowledgement.
@@ -87,6 +94,16 @@ class TeamsRuntime:
         except TimeoutError:
             log.warning("event=teams_claim_slow activity=%s", activity_id or "-")
             return True
+
+    async def authenticate(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
+        """The SDK's check of the token; a key id the cached keys lack has them fetched again
+        (``KeyRefresh``, rate-limited) and the token checked once more. Raises what the SDK raises."""
+        try:
+            return await self.authentication.authenticate_request(activity, auth_header)
+        except IndexError:  # the SDK's lookup of a key id it does not hold
+            if self.keys is None or not self.keys.due():
+                raise
+        return await self.authentication.authenticate_request(activity, auth_header)
 
     def claim(self, conversation_id: str, activity_id: str) -> bool:
         """Claim the activity; True for the first delivery (also when the database fails)."""
@@ -147,6 +164,7 @@ def build_teams_app(
         adapter=adapter,
         bot=TeamsBot(settings, assistant, sessions),
         connectors=connectors,
+        keys=KeyRefresh(settings.teams_openid_metadata_url),
     )
 
 
@@ -173,7 +191,7 @@ async def messages(request: Request) -> Response:
         log.warning("event=teams_request_malformed error=%s", type(exc).__name__)
         return JSONResponse({"error": "invalid_request", "message": "That request is not valid."}, 400)
     try:
-        authenticated = await runtime.authentication.authenticate_request(activity, auth_header)
+        authenticated = await runtime.authenticate(activity, auth_header)
     except Exception as exc:  # PyJWT errors, PermissionError, IndexError (unknown key id), Exception
         log.warning("event=teams_request_refused reason=%s", type(exc).__name__)
         return JSONResponse(UNAUTHORIZED, 401)
