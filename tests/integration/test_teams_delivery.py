@@ -5,6 +5,7 @@ arrives proactively from the worker, in the same conversation."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,6 +77,80 @@ def test_an_activity_delivered_three_times_is_answered_once(
     assert statuses == [200, 200, 200]
     teams.wait_for("reply")
     teams.settle(quiet=0.5)
+    assert len(teams.posts()) == 1
+
+
+def test_the_acknowledgement_waits_for_no_database_work(
+    server: LiveServer, teams: FakeTeams, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_activity(http, server.url, teams, personal(teams, "hello", chat="a:warm-up"))
+    teams.wait_for("reply")
+    runtime = server.app.state.teams
+    database_free = threading.Event()
+    real_claim = runtime.claim
+
+    def held_claim(conversation_id: str, activity_id: str) -> bool:
+        database_free.wait(timeout=30)
+        return bool(real_claim(conversation_id, activity_id))
+
+    monkeypatch.setattr(runtime, "claim", held_claim)
+    activity = personal(teams, "epic keeps logging me out")
+
+    acknowledged = post_activity(http, server.url, teams, activity)  # answered while the claim waits
+    again = post_activity(http, server.url, teams, activity)
+    assert (acknowledged.status_code, again.status_code) == (200, 200)
+    time.sleep(1.0)
+    assert len(teams.posts()) == 1  # the warm-up's only
+    database_free.set()
+    teams.wait_for("reply", count=2)
+    teams.settle(quiet=0.5)
+    assert len(teams.posts()) == 2
+
+
+def test_messages_of_one_chat_are_answered_in_the_order_they_were_sent(
+    server: LiveServer, teams: FakeTeams, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    post_activity(http, server.url, teams, personal(teams, "hello", chat="a:warm-up"))
+    teams.wait_for("reply")  # keys and the bot's token fetched: later replies come in milliseconds
+    runtime = server.app.state.teams
+    first_free = threading.Event()
+    real_claim = runtime.claim
+    first = personal(teams, "epic keeps logging me out")
+    second = personal(teams, "the printer on 4 west is offline")
+
+    def claim(conversation_id: str, activity_id: str) -> bool:
+        if activity_id == first["id"]:
+            first_free.wait(timeout=30)
+        return bool(real_claim(conversation_id, activity_id))
+
+    monkeypatch.setattr(runtime, "claim", claim)
+    post_activity(http, server.url, teams, first)
+    post_activity(http, server.url, teams, second)
+    time.sleep(1.0)
+    assert [p for p in teams.posts() if p.conversation == first["conversation"]["id"]] == []
+
+    first_free.set()
+    replies = teams.wait_for("reply", count=3)[1:]
+    assert [r.activity_id for r in replies] == [first["id"], second["id"]]
+
+
+def test_a_claim_slowed_by_a_busy_server_is_waited_for_so_a_redelivery_is_not_answered_twice(
+    server: LiveServer, teams: FakeTeams, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = server.app.state.teams
+    real_claim = runtime.claim
+
+    def slow_claim(conversation_id: str, activity_id: str) -> bool:
+        time.sleep(1.5)  # longer than a claim ever takes on an idle server, well inside the wait
+        return bool(real_claim(conversation_id, activity_id))
+
+    monkeypatch.setattr(runtime, "claim", slow_claim)
+    activity = personal(teams, "epic keeps logging me out")
+    for _ in range(2):
+        assert post_activity(http, server.url, teams, activity).status_code == 200
+
+    teams.wait_for("reply")
+    teams.settle(quiet=2.0)
     assert len(teams.posts()) == 1
 
 

@@ -10,18 +10,22 @@ In order, before anything is written or sent:
    key id first has the keys fetched again (at most every five minutes), for Microsoft's rotations;
 2. the activity's ``serviceUrl`` must start with one of ``ITBOT_TEAMS_SERVICE_URLS``; otherwise 403
    and nothing is sent anywhere;
-3. the activity is claimed by conversation and activity id in the database (``teams_activity``):
-   Teams redelivers when it does not hear back in time, and a redelivery, in this process or
-   another sharing the database, gets 200 and nothing more. With the database down the claim is
-   taken as granted (answering twice beats not answering);
-4. the answer is computed and posted in a background task; the request is answered 200 at once
-   (an ``adaptiveCard/action`` invoke gets the invoke response Teams expects).
+3. the request is answered 200 at once (an ``adaptiveCard/action`` invoke gets the invoke response
+   Teams expects): the answer never decides what Teams is told, so it waits for nothing;
+4. in a background task, the activity is claimed by conversation and activity id in the database
+   (``teams_activity``): Teams redelivers when it does not hear back in time, and a redelivery, in
+   this process or another sharing the database, is dropped there. With the database down, or not
+   answering within ``CLAIM_WAIT_SECONDS``, the claim is taken as granted (answering twice beats not
+   answering); a claim merely slowed by a busy server is waited for, so it never answers twice;
+5. the claimed activity's answer is computed and posted, after those of the activities of the same
+   conversation that arrived before it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -56,9 +60,9 @@ router = APIRouter()
 
 CLOSE_WAIT_SECONDS = 10.0
 CLAIM_THREADS = 4
-# Teams wants its answer within seconds; a claim normally takes milliseconds. One the database does
-# not confirm in time (it hangs) is taken as granted: answering twice beats not answering.
-CLAIM_WAIT_SECONDS = 1.0
+# A claim normally takes milliseconds, and a busy server may take a second or more. One the database
+# does not confirm in this time (it hangs) is taken as granted: answering twice beats not answering.
+CLAIM_WAIT_SECONDS = 10.0
 UNAUTHORIZED = {"error": "unauthorized", "message": "The request's token could not be verified."}
 INVOKE_ACCEPTED = {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": "OK"}
 
@@ -75,8 +79,11 @@ class TeamsRuntime:
     connectors: ReusedConnectors | None = None
     keys: KeyRefresh | None = None
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    # The newest turn of each conversation: the next one waits for it, so a person's messages are
+    # read in the order they were sent.
+    latest: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     # Claims have threads of their own: queued behind answers being computed, they would hold up
-    # every acknowledgement.
+    # every answer behind them.
     claims: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(
             max_workers=CLAIM_THREADS, thread_name_prefix="teams-claim"
@@ -121,17 +128,36 @@ class TeamsRuntime:
     def start(
         self, authenticated: AuthenticateRequestResult, activity: Activity, raw: dict[str, Any]
     ) -> None:
-        """Run the turn for ``activity`` (``raw``: its JSON as received) in the background."""
-        task = asyncio.create_task(self._turn(authenticated, activity, raw))
+        """Claim ``activity`` and, for its first delivery, run its turn (``raw``: its JSON as
+        received), in the background, after the turns of its conversation that came before it."""
+        conversation_id = str(getattr(activity.conversation, "id", "") or "")
+        before = self.latest.get(conversation_id)
+        task = asyncio.create_task(self._turn(authenticated, activity, raw, conversation_id, before))
+        self.latest[conversation_id] = task
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(functools.partial(self._forget, conversation_id))
+
+    def _forget(self, conversation_id: str, task: asyncio.Task[Any]) -> None:
+        if self.latest.get(conversation_id) is task:
+            del self.latest[conversation_id]
 
     async def _turn(
-        self, authenticated: AuthenticateRequestResult, activity: Activity, raw: dict[str, Any]
+        self,
+        authenticated: AuthenticateRequestResult,
+        activity: Activity,
+        raw: dict[str, Any],
+        conversation_id: str,
+        before: asyncio.Task[Any] | None,
     ) -> None:
         async def logic(context: TurnContext) -> None:
             await self.bot.on_turn(context, raw)
 
+        if before is not None:
+            await asyncio.wait([before])  # its outcome is its own; this turn only comes after it
+        if not await self.claim_soon(conversation_id, str(activity.id or "")):
+            log.info("event=teams_duplicate activity=%s", activity.id or "-")
+            return
         try:
             await self.adapter.process_activity(authenticated, activity, logic)
         except Exception as exc:  # the turn's own errors are caught in the bot; this is the SDK's
@@ -174,7 +200,7 @@ async def _on_turn_error(_context: TurnContext, error: Exception) -> None:
 
 @router.post("/api/messages", include_in_schema=False)
 async def messages(request: Request) -> Response:
-    """Check, claim and acknowledge a Teams activity; its answer is posted in the background."""
+    """Check and acknowledge a Teams activity; it is claimed and answered in the background."""
     runtime: TeamsRuntime | None = getattr(request.app.state, "teams", None)
     if runtime is None:
         return JSONResponse({"error": "teams_off", "message": "Teams is not configured on this server."}, 404)
@@ -198,10 +224,6 @@ async def messages(request: Request) -> Response:
     if not service_url_allowed(activity.service_url, runtime.settings.teams_service_url_list):
         log.warning("event=teams_service_url_refused activity=%s", activity.id or "-")
         return JSONResponse({"error": "forbidden", "message": "That service URL is not allowed."}, 403)
-    conversation_id = str(getattr(activity.conversation, "id", "") or "")
-    if not await runtime.claim_soon(conversation_id, str(activity.id or "")):
-        log.info("event=teams_duplicate activity=%s", activity.id or "-")
-        return _accepted(activity)
     runtime.start(authenticated, activity, body)
     return _accepted(activity)
 
