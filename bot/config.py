@@ -52,6 +52,17 @@ class Settings(BaseSettings):
             "(see benchmarks/load.py)."
         ),
     )
+    serve_workers: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description=(
+            "Server processes sharing the port, as `itbot serve --workers` sets it for them. With more "
+            "than one, the connection of each Teams activity is closed once it is acknowledged, so the "
+            "next one is accepted by whichever process is free (a kept-alive connection would tie "
+            "Teams' traffic to one process)."
+        ),
+    )
     max_article_bytes: int = Field(
         default=1_000_000,
         ge=1,

@@ -50,6 +50,7 @@ def test_two_workers_serve_one_port_and_stop_together(tmp_path: Path) -> None:
         for pid in servers:  # each embeds questions with its share of the cores
             environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
             assert f"ITBOT_ENCODER_THREADS={max(1, cores // 2)}".encode() in environ
+            assert b"ITBOT_SERVE_WORKERS=2" in environ
         tables = inspect(create_engine(f"sqlite:///{tmp_path / 'itbot.db'}")).get_table_names()
         assert "alembic_version" in tables and "interaction" in tables
         process.send_signal(signal.SIGTERM)

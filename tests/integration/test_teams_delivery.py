@@ -154,6 +154,20 @@ def test_a_claim_slowed_by_a_busy_server_is_waited_for_so_a_redelivery_is_not_an
     assert len(teams.posts()) == 1
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_with_several_server_processes_each_activity_connection_is_closed_once_acknowledged(
+    workers: int, tmp_path: Path, teams: FakeTeams, http: httpx.Client
+) -> None:
+    settings = sqlite_settings(tmp_path, **teams_options(teams), serve_workers=workers)
+    with serve(create_app(settings, assistant=FakeAssistant())) as server:
+        response = post_activity(http, server.url, teams, personal(teams, "epic keeps logging me out"))
+        teams.wait_for("reply")
+
+    assert response.status_code == 200
+    closes = response.headers.get("connection") == "close"
+    assert closes is (workers > 1)  # so whichever process is free accepts the next activity
+
+
 def test_a_rate_limited_connector_is_tried_again_and_the_reply_arrives_once(
     server: LiveServer, teams: FakeTeams, http: httpx.Client
 ) -> None:

@@ -172,6 +172,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace, _out: TextIO, err: T
 
         share = threads_per_worker(workers, available_cores(), settings.encoder_threads)
         os.environ["ITBOT_ENCODER_THREADS"] = str(share)  # read by each worker's settings
+        os.environ["ITBOT_SERVE_WORKERS"] = str(workers)
         uvicorn.run(
             "bot.main:create_app",
             factory=True,

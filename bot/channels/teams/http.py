@@ -225,10 +225,13 @@ async def messages(request: Request) -> Response:
         log.warning("event=teams_service_url_refused activity=%s", activity.id or "-")
         return JSONResponse({"error": "forbidden", "message": "That service URL is not allowed."}, 403)
     runtime.start(authenticated, activity, body)
-    return _accepted(activity)
+    return _accepted(activity, runtime.settings)
 
 
-def _accepted(activity: Activity) -> Response:
+def _accepted(activity: Activity, settings: Settings) -> Response:
+    # Several processes on one port: closing the connection lets the next activity be accepted by
+    # whichever process is free; kept alive, a busy process would keep getting them all.
+    headers = {"Connection": "close"} if settings.serve_workers > 1 else None
     if activity.type == "invoke" and activity.name == CARD_ACTION_INVOKE:
-        return JSONResponse(INVOKE_ACCEPTED, 200)
-    return Response(status_code=200)
+        return JSONResponse(INVOKE_ACCEPTED, 200, headers=headers)
+    return Response(status_code=200, headers=headers)
