@@ -21,6 +21,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -35,6 +36,8 @@ from tests.teams_payloads import personal  # noqa: E402
 
 ITBOT = str(ROOT / ".venv" / "bin" / "itbot")
 transport_errors: list[int] = []
+# Chats are new in every run: a PostgreSQL database keeps the claims of earlier runs.
+RUN = uuid.uuid4().hex[:8]
 QUESTIONS = ROOT / "benchmarks" / "hospital" / "dev.jsonl"
 
 
@@ -135,7 +138,7 @@ async def send_load(
                 return
 
         async def one(n: int) -> None:
-            chat = f"a:bench-{n:06d}"
+            chat = f"a:bench-{RUN}-{n:06d}"
             activity = personal(teams, questions[n % len(questions)], chat=chat)
             sent_at[chat] = time.monotonic()
             await deliver(activity)
@@ -175,7 +178,7 @@ def main() -> int:
     with FakeTeams() as teams:
         process, url = start_server(args.home, teams, args.database_url, args.workers)
         try:
-            warm = personal(teams, "warm up", chat="a:warm")
+            warm = personal(teams, "warm up", chat=f"a:warm-{RUN}")
             httpx.post(f"{url}/api/messages", json=warm, headers={"Authorization": f"Bearer {teams.token()}"})
             teams.wait_for("reply", timeout=30)  # keys fetched, bot token fetched, model warm
             cpu_before, wall_before = cpu_seconds(process.pid), time.monotonic()
