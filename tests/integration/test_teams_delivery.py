@@ -80,20 +80,31 @@ def test_an_activity_delivered_three_times_is_answered_once(
     assert len(teams.posts()) == 1
 
 
-def test_the_acknowledgement_waits_for_no_database_work(
-    server: LiveServer, teams: FakeTeams, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def warm_and_hold_claims(
+    server: LiveServer, teams: FakeTeams, http: httpx.Client, monkeypatch: pytest.MonkeyPatch, only: str = ""
+) -> threading.Event:
+    """Answer one message first (keys and the bot's token fetched, so later replies take
+    milliseconds), then make claims (of activity ``only``, or every one) wait until the returned
+    event is set."""
     post_activity(http, server.url, teams, personal(teams, "hello", chat="a:warm-up"))
     teams.wait_for("reply")
     runtime = server.app.state.teams
-    database_free = threading.Event()
+    free = threading.Event()
     real_claim = runtime.claim
 
     def held_claim(conversation_id: str, activity_id: str) -> bool:
-        database_free.wait(timeout=30)
+        if not only or activity_id == only:
+            free.wait(timeout=30)
         return bool(real_claim(conversation_id, activity_id))
 
     monkeypatch.setattr(runtime, "claim", held_claim)
+    return free
+
+
+def test_the_acknowledgement_waits_for_no_database_work(
+    server: LiveServer, teams: FakeTeams, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database_free = warm_and_hold_claims(server, teams, http, monkeypatch)
     activity = personal(teams, "epic keeps logging me out")
 
     acknowledged = post_activity(http, server.url, teams, activity)  # answered while the claim waits
@@ -110,20 +121,10 @@ def test_the_acknowledgement_waits_for_no_database_work(
 def test_messages_of_one_chat_are_answered_in_the_order_they_were_sent(
     server: LiveServer, teams: FakeTeams, http: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    post_activity(http, server.url, teams, personal(teams, "hello", chat="a:warm-up"))
-    teams.wait_for("reply")  # keys and the bot's token fetched: later replies come in milliseconds
-    runtime = server.app.state.teams
-    first_free = threading.Event()
-    real_claim = runtime.claim
     first = personal(teams, "epic keeps logging me out")
     second = personal(teams, "the printer on 4 west is offline")
+    first_free = warm_and_hold_claims(server, teams, http, monkeypatch, only=first["id"])
 
-    def claim(conversation_id: str, activity_id: str) -> bool:
-        if activity_id == first["id"]:
-            first_free.wait(timeout=30)
-        return bool(real_claim(conversation_id, activity_id))
-
-    monkeypatch.setattr(runtime, "claim", claim)
     post_activity(http, server.url, teams, first)
     post_activity(http, server.url, teams, second)
     time.sleep(1.0)
