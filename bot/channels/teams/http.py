@@ -1,6 +1,6 @@
 """``POST /api/messages``: Teams' activities, checked, claimed once, answered after a fast 200.
 
-In order, before anything is written or sent:
+In order (nothing is written or sent before step 4):
 
 1. the bearer token is checked (``bot.channels.teams.auth``): a missing, forged, expired or
    wrong-audience token, a key id the OpenID metadata does not list, a ``serviceurl`` claim that is
