@@ -88,9 +88,12 @@ def create(
     next_update: Short = "",
     starts: Short = "",
     ends: Short = "",
+    changes: Long = "",
+    procedure: Short = "",
 ) -> Response:
     """Post a new notice (as ``itbot notice create``); on a refusal the list again, with the reason
-    and what was typed."""
+    and what was typed. An upgrade may say what changes for staff and name its downtime-procedure
+    article, which must be in the knowledge folder (the closest id is suggested otherwise)."""
     typed = {
         "kind": kind,
         "title": title,
@@ -100,6 +103,8 @@ def create(
         "next_update": next_update,
         "starts": starts,
         "ends": ends,
+        "changes": changes,
+        "procedure": procedure,
     }
     now = utcnow()
     try:
@@ -115,9 +120,12 @@ def create(
                 next_update_at=optional_time(next_update, now),
                 starts_at=optional_time(starts, now),
                 ends_at=optional_time(ends, now),
+                staff_changes=changes.strip(),
+                procedure_article=procedure,
                 author=signed.name,
             ),
             now=now,
+            kb=settings.kb,
         )
         session.commit()
     except NoticeError as exc:

@@ -5,10 +5,12 @@ every form, an audit row for every change, and everything escaped."""
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,31 @@ def test_an_unknown_notice_is_404(console: Console) -> None:
     with signed_in(console.server.url, "ann") as (client, csrf):
         assert client.get("/console/notices/999").status_code == 404
         assert client.post("/console/notices/999/resolve", data={"csrf_token": csrf}).status_code == 404
+
+
+def test_an_upgrade_says_what_changes_for_staff_and_links_its_downtime_procedure(console: Console) -> None:
+    now = datetime.now(UTC)
+    upgrade = {
+        "kind": "upgrade",
+        "title": "Citrix upgrade",
+        "systems": "Citrix Workspace",
+        "starts": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"),
+        "ends": (now + timedelta(days=1, hours=2)).strftime("%Y-%m-%dT%H:%M"),
+        "changes": "Log in again after 02:00; your open sessions end.",
+    }
+    with signed_in(console.server.url, "ann") as (client, csrf):
+        typo = client.post(
+            "/console/notices", data={"csrf_token": csrf, **upgrade, "procedure": "ehr/epic-login-problem"}
+        )
+        posted = client.post(
+            "/console/notices",
+            data={"csrf_token": csrf, **upgrade, "procedure": "/kb/ehr/epic-login-problems"},
+        )
+        shown = client.get(posted.headers["location"])
+
+    assert typo.status_code == 400 and "Did you mean 'ehr/epic-login-problems'?" in html.unescape(typo.text)
+    assert 'value="ehr/epic-login-problem"' in typo.text and "your open sessions end" in typo.text
+    assert posted.status_code == 303
+    assert "Log in again after 02:00; your open sessions end." in shown.text
+    assert '<a href="/kb/ehr/epic-login-problems">ehr/epic-login-problems</a>' in shown.text
+    assert console.notices() == [("Citrix upgrade", "scheduled")]
