@@ -30,6 +30,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.load import cpu_seconds  # noqa: E402
 from tests.fakes.teams import APP_ID, APP_PASSWORD, TENANT_ID, FakeTeams  # noqa: E402
 from tests.live_server import free_port  # noqa: E402
 from tests.teams_payloads import personal  # noqa: E402
@@ -87,23 +88,6 @@ def start_server(
         time.sleep(0.2)
     process.kill()
     raise RuntimeError("itbot serve did not become healthy")
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by ``pid`` and every process under it (Linux /proc)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
-        except (OSError, IndexError, ValueError):
-            continue
-        pending.extend(int(c) for c in children)
-    return total
 
 
 async def send_load(
