@@ -82,6 +82,7 @@ from bot.interactions.conversation_models import Turn as StoredTurn
 from bot.interactions.models import utcnow
 from bot.interactions.recording import BackgroundRecorder, log_failure, record_reply
 from bot.notices.answers import outage_reply
+from bot.notices.subscriptions import subscribe
 from bot.notices.ticket_links import outage_lookup
 from bot.tickets.actions import add_requester_message
 from bot.tickets.details import gives_details
@@ -112,6 +113,8 @@ log = logging.getLogger(__name__)
 # A conversation without threads (a DM's top level, a web chat tab) is one long stream: turns older
 # than this are another question.
 STREAM_MEMORY = timedelta(minutes=30)
+# What a person reads when their "Tell me when it's fixed" could not be stored.
+NOT_NOTED = "I couldn't note that just now. Please try again."
 _LIVE_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
 _ANSWERING = (Decision.ANSWER, Decision.CLARIFY, Decision.OUTAGE)
 _TURN_OF_REASON = {
@@ -372,6 +375,29 @@ class ConversationFlow:
             )
         )
         return self._remember(session, thread_key, user, turns)
+
+    def subscribe_to_notice(self, *, notice: str, user: str, reply_to: dict[str, Any]) -> str:
+        """ "Tell me when it's fixed": add ``user`` to those told in ``reply_to`` when the notice
+        ``notice`` (its id as the button carried it) ends. "" when done; otherwise the sentence to
+        show them (a notice that is unknown or already ended, or a database that failed). Never raises.
+        """
+        try:
+            with self.sessions() as session:
+                subscribe(
+                    session=session,
+                    notice_id=int(notice) if notice.isdigit() else -1,
+                    channel=self.channel,
+                    user=user,
+                    reply_to=reply_to,
+                )
+                session.commit()
+        except ItbotError as exc:
+            return exc.user_message
+        except SQLAlchemyError as exc:
+            log_failure(log, f"{self.channel}_notify_failed", exc, notice_id=notice or "-")
+            return NOT_NOTED
+        log.info("event=notice_subscribed channel=%s notice_id=%s", self.channel, notice)
+        return ""
 
     def remember_event(self, session: Session, thread_key: str, user: str, what: str) -> None:
         """Add an event turn ("fixed", "chose <article>") to the conversation."""

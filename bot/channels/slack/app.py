@@ -59,12 +59,10 @@ from bot.config import Settings
 from bot.conversations.flow import ConversationFlow
 from bot.conversations.queries import claim_delivery
 from bot.core.assistant_like import AssistantLike
-from bot.core.errors import ItbotError
 from bot.core.models import Decision, Reply
 from bot.db import SessionFactory
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import log_failure
-from bot.notices.subscriptions import subscribe
 from bot.tickets.outbox import enqueue
 
 CHANNEL = "slack"
@@ -291,24 +289,10 @@ class SlackHandlers:
         channel, message_ts, thread_ts = _container(body)
         notice = str(decode_value(action.get("value")).get("n", ""))
         reply_to = {"channel": channel, "thread_ts": thread_ts or message_ts, "user": user}
-        try:
-            with self.sessions() as session:
-                subscribe(
-                    session=session,
-                    notice_id=int(notice) if notice.isdigit() else -1,
-                    channel=CHANNEL,
-                    user=user,
-                    reply_to=reply_to,
-                )
-                session.commit()
-        except ItbotError as exc:
-            self._respond(respond, Reply(Decision.OUTAGE, exc.user_message))
+        said = self.flow.subscribe_to_notice(notice=notice, user=user, reply_to=reply_to)
+        if said:
+            self._respond(respond, Reply(Decision.OUTAGE, said))
             return
-        except SQLAlchemyError as exc:
-            log_failure(log, "slack_notify_failed", exc, notice_id=notice or "-")
-            self._respond(respond, Reply(Decision.OUTAGE, "I couldn't note that just now. Please try again."))
-            return
-        log.info("event=notice_subscribed channel=slack notice_id=%s", notice)
         self._mark_message(body, channel, message_ts, f":bell: <@{user}> will be told here when it's fixed.")
 
     def on_choose(

@@ -41,12 +41,10 @@ from bot.channels.teams.queries import get_card, save_card
 from bot.config import Settings
 from bot.conversations.flow import ConversationFlow
 from bot.core.assistant_like import AssistantLike
-from bot.core.errors import ItbotError
 from bot.core.models import Reply
 from bot.db import SessionFactory
 from bot.interactions.queries import record_feedback
 from bot.interactions.recording import log_failure
-from bot.notices.subscriptions import subscribe
 from bot.tickets.outbox import enqueue
 
 CHANNEL = "teams"
@@ -196,31 +194,13 @@ class TeamsBot:
         await self.post_reply(context, message, reply)
 
     async def _on_notify(self, context: TurnContext, message: TeamsMessage, notice: str) -> None:
-        said = await self._run(self._subscribe, message, notice)
+        said = await self._run(
+            self.flow.subscribe_to_notice, notice=notice, user=message.user, reply_to=message.reference
+        )
         if said:
             await self._post(context, message, message_card(said), said)
             return
         await self._mark_card(context, message, "🔔 You'll be told here when it's fixed.")
-
-    def _subscribe(self, message: TeamsMessage, notice: str) -> str:
-        """Add the person to the notice's subscribers; "" when done, else the sentence to show."""
-        try:
-            with self.sessions() as session:
-                subscribe(
-                    session=session,
-                    notice_id=int(notice) if notice.isdigit() else -1,
-                    channel=CHANNEL,
-                    user=message.user,
-                    reply_to=message.reference,
-                )
-                session.commit()
-        except ItbotError as exc:
-            return exc.user_message
-        except SQLAlchemyError as exc:
-            log_failure(log, "teams_notify_failed", exc, notice_id=notice or "-")
-            return "I couldn't note that just now. Please try again."
-        log.info("event=notice_subscribed channel=teams notice_id=%s", notice)
-        return ""
 
     # -- posting ---------------------------------------------------------------------------------
 
